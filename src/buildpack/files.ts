@@ -1,0 +1,68 @@
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../util/errors.js';
+
+/** One file system object below a root, by its POSIX path relative to that root. */
+export type SourceEntry =
+  | { path: string; type: 'file'; source: string; executable: boolean; size: number }
+  | { path: string; type: 'symlink'; target: string }
+  | { path: string; type: 'directory' };
+
+// Never part of a buildpack: version control and CI configuration (what jam and pack users
+// exclude by hand with include-files).
+const EXCLUDED_TOP_LEVEL = new Set([
+  '.git', '.hg', '.svn', '.github', '.gitlab', '.circleci', '.buildkite', '.gitlab-ci.yml', '.travis.yml',
+]);
+
+/**
+ * Lists everything below `root` without following symlinks, so a link can never pull files from
+ * outside the buildpack. `skip` holds absolute paths not to descend into (the action's own
+ * output and work directories when they sit inside the buildpack).
+ */
+export async function scanTree(root: string, skip: string[] = [], topLevelExcludes = true): Promise<SourceEntry[]> {
+  const entries: SourceEntry[] = [];
+  async function walk(dir: string, rel: string): Promise<void> {
+    const names = (await readdir(dir)).sort();
+    for (const name of names) {
+      const abs = path.join(dir, name);
+      const relPath = rel ? `${rel}/${name}` : name;
+      if (topLevelExcludes && !rel && EXCLUDED_TOP_LEVEL.has(name)) continue;
+      if (skip.includes(abs)) continue;
+      const stat = await lstat(abs);
+      if (stat.isSymbolicLink()) {
+        entries.push({ path: relPath, type: 'symlink', target: await readlink(abs) });
+      } else if (stat.isDirectory()) {
+        entries.push({ path: relPath, type: 'directory' });
+        await walk(abs, relPath);
+      } else if (stat.isFile()) {
+        entries.push({ path: relPath, type: 'file', source: abs, executable: (stat.mode & 0o111) !== 0, size: stat.size });
+      } else {
+        throw new InputError(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
+      }
+    }
+  }
+  await walk(root, '');
+  return entries;
+}
+
+/**
+ * Normalises a relative POSIX path and refuses one that is absolute or climbs out with `..`.
+ * `what` describes where it came from, for the error.
+ */
+export function containedPath(p: string, what: string): string {
+  const normalised = path.posix.normalize(p.replaceAll('\\', '/')).replace(/\/$/, '');
+  if (path.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || /^[A-Za-z]:/.test(normalised)) {
+    throw new InputError(`${what} "${p}" leaves the buildpack directory; use a path inside it.`);
+  }
+  return normalised === '.' ? '' : normalised;
+}
+
+/** Path comparison in walk order: component by component (a/b before a-c, like filepath.Walk). */
+export function compareWalkOrder(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}

@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { InputError } from '../util/errors.js';
+import { KNOWN_ARCHITECTURES, formatPlatform, type Platform } from '../platform/platform.js';
+import { compareWalkOrder, containedPath, type SourceEntry } from './files.js';
+
+/** One entry of a platform's buildpack directory as it ships, in walk order. */
+export type TreeEntry =
+  | { path: string; type: 'directory' }
+  | { path: string; type: 'file'; source: string; executable: boolean; size: number }
+  | { path: string; type: 'file'; content: Buffer; executable: boolean; size: number }
+  | { path: string; type: 'symlink'; target: string };
+
+/** `linux/arm64`, `linux/arm/v7`: where a platform's own files live in the source (pack >= 0.34). */
+export function platformRoot(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+function isAnyPlatformRoot(relPath: string): boolean {
+  const [os, arch] = relPath.split('/');
+  return os === 'linux' && arch !== undefined && KNOWN_ARCHITECTURES.includes(arch);
+}
+
+/**
+ * Maps a source path to where it ships for `platform`: files under the platform's own root move
+ * to the top, files under another platform's root are dropped (undefined), the rest is shared.
+ */
+export function mapToPlatform(relPath: string, platform: Platform): string | undefined {
+  const root = `${platformRoot(platform)}/`;
+  if (relPath.startsWith(root)) return relPath.slice(root.length);
+  if (`${relPath}/` === root || root.startsWith(`${relPath}/`)) return undefined; // the root dirs themselves
+  if (isAnyPlatformRoot(relPath)) return undefined;
+  return relPath;
+}
+
+export interface TreeInput {
+  /** Source files of the buildpack directory (scanTree). */
+  source: SourceEntry[];
+  /** Files the build produced for this platform, relative to its platform root. */
+  built: SourceEntry[];
+  /** buildpack.toml as it ships. */
+  descriptor: string;
+  includeFiles?: string[];
+  platform: Platform;
+}
+
+/** The files of one platform's image, with parent directories, in walk order. */
+export function platformTree(input: TreeInput): TreeEntry[] {
+  const byPath = new Map<string, TreeEntry>();
+  for (const entry of input.source) {
+    if (entry.type === 'directory') continue;
+    const mapped = mapToPlatform(entry.path, input.platform);
+    if (mapped) byPath.set(mapped, { ...entry, path: mapped });
+  }
+  for (const entry of input.built) {
+    if (entry.type !== 'directory') byPath.set(entry.path, entry);
+  }
+
+  let shipped = [...byPath.values()];
+  if (input.includeFiles) {
+    const wanted = input.includeFiles
+      .map((p) => mapToPlatform(containedPath(p, 'buildpack.toml metadata.include-files lists'), input.platform))
+      .filter((p): p is string => p !== undefined && p !== '');
+    shipped = shipped.filter((e) => wanted.some((w) => e.path === w || e.path.startsWith(`${w}/`)));
+  }
+  shipped = shipped.filter((e) => e.path !== 'buildpack.toml');
+  const content = Buffer.from(input.descriptor, 'utf8');
+  shipped.push({ path: 'buildpack.toml', type: 'file', content, executable: false, size: content.length });
+
+  for (const entry of shipped) {
+    if (entry.type === 'symlink') checkSymlink(entry.path, entry.target, input.platform);
+  }
+  const dirs = new Set<string>();
+  for (const entry of shipped) {
+    for (let dir = path.posix.dirname(entry.path); dir !== '.'; dir = path.posix.dirname(dir)) dirs.add(dir);
+  }
+  const tree: TreeEntry[] = [...shipped, ...[...dirs].map((d): TreeEntry => ({ path: d, type: 'directory' }))];
+  return tree.sort((a, b) => compareWalkOrder(a.path, b.path));
+}
+
+function checkSymlink(linkPath: string, target: string, platform: Platform): void {
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
+  if (path.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../')) {
+    throw new InputError(
+      `The symlink ${linkPath} -> ${target} in the ${formatPlatform(platform)} buildpack points outside the buildpack directory; make it a relative link to a file inside the buildpack.`,
+    );
+  }
+}
+
+/**
+ * Every include-files entry must ship in at least one platform; a typo otherwise silently drops
+ * a file. An entry under a symlinked directory is reported as such: links are never followed.
+ */
+export function checkIncludeFiles(includeFiles: string[], trees: TreeEntry[][], platforms: Platform[], source: SourceEntry[], descriptorFile: string): void {
+  for (const raw of includeFiles) {
+    const entry = containedPath(raw, 'buildpack.toml metadata.include-files lists');
+    if (entry === '' || entry === 'buildpack.toml') continue;
+    // An entry for a platform not being built this run is not an error.
+    if (isAnyPlatformRoot(entry) && platforms.every((p) => mapToPlatform(entry, p) === undefined)) continue;
+    const found = platforms.some((p, i) => {
+      const mapped = mapToPlatform(entry, p);
+      return mapped !== undefined && trees[i].some((e) => e.path === mapped || e.path.startsWith(`${mapped}/`));
+    });
+    if (found) continue;
+    const viaLink = source.find((e) => e.type === 'symlink' && entry.startsWith(`${e.path}/`));
+    if (viaLink) {
+      throw new InputError(
+        `${descriptorFile} include-files lists "${raw}", which is inside the symlink ${viaLink.path}; links are not followed, so list the files where they really are.`,
+      );
+    }
+    throw new InputError(
+      `${descriptorFile} include-files lists "${raw}", which is not in the buildpack directory and was not produced by the build; fix the path or remove the entry.`,
+    );
+  }
+}

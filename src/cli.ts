@@ -1,0 +1,61 @@
+/**
+ * Runs the action's pipeline outside GitHub Actions: `--<input> <value>` (or `--<input>=<value>`)
+ * for every action input, a bare `--<input>` meaning true. Flags become the same INPUT_*
+ * variables the runner sets, so the CLI and the action cannot drift apart.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { INPUT_NAMES, inputVariable } from './inputs/names.js';
+import { run } from './main.js';
+
+function usage(): string {
+  return `usage: npm run cli -- [--<input> <value>]...\ninputs: ${INPUT_NAMES.join(', ')}`;
+}
+
+export function parseFlags(argv: string[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (!match || !(INPUT_NAMES as readonly string[]).includes(match[1])) {
+      throw new Error(`unknown argument ${JSON.stringify(arg)}\n${usage()}`);
+    }
+    if (match[2] !== undefined) values[match[1]] = match[2];
+    else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) values[match[1]] = argv[++i];
+    else values[match[1]] = 'true';
+  }
+  return values;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    return;
+  }
+  let flags: Record<string, string>;
+  try {
+    flags = parseFlags(argv);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exitCode = 2;
+    return;
+  }
+  for (const name of INPUT_NAMES) delete process.env[inputVariable(name)];
+  for (const [name, value] of Object.entries(flags)) process.env[inputVariable(name)] = value;
+  const scratch = await mkdtemp(path.join(tmpdir(), 'multiarch-buildpack-cli-'));
+  const outputFile = path.join(scratch, 'outputs');
+  await writeFile(outputFile, '');
+  process.env.GITHUB_OUTPUT = outputFile;
+  try {
+    await run();
+    const outputs = await readFile(outputFile, 'utf8').catch(() => '');
+    const metadata = /^metadata<<(.+)\n([\s\S]*?)\n\1$/m.exec(outputs);
+    if (metadata) console.log(JSON.stringify(JSON.parse(metadata[2]), null, 2));
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();

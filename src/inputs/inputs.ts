@@ -1,0 +1,103 @@
+import * as core from '@actions/core';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InputError } from '../util/errors.js';
+import { parseLines, parseList } from './list.js';
+
+export type BuildMode = 'auto' | 'command' | 'none';
+
+/** Every action input, read and validated once. Names mirror action.yml. */
+export interface Inputs {
+  path: string;
+  /** Raw architecture names; empty means "from buildpack.toml [[targets]], else amd64,arm64". */
+  architectures: string[];
+  version?: string;
+  output: string;
+  build: BuildMode;
+  buildCommand?: string;
+  experimental: boolean;
+  /** Raw names; undefined means "every architecture but amd64". */
+  experimentalArchitectures?: string[];
+  annotations: Record<string, string>;
+}
+
+/** Reads an input the way the runner passes it; the CLI sets the same variables. */
+type InputReader = (name: string) => string;
+
+const readInput: InputReader = (name) => core.getInput(name);
+
+export function getInputs(read: InputReader = readInput, env: NodeJS.ProcessEnv = process.env): Inputs {
+  const runnerTemp = env.RUNNER_TEMP || tmpdir();
+  const build = oneOf(read, 'build', ['auto', 'command', 'none'], 'auto');
+  const buildCommand = read('build-command').trim() || undefined;
+  if (build === 'command' && !buildCommand) {
+    throw new InputError(
+      'Input "build" is "command" but "build-command" is empty; set build-command to the command that fills $OUTPUT_DIR for each architecture.',
+    );
+  }
+  if (build !== 'command' && buildCommand) {
+    throw new InputError(
+      `Input "build-command" is set but "build" is "${build}"; set build: command to use it, or remove build-command.`,
+    );
+  }
+  const experimentalArchitectures = parseList(read('experimental-architectures'));
+  return {
+    path: path.resolve(read('path').trim() || '.'),
+    architectures: parseList(read('architectures')),
+    version: read('version').trim() || undefined,
+    output: path.resolve(read('output').trim() || path.join(runnerTemp, 'multiarch-buildpack')),
+    build,
+    buildCommand,
+    experimental: bool(read, 'experimental', false),
+    experimentalArchitectures: experimentalArchitectures.length ? experimentalArchitectures : undefined,
+    annotations: parseAnnotations(read('annotations')),
+  };
+}
+
+function oneOf<T extends string>(read: InputReader, name: string, allowed: readonly T[], fallback: T): T {
+  const value = read(name).trim();
+  if (value === '') return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new InputError(`Input "${name}" is "${value}"; use one of ${allowed.join(', ')}.`);
+}
+
+/** YAML 1.2 core-schema booleans, as core.getBooleanInput accepts, with a default when empty. */
+export function bool(read: InputReader, name: string, fallback: boolean): boolean {
+  const value = read(name).trim();
+  if (value === '') return fallback;
+  if (['true', 'True', 'TRUE'].includes(value)) return true;
+  if (['false', 'False', 'FALSE'].includes(value)) return false;
+  throw new InputError(`Input "${name}" is "${value}"; use true or false.`);
+}
+
+// OCI annotation keys are reverse-domain names; this is the character set the spec's examples
+// and every registry accept.
+const ANNOTATION_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+
+/**
+ * `key=value` items separated by newlines or commas. A comma followed by something that is not
+ * `key=` belongs to the value ("description=Fast, small" is one item), so descriptions survive.
+ * Later keys override earlier ones.
+ */
+export function parseAnnotations(value: string): Record<string, string> {
+  const items: string[] = [];
+  for (const line of parseLines(value)) {
+    for (const segment of line.split(',')) {
+      const startsItem = /^\s*[A-Za-z0-9][A-Za-z0-9._/-]*\s*=/.test(segment);
+      if (startsItem || items.length === 0 || segment.trim() === '') items.push(segment);
+      else items[items.length - 1] += `,${segment}`;
+    }
+  }
+  const annotations: Record<string, string> = {};
+  for (const item of items.map((i) => i.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const key = eq > 0 ? item.slice(0, eq).trim() : '';
+    if (!ANNOTATION_KEY.test(key)) {
+      throw new InputError(
+        `Input "annotations" has the item "${item}", which is not key=value with a key like org.opencontainers.image.title; write one key=value per line.`,
+      );
+    }
+    annotations[key] = item.slice(eq + 1).trim();
+  }
+  return annotations;
+}

@@ -1,0 +1,17 @@
+/** Every input of action.yml (a test keeps the two in step); the CLI accepts each as --<name>. */
+export const INPUT_NAMES = [
+  'path',
+  'architectures',
+  'version',
+  'output',
+  'build',
+  'build-command',
+  'experimental',
+  'experimental-architectures',
+  'annotations',
+] as const;
+
+/** The variable the runner sets for an input (what @actions/core reads). */
+export function inputVariable(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+}

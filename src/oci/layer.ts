@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { reproducibleGzip } from './gzip.js';
+import type { BlobStore } from './store.js';
+import { tarStream, type TarEntry } from './tar.js';
+import type { Descriptor } from './types.js';
+
+export interface WrittenLayer {
+  descriptor: Descriptor;
+  /** sha256 of the uncompressed tar: what rootfs.diff_ids and the labels name. */
+  diffID: string;
+}
+
+/** Counts and hashes the bytes passing through, without holding them. */
+class Digester extends Transform {
+  readonly hash = createHash('sha256');
+  size = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+  digest(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}
+
+/**
+ * Writes entries as a gzip-compressed tar layer in one pass: files -> tar -> sha256 (diffID)
+ * -> gzip -> sha256 (digest) -> disk. Nothing holds a whole layer in memory.
+ */
+export async function writeLayer(entries: TarEntry[], store: BlobStore, mediaType: string): Promise<WrittenLayer> {
+  const tarDigest = new Digester();
+  const gzDigest = new Digester();
+  const temp = await store.tempPath();
+  try {
+    await pipeline([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, createWriteStream(temp)]);
+  } catch (error) {
+    await store.discard(temp);
+    throw error;
+  }
+  const digest = gzDigest.digest();
+  await store.commit(temp, digest);
+  return { descriptor: { mediaType, digest, size: gzDigest.size }, diffID: tarDigest.digest() };
+}

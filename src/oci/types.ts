@@ -1,0 +1,51 @@
+/** OCI image-spec v1.1 types and media types, as go-containerregistry's v1 package names them. */
+
+export const MediaType = {
+  ImageIndex: 'application/vnd.oci.image.index.v1+json',
+  ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ImageConfig: 'application/vnd.oci.image.config.v1+json',
+  Layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  DockerConfig: 'application/vnd.docker.container.image.v1+json',
+  DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+} as const;
+
+/** The platform object of an index entry; field order as the image spec lists it. */
+export interface OciPlatform {
+  architecture: string;
+  os: string;
+  variant?: string;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: OciPlatform;
+  annotations?: Record<string, string>;
+}
+
+export interface ImageManifest {
+  schemaVersion: 2;
+  mediaType: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+export interface ImageIndex {
+  schemaVersion: 2;
+  mediaType: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+export interface ImageConfig {
+  architecture: string;
+  os: string;
+  variant?: string;
+  created: string;
+  config: { Labels: Record<string, string> };
+  rootfs: { type: 'layers'; diff_ids: string[] };
+}

@@ -1,0 +1,96 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { PlatformBuild } from '../build/build.js';
+import { verifyPlatformTree } from '../build/verify.js';
+import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
+import type { SourceEntry } from '../buildpack/files.js';
+import { checkIncludeFiles, platformTree, type TreeEntry } from '../buildpack/tree.js';
+import { renderDescriptor } from '../buildpack/version.js';
+import { cnbFileName, writeCnb } from '../image/cnb.js';
+import { writeBuildpackImage, type PlatformImage } from '../image/image.js';
+import { imageIndex } from '../oci/index.js';
+import { writeLayoutFiles } from '../oci/layout.js';
+import { BlobStore } from '../oci/store.js';
+import { MediaType, type Descriptor } from '../oci/types.js';
+import type { ReleasePlan } from '../plan/plan.js';
+import { formatPlatform, samePlatform } from '../platform/platform.js';
+import { coreCount, mapLimit } from '../util/concurrency.js';
+import { commitStaging, createStaging } from './output.js';
+
+export const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
+
+export interface PackagedPlatform {
+  image: PlatformImage;
+  experimental: boolean;
+  cnbFile: string;
+}
+
+export interface PackageResult {
+  index: Descriptor;
+  platforms: PackagedPlatform[];
+  layout: string;
+}
+
+export interface PackageRequest {
+  descriptor: BuildpackDescriptor;
+  plan: ReleasePlan;
+  source: SourceEntry[];
+  builds: PlatformBuild[];
+  output: string;
+  created: string;
+}
+
+/**
+ * Turns built platform roots into the output: one image per platform, one image index over
+ * them, an OCI layout naming the index by version, and a .cnb per platform. Everything is
+ * written to a staging directory first, so a failure leaves `output` as it was.
+ */
+export async function packageBuildpack(request: PackageRequest): Promise<PackageResult> {
+  const { descriptor, plan } = request;
+  const isComposite = descriptor.order !== undefined;
+  const rendered = renderDescriptor(descriptor, plan.version);
+  const trees: TreeEntry[][] = request.builds.map((b) =>
+    platformTree({ source: request.source, built: b.built, descriptor: rendered, includeFiles: descriptor.includeFiles, platform: b.platform }),
+  );
+  if (descriptor.includeFiles) {
+    checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, request.source, descriptor.file);
+  }
+  for (const [i, build] of request.builds.entries()) await verifyPlatformTree(trees[i], build.platform, isComposite);
+
+  const staging = await createStaging(request.output);
+  try {
+    const store = new BlobStore(staging);
+    const images = await mapLimit(request.builds, coreCount(), (build, i) =>
+      writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: request.created }, store),
+    );
+    const platforms: PackagedPlatform[] = [];
+    for (const image of images) {
+      const cnbFile = cnbFileName(descriptor.id, plan.version, image);
+      await writeCnb(path.join(staging, cnbFile), image, store);
+      platforms.push({
+        image,
+        experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
+        cnbFile: path.join(request.output, cnbFile),
+      });
+    }
+    const index = imageIndex(
+      platforms.map((p) => ({
+        manifest: p.image.manifest,
+        platform: p.image.platform,
+        annotations: p.experimental ? { [EXPERIMENTAL_ANNOTATION]: 'true' } : undefined,
+      })),
+      plan.annotations,
+    );
+    const indexBlob = await store.writeJson(MediaType.ImageIndex, index);
+    await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
+    await commitStaging(staging, request.output);
+    return { index: indexBlob.descriptor, platforms, layout: request.output };
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export function describePlatform(p: PackagedPlatform): string {
+  return `${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}`;
+}

@@ -1,0 +1,79 @@
+import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
+import { resolveVersion } from '../buildpack/version.js';
+import type { Inputs } from '../inputs/inputs.js';
+import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.js';
+import { InputError } from '../util/errors.js';
+
+/** What one run will produce, decided before anything is built. */
+export interface ReleasePlan {
+  version: string;
+  /** Sorted in index order. */
+  platforms: Platform[];
+  experimental: Platform[];
+  annotations: Record<string, string>;
+}
+
+export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env: NodeJS.ProcessEnv): ReleasePlan {
+  const version = resolveVersion(inputs.version, descriptor);
+  const platforms = inputs.architectures.length
+    ? parsePlatformList(inputs.architectures, 'Input "architectures"')
+    : defaultPlatforms(descriptor);
+  let experimental: Platform[] = [];
+  if (inputs.experimental) {
+    if (inputs.experimentalArchitectures) {
+      experimental = parsePlatformList(inputs.experimentalArchitectures, 'Input "experimental-architectures"');
+      const stray = experimental.find((e) => !platforms.some((p) => samePlatform(p, e)));
+      if (stray) {
+        throw new InputError(
+          `Input "experimental-architectures" lists ${formatPlatform(stray)}, which is not being built (architectures: ${platforms.map(formatPlatform).join(', ')}); remove it or add it to architectures.`,
+        );
+      }
+    } else {
+      experimental = platforms.filter((p) => p.architecture !== 'amd64');
+    }
+  }
+  return { version, platforms, experimental, annotations: indexAnnotations(descriptor, version, inputs.annotations, env) };
+}
+
+/** buildpack.toml `[[targets]]` when present, else amd64 and arm64. */
+function defaultPlatforms(descriptor: BuildpackDescriptor): Platform[] {
+  if (!descriptor.targets.length) return parsePlatformList(['amd64', 'arm64'], 'The default architectures');
+  const names = descriptor.targets.map((t, i) => {
+    if (!t.arch) {
+      throw new InputError(
+        `${descriptor.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`,
+      );
+    }
+    return [t.os ?? 'linux', t.arch, t.variant].filter(Boolean).join('/');
+  });
+  // Several targets may differ only in distros; they are one platform.
+  const unique = names.filter((n, i) => names.indexOf(n) === i);
+  return parsePlatformList(unique, `${descriptor.file} [[targets]]`);
+}
+
+/**
+ * Index annotations GHCR and other registries show for a multi-platform package: where known,
+ * from buildpack.toml and the GitHub environment; the `annotations` input wins.
+ */
+export function indexAnnotations(
+  descriptor: BuildpackDescriptor,
+  version: string,
+  user: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const known: Record<string, string | undefined> = {
+    'org.opencontainers.image.version': version,
+    'org.opencontainers.image.title': descriptor.name ?? descriptor.id,
+    'org.opencontainers.image.description': descriptor.description,
+    'org.opencontainers.image.source':
+      env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}` : undefined,
+    'org.opencontainers.image.revision': env.GITHUB_SHA || undefined,
+    'org.opencontainers.image.licenses':
+      descriptor.licenses.length && descriptor.licenses.every((l) => l.type)
+        ? descriptor.licenses.map((l) => l.type).join(' AND ')
+        : undefined,
+  };
+  const annotations: Record<string, string> = {};
+  for (const [k, v] of Object.entries(known)) if (v) annotations[k] = v;
+  return { ...annotations, ...user };
+}

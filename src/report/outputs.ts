@@ -1,0 +1,51 @@
+import * as core from '@actions/core';
+import type { PackageResult } from '../package/package.js';
+
+/** The `manifests` output entry; `package`/`merge` runs exchange exactly this. */
+export interface ManifestRecord {
+  platform: { os: string; architecture: string; variant?: string };
+  digest: string;
+  size: number;
+  mediaType: string;
+  experimental: boolean;
+}
+
+export function manifestRecords(result: PackageResult): ManifestRecord[] {
+  return result.platforms.map((p) => ({
+    platform: {
+      os: p.image.platform.os,
+      architecture: p.image.platform.architecture,
+      ...(p.image.platform.variant ? { variant: p.image.platform.variant } : {}),
+    },
+    digest: p.image.manifest.digest,
+    size: p.image.manifest.size,
+    mediaType: p.image.manifest.mediaType,
+    experimental: p.experimental,
+  }));
+}
+
+export function cnbFiles(result: PackageResult): Record<string, string> {
+  return Object.fromEntries(
+    result.platforms.map((p) => [[p.image.platform.os, p.image.platform.architecture, p.image.platform.variant].filter(Boolean).join('/'), p.cnbFile]),
+  );
+}
+
+export interface RunMetadata {
+  id: string;
+  version: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  layout: string;
+  manifests: ManifestRecord[];
+  'cnb-files': Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export function setOutputs(metadata: RunMetadata): void {
+  core.setOutput('digest', metadata.digest);
+  core.setOutput('manifests', JSON.stringify(metadata.manifests));
+  core.setOutput('layout', metadata.layout);
+  core.setOutput('cnb-files', JSON.stringify(metadata['cnb-files']));
+  core.setOutput('metadata', JSON.stringify(metadata));
+}

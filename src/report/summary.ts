@@ -1,0 +1,34 @@
+import * as core from '@actions/core';
+import { errorMessage } from '../util/errors.js';
+import type { RunMetadata } from './outputs.js';
+
+function platformName(p: { os: string; architecture: string; variant?: string }): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+/** A job summary table of platforms, digests and sizes. A summary failure is only a warning. */
+export async function writeSummary(metadata: RunMetadata): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return; // outside Actions (the CLI): nothing to write to
+  try {
+    await core.summary
+      .addHeading(`${metadata.id} ${metadata.version}`, 3)
+      .addRaw(`Image index <code>${metadata.digest}</code> (${metadata.size} bytes)`, true)
+      .addTable([
+        [
+          { data: 'Platform', header: true },
+          { data: 'Manifest digest', header: true },
+          { data: 'Size', header: true },
+          { data: 'Experimental', header: true },
+        ],
+        ...metadata.manifests.map((m) => [
+          platformName(m.platform),
+          `<code>${m.digest}</code>`,
+          String(m.size),
+          m.experimental ? 'yes' : 'no',
+        ]),
+      ])
+      .write();
+  } catch (error) {
+    core.warning(`Could not write the job summary: ${errorMessage(error)}`);
+  }
+}
