@@ -7,26 +7,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { INPUT_NAMES, inputVariable } from './inputs/names.js';
+import { parseFlags, usage } from './inputs/flags.js';
 import { run } from './main.js';
-
-function usage(): string {
-  return `usage: npm run cli -- [--<input> <value>]...\ninputs: ${INPUT_NAMES.join(', ')}`;
-}
-
-export function parseFlags(argv: string[]): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    if (!match || !(INPUT_NAMES as readonly string[]).includes(match[1])) {
-      throw new Error(`unknown argument ${JSON.stringify(arg)}\n${usage()}`);
-    }
-    if (match[2] !== undefined) values[match[1]] = match[2];
-    else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) values[match[1]] = argv[++i];
-    else values[match[1]] = 'true';
-  }
-  return values;
-}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

@@ -10,11 +10,13 @@ const ENTRY_POINTS = new Set(['bin/build', 'bin/detect', 'bin/generate']);
 
 /**
  * The tar entries of a buildpack layer as `pack buildpack package` writes them: the
- * /cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
+ * cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
  * mtime 1980-01-01T00:00:01Z, directories and executables 0755, other files 0644, links kept.
+ * Names are relative (no leading `/`), as OCI layers conventionally are; tar-stream would also
+ * drop a leading `/` from long names it splits into the ustar prefix field.
  */
 export function buildpackLayerEntries(tree: TreeEntry[], id: string, version: string): TarEntry[] {
-  const base = `/cnb/buildpacks/${escapedId(id)}`;
+  const base = `cnb/buildpacks/${escapedId(id)}`;
   const root = `${base}/${version}`;
   const entries: TarEntry[] = [
     { name: base, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
