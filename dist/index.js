@@ -36776,11 +36776,13 @@ const NORMALIZED_MTIME = new Date(Date.UTC(1980, 0, 1, 0, 0, 1));
 const ENTRY_POINTS = new Set(['bin/build', 'bin/detect', 'bin/generate']);
 /**
  * The tar entries of a buildpack layer as `pack buildpack package` writes them: the
- * /cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
+ * cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
  * mtime 1980-01-01T00:00:01Z, directories and executables 0755, other files 0644, links kept.
+ * Names are relative (no leading `/`), as OCI layers conventionally are; tar-stream would also
+ * drop a leading `/` from long names it splits into the ustar prefix field.
  */
 function buildpackLayerEntries(tree, id, version) {
-    const base = `/cnb/buildpacks/${escapedId(id)}`;
+    const base = `cnb/buildpacks/${escapedId(id)}`;
     const root = `${base}/${version}`;
     const entries = [
         { name: base, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
@@ -37109,7 +37111,7 @@ async function verifyPlatformTree(tree, platform, isComposite) {
             continue;
         const identity = 'source' in entry ? await readElfIdentity(entry.source) : undefined;
         if (identity && !elfMatchesPlatform(identity, platform)) {
-            throw new InputError(`${entry.path} in the ${formatPlatform(platform)} buildpack is a ${describeElf(identity)} binary, not ${expectedElfName(platform)}; build it for ${platform.architecture} (GOARCH=${platform.architecture}) or move it under ${platformRoot(platform)}/bin.`);
+            throw new InputError(`${entry.path} in the ${formatPlatform(platform)} buildpack is built for ${describeElf(identity)}, not ${expectedElfName(platform)}; build it for ${platform.architecture} (GOARCH=${platform.architecture}) or move it under ${platformRoot(platform)}/bin.`);
         }
     }
 }
@@ -37323,11 +37325,12 @@ async function packageBuildpack(request) {
     const isComposite = descriptor.order !== undefined;
     const rendered = renderDescriptor(descriptor, plan.version);
     const trees = request.builds.map((b) => platformTree({ source: request.source, built: b.built, descriptor: rendered, includeFiles: descriptor.includeFiles, platform: b.platform }));
+    // Missing entry points first: they explain a missing include-files entry better than it does.
+    for (const [i, build] of request.builds.entries())
+        await verifyPlatformTree(trees[i], build.platform, isComposite);
     if (descriptor.includeFiles) {
         checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, request.source, descriptor.file);
     }
-    for (const [i, build] of request.builds.entries())
-        await verifyPlatformTree(trees[i], build.platform, isComposite);
     const staging = await createStaging(request.output);
     try {
         const store = new BlobStore(staging);

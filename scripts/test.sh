@@ -7,4 +7,4 @@ bash scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 rm -rf build
 tsc -p tsconfig.json
-node --test --test-reporter=spec "$@" build/__tests__/
+node --test --test-reporter=spec "$@" "build/__tests__/**/*.test.js"

@@ -52,10 +52,11 @@ export async function packageBuildpack(request: PackageRequest): Promise<Package
   const trees: TreeEntry[][] = request.builds.map((b) =>
     platformTree({ source: request.source, built: b.built, descriptor: rendered, includeFiles: descriptor.includeFiles, platform: b.platform }),
   );
+  // Missing entry points first: they explain a missing include-files entry better than it does.
+  for (const [i, build] of request.builds.entries()) await verifyPlatformTree(trees[i], build.platform, isComposite);
   if (descriptor.includeFiles) {
     checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, request.source, descriptor.file);
   }
-  for (const [i, build] of request.builds.entries()) await verifyPlatformTree(trees[i], build.platform, isComposite);
 
   const staging = await createStaging(request.output);
   try {

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { NoOperationTraceWriter, parseAction, parseWorkflow } from './helpers/workflow-parser.js';
+import { ROOT } from './helpers/paths.js';
+
+const workflowsDir = path.join(ROOT, '.github', 'workflows');
+
+describe('workflows and action.yml against the official schemas', async () => {
+  const files = (await readdir(workflowsDir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+
+  it('has the CI and end-to-end workflows', () => {
+    assert.ok(files.includes('ci.yml') && files.includes('e2e.yml'), files.join(', '));
+  });
+
+  for (const file of files) {
+    it(`${file} is a valid workflow`, async () => {
+      const content = await readFile(path.join(workflowsDir, file), 'utf8');
+      const result = parseWorkflow({ name: file, content }, new NoOperationTraceWriter());
+      const errors = result.context.errors.getErrors().map((e) => e.message);
+      assert.deepEqual(errors, []);
+      assert.ok(result.value, 'parsed to a template');
+    });
+  }
+
+  it('the schema check can fail: an invalid workflow is refused', () => {
+    const result = parseWorkflow({ name: 'bad.yml', content: 'on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    stepz: []\n' }, new NoOperationTraceWriter());
+    assert.ok(result.context.errors.getErrors().length > 0);
+  });
+
+  it('action.yml is a valid action', async () => {
+    const content = await readFile(path.join(ROOT, 'action.yml'), 'utf8');
+    const result = parseAction({ name: 'action.yml', content }, new NoOperationTraceWriter());
+    assert.deepEqual(result.context.errors.getErrors().map((e) => e.message), []);
+  });
+});
