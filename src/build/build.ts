@@ -1,0 +1,80 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { scanTree, type SourceEntry } from '../buildpack/files.js';
+import { platformRoot } from '../buildpack/tree.js';
+import { formatPlatform, goEnvironment, type Platform } from '../platform/platform.js';
+import { mapLimit, coreCount } from '../util/concurrency.js';
+import { InputError, errorMessage } from '../util/errors.js';
+import { childEnv, lastLine, type ProcessResult, type ProcessRunner } from '../util/process.js';
+import { goBuild } from './go.js';
+import type { BuildStrategy } from './strategy.js';
+
+export interface PlatformBuild {
+  platform: Platform;
+  /** Files the build produced, relative to the platform root. */
+  built: SourceEntry[];
+  /** What the build printed, to show in the log. */
+  log: string;
+}
+
+/**
+ * Builds every platform into its own root under `workDir`, in parallel up to the core count.
+ * A failure names the platform and the tool's last line of output.
+ */
+export async function buildPlatforms(
+  strategy: BuildStrategy,
+  dir: string,
+  platforms: Platform[],
+  workDir: string,
+  run: ProcessRunner,
+): Promise<PlatformBuild[]> {
+  return mapLimit(platforms, coreCount(), async (platform) => {
+    const outRoot = path.join(workDir, 'roots', platformRoot(platform));
+    await mkdir(outRoot, { recursive: true });
+    const results = await runBuild(strategy, dir, platform, outRoot, run);
+    const log = results.map((r) => `${r.stdout}${r.stderr}`).join('');
+    const failed = results.find((r) => r.exitCode !== 0);
+    if (failed) {
+      const what = strategy.kind === 'go' ? 'go build' : 'build-command';
+      throw new InputError(
+        `${what} failed for ${formatPlatform(platform)} (exit code ${failed.exitCode}): ${lastLine(failed) || 'no output'}; fix the build and run again.\n${log}`,
+      );
+    }
+    return { platform, built: await scanTree(outRoot, [], false), log };
+  });
+}
+
+async function runBuild(strategy: BuildStrategy, dir: string, platform: Platform, outRoot: string, run: ProcessRunner): Promise<ProcessResult[]> {
+  try {
+    switch (strategy.kind) {
+      case 'go':
+        return await goBuild(dir, platform, outRoot, strategy.commands, run);
+      case 'command':
+        return [await run('bash', ['-e', '-o', 'pipefail', '-c', strategy.command], { cwd: dir, env: commandEnv(platform, outRoot) })];
+      default:
+        return [];
+    }
+  } catch (error) {
+    // @actions/exec throws when the program is not on PATH.
+    if (/Unable to locate executable file/.test(errorMessage(error))) {
+      const tool = strategy.kind === 'go' ? 'go' : 'bash';
+      const fix = tool === 'go' ? 'add actions/setup-go before this step, or ship prebuilt linux/<arch>/bin' : 'run on a runner with bash';
+      throw new InputError(`${tool} is not on PATH, so ${dir} cannot be built; ${fix}.`);
+    }
+    throw error;
+  }
+}
+
+/** What build-command sees: the target platform, in Go's and in plain names, and where to write. */
+export function commandEnv(platform: Platform, outRoot: string): Record<string, string> {
+  const go = goEnvironment(platform);
+  return childEnv({
+    TARGET_OS: platform.os,
+    TARGET_ARCH: platform.architecture,
+    TARGET_VARIANT: platform.variant ?? '',
+    GOOS: go.GOOS,
+    GOARCH: go.GOARCH,
+    GOARM: go.GOARM ?? '',
+    OUTPUT_DIR: outRoot,
+  });
+}

@@ -1,0 +1,42 @@
+import type { BuildMode } from '../inputs/inputs.js';
+import { formatPlatform, type Platform } from '../platform/platform.js';
+import type { SourceEntry } from '../buildpack/files.js';
+import { platformRoot } from '../buildpack/tree.js';
+import { InputError } from '../util/errors.js';
+
+/** How the binaries of every platform come to be. */
+export type BuildStrategy =
+  | { kind: 'prebuilt' } // linux/<arch>/bin shipped in the source
+  | { kind: 'go'; commands: string[] } // cross-compile cmd/<name> (Paketo's layout)
+  | { kind: 'scripts' } // architecture-independent bin/ scripts
+  | { kind: 'command'; command: string }
+  | { kind: 'none' };
+
+export function chooseStrategy(
+  mode: BuildMode,
+  buildCommand: string | undefined,
+  source: SourceEntry[],
+  platforms: Platform[],
+  dir: string,
+  isComposite: boolean,
+): BuildStrategy {
+  if (mode === 'none') return { kind: 'none' };
+  if (mode === 'command') return { kind: 'command', command: buildCommand ?? '' };
+  if (isComposite) return { kind: 'none' }; // an [[order]] buildpack has no binaries of its own
+  const has = (p: string): boolean => source.some((e) => e.path === p);
+  const under = (p: string): boolean => source.some((e) => e.type !== 'directory' && e.path.startsWith(`${p}/`));
+  if (platforms.every((p) => under(`${platformRoot(p)}/bin`))) return { kind: 'prebuilt' };
+  const commands = [
+    ...new Set(
+      source
+        .filter((e) => e.type === 'file' && /^cmd\/[^/]+\/[^/]+\.go$/.test(e.path) && !e.path.endsWith('_test.go'))
+        .map((e) => e.path.split('/')[1]),
+    ),
+  ].sort();
+  if (has('go.mod') && commands.length > 0) return { kind: 'go', commands };
+  if (under('bin')) return { kind: 'scripts' };
+  const missing = platforms.filter((p) => !under(`${platformRoot(p)}/bin`)).map(formatPlatform);
+  throw new InputError(
+    `Found nothing to build ${dir} for ${missing.join(', ')}: no ${platformRoot(platforms[0])}/bin, no go.mod with cmd/<name>/main.go and no bin/ scripts; add one of them, or set build: command with a build-command.`,
+  );
+}
