@@ -149,5 +149,6 @@ describe('buildpack layer', () => {
   it('uses SOURCE_DATE_EPOCH for the creation time when set', () => {
     assert.equal(creationTime({}), '1980-01-01T00:00:01Z');
     assert.equal(creationTime({ SOURCE_DATE_EPOCH: '1700000000' }), '2023-11-14T22:13:20Z');
+    assert.throws(() => creationTime({ SOURCE_DATE_EPOCH: 'yesterday' }), /SOURCE_DATE_EPOCH is "yesterday", which is not a number/);
   });
 });

@@ -36494,369 +36494,6 @@ function escapedId(id) {
     return id.replaceAll('/', '_');
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./build/src/oci/digest.js
-
-function sha256Digest(data) {
-    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(data).digest('hex')}`;
-}
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-function isDigest(value) {
-    return DIGEST.test(value);
-}
-/** The hex part of a sha256 digest, which names its blob file. */
-function digestHex(digest) {
-    if (!isDigest(digest))
-        throw new Error(`not a sha256 digest: ${digest}`);
-    return digest.slice('sha256:'.length);
-}
-/**
- * JSON as the action writes it: keys in the order the object was built (callers build them in a
- * fixed order), no whitespace. Serialised once; the same bytes are hashed, stored and sent.
- */
-function canonicalJson(value) {
-    return Buffer.from(JSON.stringify(value), 'utf8');
-}
-/** Object with its keys sorted, for maps such as labels and annotations. */
-function sortedRecord(record) {
-    return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./build/src/oci/gzip.js
-
-
-/** The compression level of every layer; part of the digest, so changing it changes digests. */
-const GZIP_LEVEL = 6;
-/**
- * The stages of a gzip stream whose bytes depend only on its input, for stream.pipeline. Node's
- * gzip writes the OS byte of the zlib build it runs on (3 on Linux, 10/19 elsewhere), so the
- * header and trailer are written here around raw deflate, with mtime 0 and OS 255 ("unknown",
- * as Go writes). Plain stages keep the pipeline's backpressure intact.
- */
-function reproducibleGzip(level = GZIP_LEVEL) {
-    let crc = 0;
-    let size = 0;
-    const checksum = new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            crc = (0,external_node_zlib_.crc32)(chunk, crc);
-            size = (size + chunk.length) % 0x1_0000_0000;
-            callback(null, chunk);
-        },
-    });
-    const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
-    let headerSent = false;
-    const frame = new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            if (!headerSent) {
-                this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]));
-                headerSent = true;
-            }
-            callback(null, chunk);
-        },
-        flush(callback) {
-            // Raw deflate always emits at least the final block, so the header has been sent.
-            const trailer = Buffer.alloc(8);
-            trailer.writeUInt32LE(crc >>> 0, 0);
-            trailer.writeUInt32LE(size, 4);
-            callback(null, trailer);
-        },
-    });
-    return [checksum, (0,external_node_zlib_.createDeflateRaw)({ level }), frame];
-}
-
-// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
-var tar_stream = __nccwpck_require__(6118);
-;// CONCATENATED MODULE: ./build/src/oci/tar.js
-
-
-
-/**
- * A tar stream of `entries` in the given order, read from disk as the consumer pulls. Owner
- * fields are always root with empty names, so nothing of the build machine leaks into digests.
- */
-function tarStream(entries) {
-    const tar = (0,tar_stream.pack)();
-    // tar-stream's Pack is a streamx stream; Readable.from bridges it with backpressure.
-    const out = external_node_stream_.Readable.from(tar, { objectMode: false });
-    feed(tar, entries).catch((error) => {
-        tar.destroy(error);
-        out.destroy(error);
-    });
-    return out;
-}
-async function feed(tar, entries) {
-    for (const entry of entries) {
-        const header = {
-            name: entry.name,
-            type: entry.type,
-            mode: entry.mode,
-            mtime: entry.mtime,
-            uid: 0,
-            gid: 0,
-            uname: '',
-            gname: '',
-        };
-        if (entry.type === 'symlink') {
-            header.linkname = entry.linkname;
-            await addEntry(tar, header);
-        }
-        else if (entry.type === 'directory') {
-            await addEntry(tar, header);
-        }
-        else if (entry.content) {
-            header.size = entry.content.length;
-            await addEntry(tar, header, entry.content);
-        }
-        else {
-            header.size = entry.size;
-            await new Promise((resolve, reject) => {
-                const sink = tar.entry(header, (error) => (error ? reject(error) : resolve()));
-                const file = (0,external_node_fs_namespaceObject.createReadStream)(entry.source);
-                file.on('error', (error) => {
-                    sink.destroy(error);
-                    reject(error);
-                });
-                file.pipe(sink);
-            });
-        }
-    }
-    tar.finalize();
-}
-function addEntry(tar, header, content) {
-    return new Promise((resolve, reject) => {
-        tar.entry(header, content ?? Buffer.alloc(0), (error) => (error ? reject(error) : resolve()));
-    });
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/layer.js
-
-
-
-
-
-
-/** Counts and hashes the bytes passing through, without holding them. */
-class Digester extends external_node_stream_.Transform {
-    hash = (0,external_node_crypto_.createHash)('sha256');
-    size = 0;
-    _transform(chunk, _enc, callback) {
-        this.hash.update(chunk);
-        this.size += chunk.length;
-        callback(null, chunk);
-    }
-    digest() {
-        return `sha256:${this.hash.digest('hex')}`;
-    }
-}
-/**
- * Writes entries as a gzip-compressed tar layer in one pass: files -> tar -> sha256 (diffID)
- * -> gzip -> sha256 (digest) -> disk. Nothing holds a whole layer in memory.
- */
-async function writeLayer(entries, store, mediaType) {
-    const tarDigest = new Digester();
-    const gzDigest = new Digester();
-    const temp = await store.tempPath();
-    try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, (0,external_node_fs_namespaceObject.createWriteStream)(temp)]);
-    }
-    catch (error) {
-        await store.discard(temp);
-        throw error;
-    }
-    const digest = gzDigest.digest();
-    await store.commit(temp, digest);
-    return { descriptor: { mediaType, digest, size: gzDigest.size }, diffID: tarDigest.digest() };
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/types.js
-/** OCI image-spec v1.1 types and media types, as go-containerregistry's v1 package names them. */
-const MediaType = {
-    ImageIndex: 'application/vnd.oci.image.index.v1+json',
-    ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
-    ImageConfig: 'application/vnd.oci.image.config.v1+json',
-    Layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-    DockerConfig: 'application/vnd.docker.container.image.v1+json',
-    DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-};
-
-;// CONCATENATED MODULE: ./build/src/image/labels.js
-const BUILDPACKAGE_METADATA_LABEL = 'io.buildpacks.buildpackage.metadata';
-const BUILDPACK_LAYERS_LABEL = 'io.buildpacks.buildpack.layers';
-/**
- * JSON as Go's encoding/json writes it (pack, the lifecycle and kpack are Go): fields in struct
- * order, omitempty fields left out, and <, >, & escaped.
- */
-function goJson(value) {
-    return JSON.stringify(value)
-        .replaceAll('<', '\\u003c')
-        .replaceAll('>', '\\u003e')
-        .replaceAll('&', '\\u0026')
-        .replaceAll('\u2028', '\\u2028')
-        .replaceAll('\u2029', '\\u2029');
-}
-/** Drops undefined, empty-string and empty-array fields (Go's omitempty), keeping order. */
-function omitEmpty(value) {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)));
-}
-/** The targets this platform's image claims: buildpack.toml's matching entries, else the platform. */
-function targetsFor(descriptor, platform) {
-    const matching = descriptor.targets.filter((t) => (!t.os || t.os === platform.os) &&
-        (!t.arch || t.arch === platform.architecture) &&
-        (!t.variant || t.variant === platform.variant));
-    const targets = matching.length
-        ? matching.map((t) => ({ ...t, os: t.os ?? platform.os, arch: t.arch ?? platform.architecture }))
-        : [{ os: platform.os, arch: platform.architecture, variant: platform.variant }];
-    return targets.map((t) => omitEmpty({
-        os: t.os,
-        arch: t.arch,
-        variant: t.variant,
-        distros: t.distros?.map((d) => omitEmpty({ name: d.name, version: d.version })),
-    }));
-}
-function stacksOf(descriptor) {
-    return descriptor.stacks.map((s) => omitEmpty({ id: s.id, mixins: s.mixins }));
-}
-/** `io.buildpacks.buildpackage.metadata`: who the package is (pack's BuildpackageMetadata). */
-function buildpackageMetadata(descriptor, version) {
-    const stacks = stacksOf(descriptor);
-    return goJson({
-        ...omitEmpty({
-            id: descriptor.id,
-            name: descriptor.name,
-            version,
-            description: descriptor.description,
-            homepage: descriptor.homepage,
-            keywords: descriptor.keywords,
-            licenses: descriptor.licenses.map((l) => ({ Type: l.type ?? '', URI: l.uri ?? '' })),
-        }),
-        // pack always writes stacks, with the wildcard for a targets-only buildpack.
-        stacks: stacks.length ? stacks : [{ id: '*' }],
-    });
-}
-function layerInfo(descriptor, platform, diffID) {
-    return omitEmpty({
-        api: descriptor.api,
-        stacks: stacksOf(descriptor),
-        targets: targetsFor(descriptor, platform),
-        order: descriptor.order?.map((o) => ({ group: o.group.map((g) => omitEmpty({ id: g.id, version: g.version, optional: g.optional })) })),
-        layerDiffID: diffID,
-        homepage: descriptor.homepage,
-        name: descriptor.name,
-    });
-}
-/** `io.buildpacks.buildpack.layers`: id -> version -> layer info, keys sorted as Go sorts maps. */
-function buildpackLayers(entries) {
-    const byId = {};
-    for (const e of [...entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-        byId[e.id] ??= {};
-        byId[e.id][e.version] = e.info;
-    }
-    for (const id of Object.keys(byId)) {
-        byId[id] = Object.fromEntries(Object.entries(byId[id]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return goJson(byId);
-}
-
-;// CONCATENATED MODULE: ./build/src/image/layer.js
-
-/** pack's normalised timestamp (archive.NormalizedDateTime): 1980-01-01T00:00:01Z. */
-const NORMALIZED_MTIME = new Date(Date.UTC(1980, 0, 1, 0, 0, 1));
-// The lifecycle executes these whatever their mode on disk (pack forces 0755).
-const ENTRY_POINTS = new Set(['bin/build', 'bin/detect', 'bin/generate']);
-/**
- * The tar entries of a buildpack layer as `pack buildpack package` writes them: the
- * cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
- * mtime 1980-01-01T00:00:01Z, directories and executables 0755, other files 0644, links kept.
- * Names are relative (no leading `/`), as OCI layers conventionally are; tar-stream would also
- * drop a leading `/` from long names it splits into the ustar prefix field.
- */
-function buildpackLayerEntries(tree, id, version) {
-    const base = `cnb/buildpacks/${escapedId(id)}`;
-    const root = `${base}/${version}`;
-    const entries = [
-        { name: base, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-        { name: root, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-    ];
-    for (const e of tree) {
-        const name = `${root}/${e.path}`;
-        if (e.type === 'directory') {
-            entries.push({ name, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME });
-        }
-        else if (e.type === 'symlink') {
-            entries.push({ name, type: 'symlink', mode: 0o777, mtime: NORMALIZED_MTIME, linkname: e.target });
-        }
-        else {
-            const mode = e.executable || ENTRY_POINTS.has(e.path) ? 0o755 : 0o644;
-            entries.push({
-                name,
-                type: 'file',
-                mode,
-                mtime: NORMALIZED_MTIME,
-                size: e.size,
-                ...('source' in e ? { source: e.source } : { content: e.content }),
-            });
-        }
-    }
-    return entries;
-}
-
-;// CONCATENATED MODULE: ./build/src/image/image.js
-
-
-
-
-
-/** Writes the layer, config and manifest of one platform's image into the store. */
-async function writeBuildpackImage(request, store) {
-    const { descriptor, version, platform } = request;
-    const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, MediaType.Layer);
-    const labels = sortedRecord({
-        [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version),
-        [BUILDPACK_LAYERS_LABEL]: buildpackLayers([{ id: descriptor.id, version, info: layerInfo(descriptor, platform, layer.diffID) }]),
-    });
-    const config = {
-        architecture: platform.architecture,
-        os: platform.os,
-        ...(platform.variant ? { variant: platform.variant } : {}),
-        created: request.created,
-        config: { Labels: labels },
-        rootfs: { type: 'layers', diff_ids: [layer.diffID] },
-    };
-    const configBlob = await store.writeJson(MediaType.ImageConfig, config);
-    const manifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        config: configBlob.descriptor,
-        layers: [layer.descriptor],
-    };
-    const manifestBlob = await store.writeJson(MediaType.ImageManifest, manifest);
-    return {
-        platform,
-        manifest: manifestBlob.descriptor,
-        config: configBlob.descriptor,
-        layers: [layer.descriptor],
-        diffIDs: [layer.diffID],
-    };
-}
-/** SOURCE_DATE_EPOCH when set (reproducible-builds.org), else pack's 1980-01-01T00:00:01Z. */
-function creationTime(env) {
-    const epoch = env.SOURCE_DATE_EPOCH?.trim();
-    if (epoch && /^\d+$/.test(epoch))
-        return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
-    return '1980-01-01T00:00:01Z';
-}
-
 ;// CONCATENATED MODULE: ./build/src/inputs/list.js
 /**
  * Splits a List input: newlines and commas separate items, items are trimmed, empty items and
@@ -36957,6 +36594,48 @@ function parseAnnotations(value) {
     }
     return annotations;
 }
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./build/src/oci/digest.js
+
+function sha256Digest(data) {
+    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(data).digest('hex')}`;
+}
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+function isDigest(value) {
+    return DIGEST.test(value);
+}
+/** The hex part of a sha256 digest, which names its blob file. */
+function digestHex(digest) {
+    if (!isDigest(digest))
+        throw new Error(`not a sha256 digest: ${digest}`);
+    return digest.slice('sha256:'.length);
+}
+/**
+ * JSON as the action writes it: keys in the order the object was built (callers build them in a
+ * fixed order), no whitespace. Serialised once; the same bytes are hashed, stored and sent.
+ */
+function canonicalJson(value) {
+    return Buffer.from(JSON.stringify(value), 'utf8');
+}
+/** Object with its keys sorted, for maps such as labels and annotations. */
+function sortedRecord(record) {
+    return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+;// CONCATENATED MODULE: ./build/src/oci/types.js
+/** OCI image-spec v1.1 types and media types, as go-containerregistry's v1 package names them. */
+const MediaType = {
+    ImageIndex: 'application/vnd.oci.image.index.v1+json',
+    ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
+    ImageConfig: 'application/vnd.oci.image.config.v1+json',
+    Layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    DockerConfig: 'application/vnd.docker.container.image.v1+json',
+    DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+};
 
 ;// CONCATENATED MODULE: ./build/src/oci/layout.js
 
@@ -37175,6 +36854,119 @@ function renderDescriptor(descriptor, version) {
     return text;
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
+var tar_stream = __nccwpck_require__(6118);
+;// CONCATENATED MODULE: ./build/src/oci/tar.js
+
+
+
+/**
+ * A tar stream of `entries` in the given order, read from disk as the consumer pulls. Owner
+ * fields are always root with empty names, so nothing of the build machine leaks into digests.
+ */
+function tarStream(entries) {
+    const tar = (0,tar_stream.pack)();
+    // tar-stream's Pack is a streamx stream; Readable.from bridges it with backpressure.
+    const out = external_node_stream_.Readable.from(tar, { objectMode: false });
+    feed(tar, entries).catch((error) => {
+        tar.destroy(error);
+        out.destroy(error);
+    });
+    return out;
+}
+async function feed(tar, entries) {
+    for (const entry of entries) {
+        const header = {
+            name: entry.name,
+            type: entry.type,
+            mode: entry.mode,
+            mtime: entry.mtime,
+            uid: 0,
+            gid: 0,
+            uname: '',
+            gname: '',
+        };
+        if (entry.type === 'symlink') {
+            header.linkname = entry.linkname;
+            await addEntry(tar, header);
+        }
+        else if (entry.type === 'directory') {
+            await addEntry(tar, header);
+        }
+        else if (entry.content) {
+            header.size = entry.content.length;
+            await addEntry(tar, header, entry.content);
+        }
+        else {
+            header.size = entry.size;
+            await new Promise((resolve, reject) => {
+                const sink = tar.entry(header, (error) => (error ? reject(error) : resolve()));
+                const file = (0,external_node_fs_namespaceObject.createReadStream)(entry.source);
+                file.on('error', (error) => {
+                    sink.destroy(error);
+                    reject(error);
+                });
+                file.pipe(sink);
+            });
+        }
+    }
+    tar.finalize();
+}
+function addEntry(tar, header, content) {
+    return new Promise((resolve, reject) => {
+        tar.entry(header, content ?? Buffer.alloc(0), (error) => (error ? reject(error) : resolve()));
+    });
+}
+
+;// CONCATENATED MODULE: ./build/src/image/layer.js
+
+/** pack's normalised timestamp (archive.NormalizedDateTime): 1980-01-01T00:00:01Z. */
+const NORMALIZED_MTIME = new Date(Date.UTC(1980, 0, 1, 0, 0, 1));
+// The lifecycle executes these whatever their mode on disk (pack forces 0755).
+const ENTRY_POINTS = new Set(['bin/build', 'bin/detect', 'bin/generate']);
+/**
+ * The tar entries of a buildpack layer as `pack buildpack package` writes them: the
+ * cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
+ * mtime 1980-01-01T00:00:01Z, directories and executables 0755, other files 0644, links kept.
+ * Names are relative (no leading `/`), as OCI layers conventionally are; tar-stream would also
+ * drop a leading `/` from long names it splits into the ustar prefix field.
+ */
+function buildpackLayerEntries(tree, id, version) {
+    const base = `cnb/buildpacks/${escapedId(id)}`;
+    const root = `${base}/${version}`;
+    const entries = [
+        { name: base, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+        { name: root, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+    ];
+    for (const e of tree) {
+        const name = `${root}/${e.path}`;
+        if (e.type === 'directory') {
+            entries.push({ name, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME });
+        }
+        else if (e.type === 'symlink') {
+            entries.push({ name, type: 'symlink', mode: 0o777, mtime: NORMALIZED_MTIME, linkname: e.target });
+        }
+        else {
+            const mode = e.executable || ENTRY_POINTS.has(e.path) ? 0o755 : 0o644;
+            entries.push({
+                name,
+                type: 'file',
+                mode,
+                mtime: NORMALIZED_MTIME,
+                size: e.size,
+                ...('source' in e ? { source: e.source } : { content: e.content }),
+            });
+        }
+    }
+    return entries;
+}
+
 ;// CONCATENATED MODULE: ./build/src/image/cnb.js
 
 
@@ -37212,6 +37004,218 @@ async function writeCnb(file, image, store) {
         })),
     ];
     await (0,external_node_stream_promises_namespaceObject.pipeline)(tarStream(entries), (0,external_node_fs_namespaceObject.createWriteStream)(file));
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./build/src/oci/gzip.js
+
+
+/** The compression level of every layer; part of the digest, so changing it changes digests. */
+const GZIP_LEVEL = 6;
+/**
+ * The stages of a gzip stream whose bytes depend only on its input, for stream.pipeline. Node's
+ * gzip writes the OS byte of the zlib build it runs on (3 on Linux, 10/19 elsewhere), so the
+ * header and trailer are written here around raw deflate, with mtime 0 and OS 255 ("unknown",
+ * as Go writes). Plain stages keep the pipeline's backpressure intact.
+ */
+function reproducibleGzip(level = GZIP_LEVEL) {
+    let crc = 0;
+    let size = 0;
+    const checksum = new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            crc = (0,external_node_zlib_.crc32)(chunk, crc);
+            size = (size + chunk.length) % 0x1_0000_0000;
+            callback(null, chunk);
+        },
+    });
+    const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
+    let headerSent = false;
+    const frame = new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            if (!headerSent) {
+                this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]));
+                headerSent = true;
+            }
+            callback(null, chunk);
+        },
+        flush(callback) {
+            // Raw deflate always emits at least the final block, so the header has been sent.
+            const trailer = Buffer.alloc(8);
+            trailer.writeUInt32LE(crc >>> 0, 0);
+            trailer.writeUInt32LE(size, 4);
+            callback(null, trailer);
+        },
+    });
+    return [checksum, (0,external_node_zlib_.createDeflateRaw)({ level }), frame];
+}
+
+;// CONCATENATED MODULE: ./build/src/oci/layer.js
+
+
+
+
+
+
+/** Counts and hashes the bytes passing through, without holding them. */
+class Digester extends external_node_stream_.Transform {
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    size = 0;
+    _transform(chunk, _enc, callback) {
+        this.hash.update(chunk);
+        this.size += chunk.length;
+        callback(null, chunk);
+    }
+    digest() {
+        return `sha256:${this.hash.digest('hex')}`;
+    }
+}
+/**
+ * Writes entries as a gzip-compressed tar layer in one pass: files -> tar -> sha256 (diffID)
+ * -> gzip -> sha256 (digest) -> disk. Nothing holds a whole layer in memory.
+ */
+async function writeLayer(entries, store, mediaType) {
+    const tarDigest = new Digester();
+    const gzDigest = new Digester();
+    const temp = await store.tempPath();
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, (0,external_node_fs_namespaceObject.createWriteStream)(temp)]);
+    }
+    catch (error) {
+        await store.discard(temp);
+        throw error;
+    }
+    const digest = gzDigest.digest();
+    await store.commit(temp, digest);
+    return { descriptor: { mediaType, digest, size: gzDigest.size }, diffID: tarDigest.digest() };
+}
+
+;// CONCATENATED MODULE: ./build/src/image/labels.js
+const BUILDPACKAGE_METADATA_LABEL = 'io.buildpacks.buildpackage.metadata';
+const BUILDPACK_LAYERS_LABEL = 'io.buildpacks.buildpack.layers';
+/**
+ * JSON as Go's encoding/json writes it (pack, the lifecycle and kpack are Go): fields in struct
+ * order, omitempty fields left out, and <, >, & escaped.
+ */
+function goJson(value) {
+    return JSON.stringify(value)
+        .replaceAll('<', '\\u003c')
+        .replaceAll('>', '\\u003e')
+        .replaceAll('&', '\\u0026')
+        .replaceAll('\u2028', '\\u2028')
+        .replaceAll('\u2029', '\\u2029');
+}
+/** Drops undefined, empty-string and empty-array fields (Go's omitempty), keeping order. */
+function omitEmpty(value) {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)));
+}
+/** The targets this platform's image claims: buildpack.toml's matching entries, else the platform. */
+function targetsFor(descriptor, platform) {
+    const matching = descriptor.targets.filter((t) => (!t.os || t.os === platform.os) &&
+        (!t.arch || t.arch === platform.architecture) &&
+        (!t.variant || t.variant === platform.variant));
+    const targets = matching.length
+        ? matching.map((t) => ({ ...t, os: t.os ?? platform.os, arch: t.arch ?? platform.architecture }))
+        : [{ os: platform.os, arch: platform.architecture, variant: platform.variant }];
+    return targets.map((t) => omitEmpty({
+        os: t.os,
+        arch: t.arch,
+        variant: t.variant,
+        distros: t.distros?.map((d) => omitEmpty({ name: d.name, version: d.version })),
+    }));
+}
+function stacksOf(descriptor) {
+    return descriptor.stacks.map((s) => omitEmpty({ id: s.id, mixins: s.mixins }));
+}
+/** `io.buildpacks.buildpackage.metadata`: who the package is (pack's BuildpackageMetadata). */
+function buildpackageMetadata(descriptor, version) {
+    const stacks = stacksOf(descriptor);
+    return goJson({
+        ...omitEmpty({
+            id: descriptor.id,
+            name: descriptor.name,
+            version,
+            description: descriptor.description,
+            homepage: descriptor.homepage,
+            keywords: descriptor.keywords,
+            licenses: descriptor.licenses.map((l) => ({ Type: l.type ?? '', URI: l.uri ?? '' })),
+        }),
+        // pack always writes stacks, with the wildcard for a targets-only buildpack.
+        stacks: stacks.length ? stacks : [{ id: '*' }],
+    });
+}
+function layerInfo(descriptor, platform, diffID) {
+    return omitEmpty({
+        api: descriptor.api,
+        stacks: stacksOf(descriptor),
+        targets: targetsFor(descriptor, platform),
+        order: descriptor.order?.map((o) => ({ group: o.group.map((g) => omitEmpty({ id: g.id, version: g.version, optional: g.optional })) })),
+        layerDiffID: diffID,
+        homepage: descriptor.homepage,
+        name: descriptor.name,
+    });
+}
+/** `io.buildpacks.buildpack.layers`: id -> version -> layer info, keys sorted as Go sorts maps. */
+function buildpackLayers(entries) {
+    const byId = {};
+    for (const e of [...entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+        byId[e.id] ??= {};
+        byId[e.id][e.version] = e.info;
+    }
+    for (const id of Object.keys(byId)) {
+        byId[id] = Object.fromEntries(Object.entries(byId[id]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return goJson(byId);
+}
+
+;// CONCATENATED MODULE: ./build/src/image/image.js
+
+
+
+
+
+
+/** Writes the layer, config and manifest of one platform's image into the store. */
+async function writeBuildpackImage(request, store) {
+    const { descriptor, version, platform } = request;
+    const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, MediaType.Layer);
+    const labels = sortedRecord({
+        [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version),
+        [BUILDPACK_LAYERS_LABEL]: buildpackLayers([{ id: descriptor.id, version, info: layerInfo(descriptor, platform, layer.diffID) }]),
+    });
+    const config = {
+        architecture: platform.architecture,
+        os: platform.os,
+        ...(platform.variant ? { variant: platform.variant } : {}),
+        created: request.created,
+        config: { Labels: labels },
+        rootfs: { type: 'layers', diff_ids: [layer.diffID] },
+    };
+    const configBlob = await store.writeJson(MediaType.ImageConfig, config);
+    const manifest = {
+        schemaVersion: 2,
+        mediaType: MediaType.ImageManifest,
+        config: configBlob.descriptor,
+        layers: [layer.descriptor],
+    };
+    const manifestBlob = await store.writeJson(MediaType.ImageManifest, manifest);
+    return {
+        platform,
+        manifest: manifestBlob.descriptor,
+        config: configBlob.descriptor,
+        layers: [layer.descriptor],
+        diffIDs: [layer.diffID],
+    };
+}
+/** SOURCE_DATE_EPOCH when set (reproducible-builds.org), else pack's 1980-01-01T00:00:01Z. */
+function creationTime(env) {
+    const epoch = env.SOURCE_DATE_EPOCH?.trim();
+    if (!epoch)
+        return '1980-01-01T00:00:01Z';
+    if (!/^\d{1,11}$/.test(epoch)) {
+        throw new InputError(`SOURCE_DATE_EPOCH is "${epoch}", which is not a number of seconds since 1970; set it to an integer such as $(git log -1 --format=%ct) or unset it.`);
+    }
+    return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 ;// CONCATENATED MODULE: ./build/src/oci/index.js
@@ -37334,7 +37338,7 @@ async function packageBuildpack(request) {
     const staging = await createStaging(request.output);
     try {
         const store = new BlobStore(staging);
-        const images = await mapLimit(request.builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: request.created }, store));
+        const images = await mapLimit(request.builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created }, store));
         const platforms = [];
         for (const image of images) {
             const cnbFile = cnbFileName(descriptor.id, plan.version, image);
@@ -37368,6 +37372,7 @@ function describePlatform(p) {
 
 
 
+
 function planRelease(inputs, descriptor, env) {
     const version = resolveVersion(inputs.version, descriptor);
     const platforms = inputs.architectures.length
@@ -37386,7 +37391,7 @@ function planRelease(inputs, descriptor, env) {
             experimental = platforms.filter((p) => p.architecture !== 'amd64');
         }
     }
-    return { version, platforms, experimental, annotations: indexAnnotations(descriptor, version, inputs.annotations, env) };
+    return { version, platforms, experimental, annotations: indexAnnotations(descriptor, version, inputs.annotations, env), created: creationTime(env) };
 }
 /** buildpack.toml `[[targets]]` when present, else amd64 and arm64. */
 function defaultPlatforms(descriptor) {
@@ -37503,7 +37508,6 @@ async function writeSummary(metadata) {
 
 
 
-
 /** The action: read inputs, build every platform, package, report. Each phase in a log group. */
 async function run(env = process.env) {
     try {
@@ -37530,7 +37534,7 @@ async function run(env = process.env) {
                 return results;
             });
             const result = await group('Package', async () => {
-                const r = await packageBuildpack({ descriptor, plan, source, builds, output: inputs.output, created: creationTime(env) });
+                const r = await packageBuildpack({ descriptor, plan, source, builds, output: inputs.output });
                 for (const p of r.platforms)
                     info(`${describePlatform(p)}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
                 info(`Image index ${r.index.digest} in the OCI layout ${r.layout} (oci:${r.layout}:${plan.version})`);

@@ -6,7 +6,6 @@ import { buildPlatforms } from './build/build.js';
 import { chooseStrategy } from './build/strategy.js';
 import { readDescriptor } from './buildpack/descriptor.js';
 import { scanTree } from './buildpack/files.js';
-import { creationTime } from './image/image.js';
 import { getInputs } from './inputs/inputs.js';
 import { checkOutput } from './package/output.js';
 import { describePlatform, packageBuildpack } from './package/package.js';
@@ -43,7 +42,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         return results;
       });
       const result = await core.group('Package', async () => {
-        const r = await packageBuildpack({ descriptor, plan, source, builds, output: inputs.output, created: creationTime(env) });
+        const r = await packageBuildpack({ descriptor, plan, source, builds, output: inputs.output });
         for (const p of r.platforms) core.info(`${describePlatform(p)}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
         core.info(`Image index ${r.index.digest} in the OCI layout ${r.layout} (oci:${r.layout}:${plan.version})`);
         return r;

@@ -1,5 +1,6 @@
 import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import type { TreeEntry } from '../buildpack/tree.js';
+import { InputError } from '../util/errors.js';
 import { sortedRecord } from '../oci/digest.js';
 import { writeLayer } from '../oci/layer.js';
 import type { BlobStore } from '../oci/store.js';
@@ -62,6 +63,9 @@ export async function writeBuildpackImage(request: ImageRequest, store: BlobStor
 /** SOURCE_DATE_EPOCH when set (reproducible-builds.org), else pack's 1980-01-01T00:00:01Z. */
 export function creationTime(env: NodeJS.ProcessEnv): string {
   const epoch = env.SOURCE_DATE_EPOCH?.trim();
-  if (epoch && /^\d+$/.test(epoch)) return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
-  return '1980-01-01T00:00:01Z';
+  if (!epoch) return '1980-01-01T00:00:01Z';
+  if (!/^\d{1,11}$/.test(epoch)) {
+    throw new InputError(`SOURCE_DATE_EPOCH is "${epoch}", which is not a number of seconds since 1970; set it to an integer such as $(git log -1 --format=%ct) or unset it.`);
+  }
+  return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
 }

@@ -37,7 +37,6 @@ export interface PackageRequest {
   source: SourceEntry[];
   builds: PlatformBuild[];
   output: string;
-  created: string;
 }
 
 /**
@@ -62,7 +61,7 @@ export async function packageBuildpack(request: PackageRequest): Promise<Package
   try {
     const store = new BlobStore(staging);
     const images = await mapLimit(request.builds, coreCount(), (build, i) =>
-      writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: request.created }, store),
+      writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created }, store),
     );
     const platforms: PackagedPlatform[] = [];
     for (const image of images) {

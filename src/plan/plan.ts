@@ -1,5 +1,6 @@
 import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import { resolveVersion } from '../buildpack/version.js';
+import { creationTime } from '../image/image.js';
 import type { Inputs } from '../inputs/inputs.js';
 import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.js';
 import { InputError } from '../util/errors.js';
@@ -11,6 +12,8 @@ export interface ReleasePlan {
   platforms: Platform[];
   experimental: Platform[];
   annotations: Record<string, string>;
+  /** The images' creation time: fixed, never the wall clock. */
+  created: string;
 }
 
 export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env: NodeJS.ProcessEnv): ReleasePlan {
@@ -32,7 +35,7 @@ export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env
       experimental = platforms.filter((p) => p.architecture !== 'amd64');
     }
   }
-  return { version, platforms, experimental, annotations: indexAnnotations(descriptor, version, inputs.annotations, env) };
+  return { version, platforms, experimental, annotations: indexAnnotations(descriptor, version, inputs.annotations, env), created: creationTime(env) };
 }
 
 /** buildpack.toml `[[targets]]` when present, else amd64 and arm64. */
