@@ -137,7 +137,7 @@ describe('buildpack layer', () => {
     for (const dir of [dirA, dirB]) {
       const tree = platformTree({ source: await scanTree(dir), built: [], descriptor: 'x', platform: arm64 });
       const store = new BlobStore(await mkdtemp(path.join(tmpdir(), 'store-')));
-      const image = await writeBuildpackImage({ descriptor, version: '1.2.3', platform: arm64, tree, created: creationTime({}) }, store);
+      const image = await writeBuildpackImage({ descriptor, version: '1.2.3', platform: arm64, tree, created: creationTime({}), format: 'oci' }, store);
       const gz = await readFile(store.blobPath(image.layers[0].digest));
       assert.deepEqual([...gz.subarray(0, 10)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
       assert.equal(`sha256:${(await import('node:crypto')).createHash('sha256').update(gunzipSync(gz)).digest('hex')}`, image.diffIDs[0]);

@@ -31628,7 +31628,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9392);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(108);
 
 // The runner executes `node dist/index.js`; this is the whole entry point.
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -31638,7 +31638,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9392:
+/***/ 108:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34354,7 +34354,7 @@ function exportVariable(name, val) {
  * ```
  */
 function core_setSecret(secret) {
-    issueCommand('add-mask', {}, secret);
+    command_issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -36533,6 +36533,14 @@ function getInputs(read = readInput, env = process.env) {
         throw new InputError(`Input "build-command" is set but "build" is "${build}"; set build: command to use it, or remove build-command.`);
     }
     const experimentalArchitectures = parseList(read('experimental-architectures'));
+    const registryUsername = read('registry-username').trim() || undefined;
+    // Not trimmed: a password may end in spaces. Masked before anything can print it.
+    const registryPassword = read('registry-password') || undefined;
+    if (registryPassword)
+        core_setSecret(registryPassword);
+    if (Boolean(registryUsername) !== Boolean(registryPassword)) {
+        throw new InputError(`Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`);
+    }
     return {
         path: external_node_path_namespaceObject.resolve(read('path').trim() || '.'),
         architectures: parseList(read('architectures')),
@@ -36543,6 +36551,12 @@ function getInputs(read = readInput, env = process.env) {
         experimental: bool(read, 'experimental', false),
         experimentalArchitectures: experimentalArchitectures.length ? experimentalArchitectures : undefined,
         annotations: parseAnnotations(read('annotations')),
+        tags: parseList(read('tags')),
+        push: bool(read, 'push', true),
+        registryUsername,
+        registryPassword,
+        insecureRegistries: parseList(read('insecure-registries')),
+        format: oneOf(read, 'format', ['oci', 'docker'], 'oci'),
     };
 }
 function oneOf(read, name, allowed, fallback) {
@@ -36636,6 +36650,12 @@ const MediaType = {
     DockerConfig: 'application/vnd.docker.container.image.v1+json',
     DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
 };
+/** The media types of one format; the blobs' bytes are the same in both, only the JSON differs. */
+function mediaTypes(format) {
+    return format === 'docker'
+        ? { index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayer }
+        : { index: MediaType.ImageIndex, manifest: MediaType.ImageManifest, config: MediaType.ImageConfig, layer: MediaType.Layer };
+}
 
 ;// CONCATENATED MODULE: ./build/src/oci/layout.js
 
@@ -37178,7 +37198,8 @@ function buildpackLayers(entries) {
 /** Writes the layer, config and manifest of one platform's image into the store. */
 async function writeBuildpackImage(request, store) {
     const { descriptor, version, platform } = request;
-    const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, MediaType.Layer);
+    const types = mediaTypes(request.format);
+    const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, types.layer);
     const labels = sortedRecord({
         [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version),
         [BUILDPACK_LAYERS_LABEL]: buildpackLayers([{ id: descriptor.id, version, info: layerInfo(descriptor, platform, layer.diffID) }]),
@@ -37191,14 +37212,14 @@ async function writeBuildpackImage(request, store) {
         config: { Labels: labels },
         rootfs: { type: 'layers', diff_ids: [layer.diffID] },
     };
-    const configBlob = await store.writeJson(MediaType.ImageConfig, config);
+    const configBlob = await store.writeJson(types.config, config);
     const manifest = {
         schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
+        mediaType: types.manifest,
         config: configBlob.descriptor,
         layers: [layer.descriptor],
     };
-    const manifestBlob = await store.writeJson(MediaType.ImageManifest, manifest);
+    const manifestBlob = await store.writeJson(types.manifest, manifest);
     return {
         platform,
         manifest: manifestBlob.descriptor,
@@ -37220,15 +37241,14 @@ function creationTime(env) {
 
 ;// CONCATENATED MODULE: ./build/src/oci/index.js
 
-
 /**
  * An OCI image index over per-platform manifests, in the order given (callers sort platforms).
  * Each descriptor carries its platform; annotations are written with sorted keys.
  */
-function imageIndex(entries, annotations) {
+function imageIndex(mediaType, entries, annotations) {
     const index = {
         schemaVersion: 2,
-        mediaType: MediaType.ImageIndex,
+        mediaType,
         manifests: entries.map((e) => ({
             mediaType: e.manifest.mediaType,
             digest: e.manifest.digest,
@@ -37338,7 +37358,7 @@ async function packageBuildpack(request) {
     const staging = await createStaging(request.output);
     try {
         const store = new BlobStore(staging);
-        const images = await mapLimit(request.builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created }, store));
+        const images = await mapLimit(request.builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format }, store));
         const platforms = [];
         for (const image of images) {
             const cnbFile = cnbFileName(descriptor.id, plan.version, image);
@@ -37349,12 +37369,12 @@ async function packageBuildpack(request) {
                 cnbFile: external_node_path_namespaceObject.join(request.output, cnbFile),
             });
         }
-        const index = imageIndex(platforms.map((p) => ({
+        const index = imageIndex(mediaTypes(plan.format).index, platforms.map((p) => ({
             manifest: p.image.manifest,
             platform: p.image.platform,
             annotations: p.experimental ? { [EXPERIMENTAL_ANNOTATION]: 'true' } : undefined,
         })), plan.annotations);
-        const indexBlob = await store.writeJson(MediaType.ImageIndex, index);
+        const indexBlob = await store.writeJson(index.mediaType, index);
         await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
         await commitStaging(staging, request.output);
         return { index: indexBlob.descriptor, platforms, layout: request.output };
@@ -37368,7 +37388,83 @@ function describePlatform(p) {
     return `${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}`;
 }
 
+;// CONCATENATED MODULE: ./build/src/registry/reference.js
+
+const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB_API = 'registry-1.docker.io';
+const reference_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const reference_DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+// Path components: lowercase alphanumerics separated by `.`, `_`, `__` or runs of `-`.
+const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
+/**
+ * Parses `[host[:port]/]path[:tag][@digest]`. The first component is a host when it is
+ * `localhost` or holds a `.` or `:`; otherwise the reference is on Docker Hub, where a single
+ * component lives under `library/`. `where` names the input, for the error.
+ */
+function parseReference(text, where) {
+    const raw = text.trim();
+    const fail = (why, fix) => new InputError(`${where} has "${raw}", ${why}; ${fix}.`);
+    if (!raw)
+        throw fail('which is empty', 'write a full reference such as ghcr.io/acme/my-buildpack:1.2.3');
+    let rest = raw;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!reference_DIGEST.test(digest))
+            throw fail(`whose digest "${digest}" is not algorithm:hex`, 'write @sha256:<64 hex digits> or leave the digest out');
+    }
+    let tag;
+    const lastSlash = rest.lastIndexOf('/');
+    const colon = rest.lastIndexOf(':');
+    if (colon > lastSlash) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!reference_TAG.test(tag)) {
+            const fix = tag.includes('+')
+                ? `tags cannot hold "+" (semver build metadata), so write ${tag.replaceAll('+', '-')} instead`
+                : 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"';
+            throw fail(`whose tag "${tag}" is not a valid tag`, fix);
+        }
+    }
+    const parts = rest.split('/');
+    let registry = DOCKER_HUB;
+    if (parts.length > 1 && (parts[0] === 'localhost' || parts[0].includes('.') || parts[0].includes(':'))) {
+        registry = parts.shift();
+        if (!HOST.test(registry))
+            throw fail(`whose registry "${registry}" is not a host name`, 'write host[:port]/repository:tag');
+    }
+    if (registry === 'index.docker.io' || registry === DOCKER_HUB_API)
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && parts.length === 1)
+        parts.unshift('library');
+    const repository = parts.join('/');
+    if (repository !== repository.toLowerCase()) {
+        throw fail(`whose repository "${repository}" has capital letters, which registries refuse`, `write ${registry === DOCKER_HUB ? '' : `${registry}/`}${repository.toLowerCase()} (in workflows, lowercase \${{ github.repository_owner }})`);
+    }
+    if (!parts.every((p) => COMPONENT.test(p))) {
+        throw fail(`whose repository "${repository}" is not valid`, 'use lowercase letters, digits and single ".", "_" or "-" between them, separated by "/"');
+    }
+    if (repository.length > 255)
+        throw fail('whose repository is longer than 255 characters', 'shorten it');
+    return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+/** The host to speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */
+function apiHost(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
+}
+/** `ghcr.io/acme/bp`, `docker.io/library/alpine`. */
+function repositoryName(ref) {
+    return `${ref.registry}/${ref.repository}`;
+}
+function formatReference(ref) {
+    return `${repositoryName(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
 ;// CONCATENATED MODULE: ./build/src/plan/plan.js
+
 
 
 
@@ -37391,7 +37487,42 @@ function planRelease(inputs, descriptor, env) {
             experimental = platforms.filter((p) => p.architecture !== 'amd64');
         }
     }
-    return { version, platforms, experimental, annotations: indexAnnotations(descriptor, version, inputs.annotations, env), created: creationTime(env) };
+    if (inputs.format === 'docker') {
+        // A Docker manifest list has no annotations: refuse rather than silently drop them.
+        if (Object.keys(inputs.annotations).length) {
+            throw new InputError('Input "annotations" is set but "format" is docker, whose manifest lists cannot carry annotations; use format: oci or remove the annotations.');
+        }
+        if (experimental.length) {
+            throw new InputError('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
+        }
+    }
+    return {
+        version,
+        platforms,
+        experimental,
+        annotations: inputs.format === 'docker' ? {} : indexAnnotations(descriptor, version, inputs.annotations, env),
+        created: creationTime(env),
+        format: inputs.format,
+        tags: parseTags(inputs.tags),
+    };
+}
+/** Every tag must be a full reference with a tag (no digest), each named once. */
+function parseTags(items) {
+    const refs = [];
+    for (const item of items) {
+        const ref = parseReference(item, 'Input "tags"');
+        if (ref.digest) {
+            throw new InputError(`Input "tags" has "${item}", which names a digest; tags are written, digests are computed, so write ${formatReference({ ...ref, digest: undefined })}.`);
+        }
+        if (ref.tag === undefined) {
+            throw new InputError(`Input "tags" has "${item}", which has no tag; write it with one, such as ${formatReference({ ...ref, tag: '1.2.3' })}.`);
+        }
+        if (refs.some((r) => formatReference(r) === formatReference(ref))) {
+            throw new InputError(`Input "tags" lists ${formatReference(ref)} twice; remove one.`);
+        }
+        refs.push(ref);
+    }
+    return refs;
 }
 /** buildpack.toml `[[targets]]` when present, else amd64 and arm64. */
 function defaultPlatforms(descriptor) {
@@ -37452,12 +37583,17 @@ function setOutputs(metadata) {
     setOutput('manifests', JSON.stringify(metadata.manifests));
     setOutput('layout', metadata.layout);
     setOutput('cnb-files', JSON.stringify(metadata['cnb-files']));
+    setOutput('image', metadata.image ?? '');
+    setOutput('tags', metadata.tags.join('\n'));
     setOutput('metadata', JSON.stringify(metadata));
 }
 
 ;// CONCATENATED MODULE: ./build/src/report/summary.js
 
 
+function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
 function platformName(p) {
     return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
@@ -37466,8 +37602,8 @@ async function writeSummary(metadata) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return; // outside Actions (the CLI): nothing to write to
     try {
-        await summary
-            .addHeading(`${metadata.id} ${metadata.version}`, 3)
+        summary
+            .addHeading(escapeHtml(`${metadata.id} ${metadata.version}`), 3)
             .addRaw(`Image index <code>${metadata.digest}</code> (${metadata.size} bytes)`, true)
             .addTable([
             [
@@ -37482,15 +37618,782 @@ async function writeSummary(metadata) {
                 String(m.size),
                 m.experimental ? 'yes' : 'no',
             ]),
-        ])
-            .write();
+        ]);
+        if (metadata.tags.length) {
+            summary.addRaw('Published to:', true).addList(metadata.tags.map((t) => `<code>${escapeHtml(t)}</code>`));
+        }
+        await summary.write();
     }
     catch (error) {
         warning(`Could not write the job summary: ${errorMessage(error)}`);
     }
 }
 
+;// CONCATENATED MODULE: ./build/src/package/content.js
+
+
+/** What a publish sends, read from the finished layout: the exact bytes that were hashed. */
+async function publishContent(result) {
+    const store = new BlobStore(result.layout);
+    return {
+        store,
+        manifests: await Promise.all(result.platforms.map(async (p) => ({
+            descriptor: p.image.manifest,
+            bytes: await (0,promises_namespaceObject.readFile)(store.blobPath(p.image.manifest.digest)),
+            blobs: [p.image.config, ...p.image.layers],
+        }))),
+        index: { descriptor: result.index, bytes: await (0,promises_namespaceObject.readFile)(store.blobPath(result.index.digest)) },
+    };
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./build/src/registry/http.js
+
+
+
+
+// Keep-alive connections: a publish makes many small requests to one host.
+const agents = {
+    'http:': new external_node_http_.Agent({ keepAlive: true, maxSockets: 8 }),
+    'https:': new external_node_https_namespaceObject.Agent({ keepAlive: true, maxSockets: 8 }),
+};
+/** Responses are manifests, tokens and errors; anything larger is refused rather than buffered. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const REQUEST_TIMEOUT_MS = 120_000;
+/** One HTTP exchange, no retries, no redirects followed. */
+function send(request) {
+    return new Promise((resolve, reject) => {
+        const transport = request.url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
+        const headers = { 'User-Agent': 'multiarch-buildpack-action', ...request.headers };
+        const body = typeof request.body === 'function' ? request.body() : request.body;
+        if (Buffer.isBuffer(body))
+            headers['Content-Length'] = String(body.length);
+        else if (body)
+            headers['Content-Length'] = String(request.contentLength ?? 0);
+        else if (['PUT', 'POST', 'PATCH'].includes(request.method))
+            headers['Content-Length'] = '0';
+        const req = transport.request(request.url, { method: request.method, headers, agent: agents[request.url.protocol], timeout: REQUEST_TIMEOUT_MS }, (res) => {
+            const chunks = [];
+            let size = 0;
+            res.on('data', (chunk) => {
+                size += chunk.length;
+                if (size > MAX_RESPONSE_BYTES) {
+                    res.destroy(new Error(`response from ${request.url.host} larger than ${MAX_RESPONSE_BYTES} bytes`));
+                    return;
+                }
+                chunks.push(chunk);
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: request.url }));
+            res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+        req.on('error', (error) => {
+            if (body && !Buffer.isBuffer(body))
+                body.destroy();
+            reject(error);
+        });
+        if (!body)
+            req.end();
+        else if (Buffer.isBuffer(body))
+            req.end(body);
+        else {
+            body.on('error', (error) => req.destroy(error));
+            body.pipe(req);
+        }
+    });
+}
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, budgetMs: 120_000 };
+const RETRIABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+function isRetriableStatus(status) {
+    return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
+function isRetriableError(error) {
+    const code = error.code;
+    return (code !== undefined && RETRIABLE_CODES.has(code)) || /socket hang up/i.test(String(error.message));
+}
+/** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or odd. */
+function retryAfterMs(value, now = Date.now()) {
+    const text = Array.isArray(value) ? value[0] : value;
+    if (!text)
+        return undefined;
+    if (/^\d+$/.test(text.trim()))
+        return Number(text.trim()) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+/** Counts retries across the run, for the info-level summary. */
+const retryStats = { retries: 0 };
+/**
+ * Sends with retries on 408, 429 (honouring Retry-After), 5xx and network failures, with
+ * exponential backoff and full jitter, within a bounded total time. Other statuses are returned
+ * to the caller. Each attempt re-creates the body from its factory.
+ */
+async function sendWithRetry(request, policy = DEFAULT_RETRY) {
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+        let outcome;
+        let waitMs;
+        let reason;
+        try {
+            const response = await send(request);
+            outcome = { response };
+            if (!isRetriableStatus(response.status))
+                return response;
+            reason = `HTTP ${response.status}`;
+            waitMs = retryAfterMs(response.headers['retry-after']) ?? backoff(attempt, policy);
+        }
+        catch (error) {
+            if (!isRetriableError(error))
+                throw error;
+            outcome = { error };
+            reason = error.code ?? error.message;
+            waitMs = backoff(attempt, policy);
+        }
+        if (attempt >= policy.attempts || Date.now() - started + waitMs > policy.budgetMs) {
+            if ('response' in outcome)
+                return outcome.response;
+            throw outcome.error;
+        }
+        retryStats.retries++;
+        core_debug(`${request.method} ${request.url.host}${request.url.pathname}: ${reason}; retry ${attempt} of ${policy.attempts - 1} in ${waitMs} ms`);
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(waitMs);
+    }
+}
+function backoff(attempt, policy) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/challenge.js
+/** Parses the first challenge of a WWW-Authenticate header (registries send one). */
+function parseChallenge(header) {
+    if (!header)
+        return undefined;
+    const match = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header);
+    if (!match)
+        return undefined;
+    const params = {};
+    const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
+    for (let m = re.exec(match[2]); m; m = re.exec(match[2])) {
+        params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+/** The registry's error codes (`{"errors":[{"code":"DENIED","message":"..."}]}`), if any. */
+function errorCodes(body) {
+    try {
+        const parsed = JSON.parse(body.toString('utf8'));
+        return (parsed.errors ?? []).map((e) => ({ code: String(e.code ?? ''), message: String(e.message ?? '') }));
+    }
+    catch {
+        return [];
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/client.js
+
+
+
+
+
+/**
+ * One registry, spoken to over distribution-spec v1.1: the /v2/ challenge, anonymous, Basic or
+ * Bearer auth (tokens per scope, refreshed when they expire or are refused), and requests with
+ * retries. Errors a user can fix become one-sentence InputErrors.
+ */
+class RegistryClient {
+    registry;
+    base;
+    options;
+    challenge;
+    pinged = false;
+    tokens = new Map();
+    constructor(options) {
+        this.options = options;
+        this.registry = options.registry;
+        const host = apiHost(options.registry);
+        const insecure = options.insecureRegistries.includes(options.registry) || options.insecureRegistries.includes(host);
+        this.base = new URL(`${insecure ? 'http' : 'https'}://${host}`);
+    }
+    get who() {
+        const c = this.options.credentials;
+        if (!c)
+            return 'anonymous access';
+        return c.kind === 'basic' ? `the user ${c.username} (from ${c.source})` : `the identity token from ${c.source}`;
+    }
+    /** GET /v2/: learns how the registry wants to be authenticated. */
+    async ping() {
+        if (this.pinged)
+            return;
+        const response = await this.send('GET', new URL('/v2/', this.base), {});
+        if (response.status === 401)
+            this.challenge = parseChallenge(header(response, 'www-authenticate'));
+        else if (response.status !== 200) {
+            throw new InputError(`The registry ${this.registry} answered GET /v2/ with HTTP ${response.status}; check that ${this.base.origin} is a container registry.`);
+        }
+        this.pinged = true;
+    }
+    /**
+     * Sends an authenticated request. On a 401 it learns the challenge, fetches a fresh token and
+     * tries once more; a second refusal is a credentials or permissions error naming the repository.
+     */
+    async request(method, url, options) {
+        await this.ping();
+        let authorization = await this.authorization(options, false);
+        let response = await this.send(method, url, { ...options, authorization });
+        if (response.status === 401) {
+            const challenge = parseChallenge(header(response, 'www-authenticate'));
+            if (challenge)
+                this.challenge = challenge;
+            authorization = await this.authorization(options, true);
+            if (authorization !== undefined)
+                response = await this.send(method, url, { ...options, authorization });
+        }
+        if (response.status === 401 || response.status === 403)
+            throw this.refused(response, options);
+        return response;
+    }
+    async send(method, url, options) {
+        const headers = { ...options.headers };
+        // Credentials go only to the registry itself, never to a storage backend it redirects to.
+        if (options.authorization && url.origin === this.base.origin)
+            headers.Authorization = options.authorization;
+        try {
+            return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength }, this.options.retry ?? DEFAULT_RETRY);
+        }
+        catch (error) {
+            throw this.unreachable(error);
+        }
+    }
+    unreachable(error) {
+        const code = error.code ?? '';
+        const message = errorMessage(error);
+        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+            return new InputError(`The registry ${this.registry} presented a certificate that is not trusted (${code}); add its CA certificate with NODE_EXTRA_CA_CERTS, or list ${this.registry} in insecure-registries if it speaks plain HTTP.`);
+        }
+        if (/wrong version number|EPROTO/i.test(`${code} ${message}`)) {
+            return new InputError(`The registry ${this.registry} does not speak HTTPS (${code || message}); list it in insecure-registries to use plain HTTP.`);
+        }
+        const attempts = (this.options.retry ?? DEFAULT_RETRY).attempts;
+        return new InputError(`Could not reach the registry ${this.registry} at ${this.base.origin} (${code || message}) after ${attempts} attempts; check the host in tags and that the runner can reach it.`);
+    }
+    /** Why the registry refused: wrong credentials, none, or no right to push. */
+    refused(response, options) {
+        const codes = errorCodes(response.body).map((e) => e.code);
+        const challenge = parseChallenge(header(response, 'www-authenticate'));
+        const insufficient = challenge?.params.error === 'insufficient_scope' || response.status === 403 || codes.includes('DENIED');
+        const login = `log in to ${this.registry} with docker/login-action or set registry-username and registry-password`;
+        if (!this.options.credentials) {
+            return new InputError(`The registry ${this.registry} requires credentials to ${options.action} ${options.repository} (HTTP ${response.status}); ${login}.`);
+        }
+        if (insufficient || this.challenge?.scheme === 'bearer') {
+            const hub = this.registry === DOCKER_HUB ? ' (GitHub-hosted runners carry a pull-only Docker Hub credential when nobody logged in)' : '';
+            return new InputError(`The registry ${this.registry} does not let ${this.who} ${options.action} ${options.repository} (insufficient_scope)${hub}; use credentials with ${options.action} rights to ${options.repository}: ${login}.`);
+        }
+        return new InputError(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status}); check the username and password: ${login}.`);
+    }
+    async authorization(options, fresh) {
+        const challenge = this.challenge;
+        const credentials = this.options.credentials;
+        if (!challenge)
+            return undefined;
+        if (challenge.scheme === 'basic') {
+            if (!credentials)
+                return undefined;
+            if (credentials.kind !== 'basic') {
+                throw new InputError(`The registry ${this.registry} asks for a password, but the docker config holds only an identity token for it; log in with a username and password.`);
+            }
+            const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+            core_setSecret(value);
+            return `Basic ${value}`;
+        }
+        if (challenge.scheme !== 'bearer') {
+            throw new InputError(`The registry ${this.registry} asks for "${challenge.scheme}" authentication, which is not supported; use a registry with Basic or Bearer token auth.`);
+        }
+        const scopes = [`repository:${options.repository}:${options.action === 'push' ? 'pull,push' : 'pull'}`, ...(options.extraScopes ?? [])];
+        const key = scopes.join(' ');
+        const cached = this.tokens.get(key);
+        if (!fresh && cached && cached.expiresAt > Date.now() + 10_000)
+            return `Bearer ${cached.value}`;
+        const token = await this.fetchToken(challenge, scopes, options);
+        this.tokens.set(key, token);
+        return `Bearer ${token.value}`;
+    }
+    /** A Bearer token for the scopes from the challenge's realm (GET, or OAuth2 POST for identity tokens). */
+    async fetchToken(challenge, scopes, options) {
+        const realm = this.realm(challenge);
+        const credentials = this.options.credentials;
+        let response;
+        try {
+            if (credentials?.kind === 'identity-token') {
+                const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.token, client_id: 'multiarch-buildpack-action', scope: scopes.join(' ') });
+                if (challenge.params.service)
+                    form.set('service', challenge.params.service);
+                response = await sendWithRetry({ method: 'POST', url: realm, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) });
+            }
+            else {
+                const url = new URL(realm);
+                if (challenge.params.service)
+                    url.searchParams.set('service', challenge.params.service);
+                for (const scope of scopes)
+                    url.searchParams.append('scope', scope);
+                const headers = {};
+                if (credentials) {
+                    const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+                    core_setSecret(value);
+                    headers.Authorization = `Basic ${value}`;
+                }
+                response = await sendWithRetry({ method: 'GET', url, headers }, this.options.retry ?? DEFAULT_RETRY);
+            }
+        }
+        catch (error) {
+            throw new InputError(`Could not reach the token service ${realm.origin} of ${this.registry} (${error.code ?? errorMessage(error)}); check that the runner can reach it.`);
+        }
+        if (response.status === 401 || response.status === 403) {
+            throw new InputError(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status} from its token service); check the username and password: log in with docker/login-action or set registry-username and registry-password.`);
+        }
+        if (response.status !== 200) {
+            throw new InputError(`The token service of ${this.registry} answered HTTP ${response.status} for ${options.repository}; try again later or check the registry's status.`);
+        }
+        let body;
+        try {
+            body = JSON.parse(response.body.toString('utf8'));
+        }
+        catch {
+            throw new InputError(`The token service of ${this.registry} answered something that is not JSON; check the registry's auth configuration.`);
+        }
+        const value = body.token || body.access_token;
+        if (!value)
+            throw new InputError(`The token service of ${this.registry} answered without a token; check the registry's auth configuration.`);
+        core_setSecret(value);
+        const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
+        return { value, expiresAt: Date.now() + lifetime * 1000 };
+    }
+    /** The token realm, refused when it would carry credentials over plain HTTP to another host. */
+    realm(challenge) {
+        let realm;
+        try {
+            realm = new URL(challenge.params.realm ?? '');
+        }
+        catch {
+            throw new InputError(`The registry ${this.registry} sent a token realm "${challenge.params.realm ?? ''}" that is not a URL; check the registry's auth configuration.`);
+        }
+        const plainAllowed = this.options.insecureRegistries.includes(realm.host) || (this.base.protocol === 'http:' && realm.hostname === this.base.hostname);
+        if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && plainAllowed)) {
+            throw new InputError(`The registry ${this.registry} sends credentials to ${realm.origin}, which is not HTTPS; refusing to send them in clear (list ${realm.host} in insecure-registries only for a test registry).`);
+        }
+        return realm;
+    }
+    url(path) {
+        return new URL(path, this.base);
+    }
+}
+function header(response, name) {
+    const value = response.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/push.js
+
+
+
+
+function fail(client, what, response) {
+    const codes = errorCodes(response.body);
+    const detail = codes.length ? `: ${codes.map((c) => `${c.code} ${c.message}`.trim()).join('; ')}` : '';
+    return new InputError(`The registry ${client.registry} refused to ${what} (HTTP ${response.status}${detail}); check the registry's logs or try again.`);
+}
+/** HEAD a blob: 200 (or a redirect to storage) means present. */
+async function blobExists(client, repository, digest) {
+    const response = await client.request('HEAD', client.url(`/v2/${repository}/blobs/${digest}`), { repository, action: 'pull' });
+    if (response.status === 200 || (response.status >= 300 && response.status < 400))
+        return true;
+    if (response.status === 404)
+        return false;
+    throw fail(client, `say whether ${repository} has blob ${digest}`, response);
+}
+/**
+ * Asks the registry to mount a blob from another repository it holds. Returns true when
+ * mounted; false when the registry declined (any 202 or 4xx: Harbor, Docker Hub and Quay
+ * differ), in which case the caller uploads.
+ */
+async function mountBlob(client, repository, digest, from) {
+    const url = client.url(`/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`);
+    try {
+        const response = await client.request('POST', url, { repository, action: 'push', extraScopes: [`repository:${from}:pull`] });
+        if (response.status === 201)
+            return true;
+        if (response.status === 202)
+            await cancelUpload(client, repository, response);
+        return false;
+    }
+    catch (error) {
+        // A registry that refuses the mount scope or the mount itself still takes an upload.
+        if (error instanceof InputError && /insufficient_scope|HTTP 40\d/.test(error.message))
+            return false;
+        throw error;
+    }
+}
+async function cancelUpload(client, repository, response) {
+    const location = header(response, 'location');
+    if (!location)
+        return;
+    await client.request('DELETE', new URL(location, response.url), { repository, action: 'push' }).catch(() => undefined);
+}
+/** Opens an upload session; returns its Location resolved against the request URL. */
+async function startUpload(client, repository) {
+    const response = await client.request('POST', client.url(`/v2/${repository}/blobs/uploads/`), { repository, action: 'push' });
+    const location = header(response, 'location');
+    if (response.status !== 202 || !location)
+        throw fail(client, `start an upload to ${repository}`, response);
+    return new URL(location, response.url);
+}
+/** Appends `digest=` to the raw query: URLSearchParams would re-encode opaque state parameters. */
+function withDigest(location, digest) {
+    const href = location.href.replace(/#.*$/, '');
+    return new URL(`${href}${location.search ? '&' : '?'}digest=${encodeURIComponent(digest)}`);
+}
+const CHUNK_BYTES = 16 * 1024 * 1024;
+/**
+ * Uploads a blob monolithically (POST, then PUT of the whole stream with its digest). After a
+ * 413 from a proxy in front of the registry, uploads it in chunks instead.
+ */
+async function uploadBlob(client, repository, blob, open) {
+    const location = await startUpload(client, repository);
+    const response = await client.request('PUT', withDigest(location, blob.digest), {
+        repository,
+        action: 'push',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: () => open(),
+        contentLength: blob.size,
+    });
+    if (response.status === 413)
+        return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
+    if (![200, 201, 202, 204].includes(response.status))
+        throw fail(client, `accept blob ${blob.digest} in ${repository}`, response);
+    checkDigestHeader(client, response, blob.digest, `blob in ${repository}`);
+}
+async function uploadChunked(client, repository, blob, open, minimum) {
+    let location = await startUpload(client, repository);
+    const chunk = Math.max(CHUNK_BYTES, minimum);
+    for (let start = 0; start < blob.size; start += chunk) {
+        const end = Math.min(blob.size, start + chunk) - 1;
+        const response = await client.request('PATCH', location, {
+            repository,
+            action: 'push',
+            headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${start}-${end}` },
+            body: () => open(start, end),
+            contentLength: end - start + 1,
+        });
+        const next = header(response, 'location');
+        if (response.status !== 202 || !next)
+            throw fail(client, `accept a chunk of blob ${blob.digest} in ${repository}`, response);
+        location = new URL(next, response.url);
+    }
+    const done = await client.request('PUT', withDigest(location, blob.digest), { repository, action: 'push' });
+    if (![200, 201, 202, 204].includes(done.status))
+        throw fail(client, `complete blob ${blob.digest} in ${repository}`, done);
+}
+async function manifestExists(client, repository, descriptor) {
+    const response = await client.request('HEAD', client.url(`/v2/${repository}/manifests/${descriptor.digest}`), {
+        repository,
+        action: 'pull',
+        headers: { Accept: descriptor.mediaType },
+    });
+    if (response.status === 200)
+        return true;
+    if (response.status === 404)
+        return false;
+    throw fail(client, `say whether ${repository} has manifest ${descriptor.digest}`, response);
+}
+/** PUTs manifest bytes under a digest or a tag; Content-Type is the body's own mediaType. */
+async function putManifest(client, repository, reference, mediaType, bytes) {
+    const response = await client.request('PUT', client.url(`/v2/${repository}/manifests/${reference}`), {
+        repository,
+        action: 'push',
+        headers: { 'Content-Type': mediaType },
+        body: bytes,
+    });
+    if (response.status !== 201 && response.status !== 200)
+        throw fail(client, `store the manifest ${reference} in ${repository}`, response);
+    checkDigestHeader(client, response, sha256Digest(bytes), `manifest ${reference} in ${repository}`);
+}
+/** GETs what a tag or digest points at: the exact bytes, for verification. */
+async function getManifest(client, repository, reference, accept) {
+    const response = await client.request('GET', client.url(`/v2/${repository}/manifests/${reference}`), { repository, action: 'pull', headers: { Accept: accept.join(', ') } });
+    if (response.status === 404)
+        return undefined;
+    if (response.status !== 200)
+        throw fail(client, `return the manifest ${reference} of ${repository}`, response);
+    return response.body;
+}
+function checkDigestHeader(client, response, expected, what) {
+    const digest = header(response, 'docker-content-digest');
+    if (digest && digest !== expected) {
+        throw new InputError(`The registry ${client.registry} stored the ${what} as ${digest}, not ${expected}; it altered the content, so nothing was tagged.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/publish.js
+
+
+
+
+
+
+
+
+/** How many blob transfers run at once per repository. */
+const BLOB_CONCURRENCY = 4;
+function repositoriesOf(references) {
+    const repos = [];
+    for (const ref of references) {
+        let repo = repos.find((r) => r.registry === ref.registry && r.repository === ref.repository);
+        if (!repo)
+            repos.push((repo = { registry: ref.registry, repository: ref.repository, tags: [] }));
+        repo.tags.push(ref);
+    }
+    return repos;
+}
+/**
+ * Publishes content to the repositories of `references`, then the index under each tag:
+ * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
+ *    registry that already has it; else uploaded) and every manifest by digest;
+ * 2. only then, the index bytes under each tag: a tag never points at something incomplete,
+ *    and no per-architecture or temporary tag is ever written;
+ * 3. each tag read back and compared with the digest of the bytes sent.
+ */
+async function publish(content, references, clientFor) {
+    const stats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
+    const repos = repositoriesOf(references);
+    const blobs = uniqueBlobs(content.manifests);
+    // Per registry: which repository already holds each blob, so others can mount it.
+    const holders = new Map();
+    for (const repo of repos) {
+        const client = clientFor(repo.registry);
+        const held = holders.get(repo.registry) ?? new Map();
+        holders.set(repo.registry, held);
+        const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
+            const outcome = await pushBlob(client, repo.repository, blob, held.get(blob.digest), content.store);
+            held.set(blob.digest, repo.repository);
+            return outcome;
+        });
+        for (const [i, outcome] of outcomes.entries()) {
+            stats[outcome]++;
+            if (outcome === 'uploaded')
+                stats.bytesUploaded += blobs[i].size;
+        }
+        for (const manifest of content.manifests) {
+            if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
+                await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
+            }
+        }
+        const count = (o) => outcomes.filter((x) => x === o).length;
+        info(`${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`);
+    }
+    const tags = [];
+    if (content.index) {
+        const { descriptor, bytes } = content.index;
+        for (const ref of references) {
+            const client = clientFor(ref.registry);
+            await putManifest(client, ref.repository, ref.tag, descriptor.mediaType, bytes);
+            tags.push(formatReference(ref));
+        }
+        for (const ref of references)
+            await verifyTag(clientFor(ref.registry), ref, descriptor);
+        for (const tag of tags)
+            info(`${tag} -> ${descriptor.digest}`);
+    }
+    return { tags, stats };
+}
+function uniqueBlobs(manifests) {
+    const seen = new Map();
+    for (const m of manifests)
+        for (const b of m.blobs)
+            if (!seen.has(b.digest))
+                seen.set(b.digest, b);
+    return [...seen.values()];
+}
+async function pushBlob(client, repository, blob, mountFrom, store) {
+    if (await blobExists(client, repository, blob.digest))
+        return 'existing';
+    if (mountFrom && mountFrom !== repository && (await mountBlob(client, repository, blob.digest, mountFrom)))
+        return 'mounted';
+    const path = store.blobPath(blob.digest);
+    await uploadBlob(client, repository, blob, (start, end) => (0,external_node_fs_namespaceObject.createReadStream)(path, { start, end }));
+    return 'uploaded';
+}
+/** Reads a tag back and compares it with the bytes sent. */
+async function verifyTag(client, ref, index) {
+    const accept = [index.mediaType, MediaType.ImageIndex, MediaType.DockerManifestList];
+    const body = await getManifest(client, ref.repository, ref.tag, accept);
+    const digest = body ? sha256Digest(body) : 'nothing';
+    if (digest !== index.digest) {
+        throw new InputError(`${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed; another publisher may be writing the same tag, so check the registry and run again.`);
+    }
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./build/src/registry/credentials.js
+
+
+
+
+
+
+
+// Docker keeps Docker Hub's credentials under its old index URL.
+const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
+/** `https://ghcr.io/v1/` -> `ghcr.io`: how docker config keys compare with registry hosts. */
+function keyHost(key) {
+    return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+}
+function matches(key, registry) {
+    const host = keyHost(key);
+    if (registry === DOCKER_HUB)
+        return DOCKER_HUB_KEYS.map(keyHost).includes(host);
+    return host === registry.toLowerCase();
+}
+/** The server URL a credential helper knows the registry by. */
+function helperServerUrl(registry) {
+    return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+}
+async function readDockerConfig(env) {
+    const dir = env.DOCKER_CONFIG || external_node_path_namespaceObject.join((0,external_node_os_namespaceObject.homedir)(), '.docker');
+    const file = external_node_path_namespaceObject.join(dir, 'config.json');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        throw new InputError(`${file} is not valid JSON; fix it or remove it (docker login writes it).`);
+    }
+}
+/**
+ * Credentials for a registry from a docker config (what docker/login-action writes): the
+ * registry's credHelper, else its `auths` entry, else the default credsStore. Every secret found
+ * is masked before anything can log it.
+ */
+async function dockerConfigCredentials(registry, config, env) {
+    if (!config)
+        return undefined;
+    const helperKey = Object.keys(config.credHelpers ?? {}).find((k) => matches(k, registry));
+    if (helperKey)
+        return fromHelper(config.credHelpers[helperKey], registry, env);
+    const authKey = Object.keys(config.auths ?? {}).find((k) => matches(k, registry));
+    const entry = authKey ? config.auths[authKey] : undefined;
+    if (entry) {
+        const source = `docker config (${authKey})`;
+        if (entry.identitytoken) {
+            core_setSecret(entry.identitytoken);
+            return { kind: 'identity-token', token: entry.identitytoken, source };
+        }
+        let username = entry.username;
+        let password = entry.password;
+        if (entry.auth) {
+            const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+            const colon = decoded.indexOf(':');
+            if (colon < 0)
+                throw new InputError(`The docker config entry for ${authKey} has an auth value that is not base64 of user:password; log in again.`);
+            username = decoded.slice(0, colon);
+            password = decoded.slice(colon + 1);
+            core_setSecret(entry.auth);
+        }
+        if (username && password) {
+            core_setSecret(password);
+            return { kind: 'basic', username, password, source };
+        }
+    }
+    if (config.credsStore)
+        return fromHelper(config.credsStore, registry, env);
+    return undefined;
+}
+/** Runs `docker-credential-<name> get` with the server URL on stdin (never in argv). */
+async function fromHelper(name, registry, env) {
+    const program = `docker-credential-${name}`;
+    const result = await new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(program, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.on('data', (d) => (stdout += d.toString('utf8')));
+        child.on('error', (error) => resolve({ code: null, stdout, error }));
+        child.on('close', (code) => resolve({ code, stdout }));
+        child.stdin.end(helperServerUrl(registry));
+    });
+    if (result.error) {
+        info(`The docker config names the credential helper ${program}, which is not on PATH; going on without credentials for ${registry}.`);
+        return undefined;
+    }
+    if (result.code !== 0) {
+        core_debug(`${program} has no credentials for ${registry}`);
+        return undefined;
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(result.stdout);
+    }
+    catch {
+        throw new InputError(`The credential helper ${program} answered something that is not JSON for ${registry}; check the helper.`);
+    }
+    if (!parsed.Secret)
+        return undefined;
+    core_setSecret(parsed.Secret);
+    const source = `credential helper ${program}`;
+    if (parsed.Username === '<token>')
+        return { kind: 'identity-token', token: parsed.Secret, source };
+    return { kind: 'basic', username: parsed.Username ?? '', password: parsed.Secret, source };
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/session.js
+
+
+
+/**
+ * One client per registry named in the tags, each with its credentials: the inputs'
+ * registry-username/registry-password belong to the first tag's registry only (never sent to
+ * another host); every other registry, or all of them without those inputs, uses the docker
+ * config (what docker/login-action writes), else anonymous access.
+ */
+async function openRegistries(tags, inputs, env) {
+    const registries = [...new Set(tags.map((t) => t.registry))];
+    const config = await readDockerConfig(env);
+    const clients = new Map();
+    for (const registry of registries) {
+        let credentials;
+        if (inputs.registryUsername && inputs.registryPassword && registry === tags[0].registry) {
+            credentials = { kind: 'basic', username: inputs.registryUsername, password: inputs.registryPassword, source: 'registry-username/registry-password' };
+        }
+        else {
+            credentials = await dockerConfigCredentials(registry, config, env);
+        }
+        info(`${registry}: ${credentials ? `credentials from ${credentials.source}` : 'anonymous'}`);
+        clients.set(registry, new RegistryClient({ registry, insecureRegistries: inputs.insecureRegistries, credentials }));
+    }
+    return (registry) => {
+        const client = clients.get(registry);
+        if (!client)
+            throw new Error(`no client for ${registry}`);
+        return client;
+    };
+}
+
 ;// CONCATENATED MODULE: ./build/src/main.js
+
+
+
+
+
 
 
 
@@ -37540,6 +38443,20 @@ async function run(env = process.env) {
                 info(`Image index ${r.index.digest} in the OCI layout ${r.layout} (oci:${r.layout}:${plan.version})`);
                 return r;
             });
+            const published = await group('Publish', async () => {
+                if (!plan.tags.length) {
+                    info('No tags: packaged only.');
+                    return undefined;
+                }
+                if (!inputs.push) {
+                    info(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
+                    return undefined;
+                }
+                const clients = await openRegistries(plan.tags, inputs, env);
+                const r = await publish(await publishContent(result), plan.tags, clients);
+                info(`Uploaded ${r.stats.uploaded} blobs (${r.stats.bytesUploaded} bytes), mounted ${r.stats.mounted}, ${r.stats.existing} already present; ${retryStats.retries} retries.`);
+                return r;
+            });
             const metadata = {
                 id: descriptor.id,
                 version: plan.version,
@@ -37550,6 +38467,9 @@ async function run(env = process.env) {
                 manifests: manifestRecords(result),
                 'cnb-files': cnbFiles(result),
                 annotations: plan.annotations,
+                image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
+                tags: published?.tags ?? [],
+                push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
             };
             setOutputs(metadata);
             await writeSummary(metadata);
@@ -37559,11 +38479,11 @@ async function run(env = process.env) {
         }
     }
     catch (error) {
-        fail(error);
+        main_fail(error);
     }
 }
 /** One sentence via setFailed; the stack only when debug logging is on. */
-function fail(error) {
+function main_fail(error) {
     const message = errorMessage(error);
     const [sentence, ...details] = message.split('\n');
     if (details.length)

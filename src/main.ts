@@ -15,6 +15,11 @@ import { cnbFiles, manifestRecords, setOutputs, type RunMetadata } from './repor
 import { writeSummary } from './report/summary.js';
 import { InputError, errorMessage } from './util/errors.js';
 import { runProcess } from './util/process.js';
+import { publishContent } from './package/content.js';
+import { retryStats } from './registry/http.js';
+import { publish } from './registry/publish.js';
+import { formatReference, repositoryName } from './registry/reference.js';
+import { openRegistries } from './registry/session.js';
 
 /** The action: read inputs, build every platform, package, report. Each phase in a log group. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -47,6 +52,20 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         core.info(`Image index ${r.index.digest} in the OCI layout ${r.layout} (oci:${r.layout}:${plan.version})`);
         return r;
       });
+      const published = await core.group('Publish', async () => {
+        if (!plan.tags.length) {
+          core.info('No tags: packaged only.');
+          return undefined;
+        }
+        if (!inputs.push) {
+          core.info(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
+          return undefined;
+        }
+        const clients = await openRegistries(plan.tags, inputs, env);
+        const r = await publish(await publishContent(result), plan.tags, clients);
+        core.info(`Uploaded ${r.stats.uploaded} blobs (${r.stats.bytesUploaded} bytes), mounted ${r.stats.mounted}, ${r.stats.existing} already present; ${retryStats.retries} retries.`);
+        return r;
+      });
       const metadata: RunMetadata = {
         id: descriptor.id,
         version: plan.version,
@@ -57,6 +76,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         manifests: manifestRecords(result),
         'cnb-files': cnbFiles(result),
         annotations: plan.annotations,
+        image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
+        tags: published?.tags ?? [],
+        push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
       };
       setOutputs(metadata);
       await writeSummary(metadata);

@@ -4,7 +4,7 @@ import { InputError } from '../util/errors.js';
 import { sortedRecord } from '../oci/digest.js';
 import { writeLayer } from '../oci/layer.js';
 import type { BlobStore } from '../oci/store.js';
-import { MediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/types.js';
+import { mediaTypes, type Descriptor, type Format, type ImageConfig, type ImageManifest } from '../oci/types.js';
 import type { Platform } from '../platform/platform.js';
 import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL, buildpackLayers, buildpackageMetadata, layerInfo } from './labels.js';
 import { buildpackLayerEntries } from './layer.js';
@@ -25,12 +25,14 @@ export interface ImageRequest {
   tree: TreeEntry[];
   /** RFC 3339 creation time: fixed, never the wall clock. */
   created: string;
+  format: Format;
 }
 
 /** Writes the layer, config and manifest of one platform's image into the store. */
 export async function writeBuildpackImage(request: ImageRequest, store: BlobStore): Promise<PlatformImage> {
   const { descriptor, version, platform } = request;
-  const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, MediaType.Layer);
+  const types = mediaTypes(request.format);
+  const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, types.layer);
   const labels = sortedRecord({
     [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version),
     [BUILDPACK_LAYERS_LABEL]: buildpackLayers([{ id: descriptor.id, version, info: layerInfo(descriptor, platform, layer.diffID) }]),
@@ -43,14 +45,14 @@ export async function writeBuildpackImage(request: ImageRequest, store: BlobStor
     config: { Labels: labels },
     rootfs: { type: 'layers', diff_ids: [layer.diffID] },
   };
-  const configBlob = await store.writeJson(MediaType.ImageConfig, config);
+  const configBlob = await store.writeJson(types.config, config);
   const manifest: ImageManifest = {
     schemaVersion: 2,
-    mediaType: MediaType.ImageManifest,
+    mediaType: types.manifest,
     config: configBlob.descriptor,
     layers: [layer.descriptor],
   };
-  const manifestBlob = await store.writeJson(MediaType.ImageManifest, manifest);
+  const manifestBlob = await store.writeJson(types.manifest, manifest);
   return {
     platform,
     manifest: manifestBlob.descriptor,

@@ -1,10 +1,12 @@
 import * as core from '@actions/core';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Format } from '../oci/types.js';
 import { InputError } from '../util/errors.js';
 import { parseLines, parseList } from './list.js';
 
 export type BuildMode = 'auto' | 'command' | 'none';
+
 
 /** Every action input, read and validated once. Names mirror action.yml. */
 export interface Inputs {
@@ -19,6 +21,13 @@ export interface Inputs {
   /** Raw names; undefined means "every architecture but amd64". */
   experimentalArchitectures?: string[];
   annotations: Record<string, string>;
+  /** Full references to publish the index under (not yet parsed). */
+  tags: string[];
+  push: boolean;
+  registryUsername?: string;
+  registryPassword?: string;
+  insecureRegistries: string[];
+  format: Format;
 }
 
 /** Reads an input the way the runner passes it; the CLI sets the same variables. */
@@ -41,6 +50,15 @@ export function getInputs(read: InputReader = readInput, env: NodeJS.ProcessEnv 
     );
   }
   const experimentalArchitectures = parseList(read('experimental-architectures'));
+  const registryUsername = read('registry-username').trim() || undefined;
+  // Not trimmed: a password may end in spaces. Masked before anything can print it.
+  const registryPassword = read('registry-password') || undefined;
+  if (registryPassword) core.setSecret(registryPassword);
+  if (Boolean(registryUsername) !== Boolean(registryPassword)) {
+    throw new InputError(
+      `Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`,
+    );
+  }
   return {
     path: path.resolve(read('path').trim() || '.'),
     architectures: parseList(read('architectures')),
@@ -51,6 +69,12 @@ export function getInputs(read: InputReader = readInput, env: NodeJS.ProcessEnv 
     experimental: bool(read, 'experimental', false),
     experimentalArchitectures: experimentalArchitectures.length ? experimentalArchitectures : undefined,
     annotations: parseAnnotations(read('annotations')),
+    tags: parseList(read('tags')),
+    push: bool(read, 'push', true),
+    registryUsername,
+    registryPassword,
+    insecureRegistries: parseList(read('insecure-registries')),
+    format: oneOf(read, 'format', ['oci', 'docker'], 'oci'),
   };
 }
 

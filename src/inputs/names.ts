@@ -9,6 +9,12 @@ export const INPUT_NAMES = [
   'experimental',
   'experimental-architectures',
   'annotations',
+  'tags',
+  'push',
+  'registry-username',
+  'registry-password',
+  'insecure-registries',
+  'format',
 ] as const;
 
 /** The variable the runner sets for an input (what @actions/core reads). */

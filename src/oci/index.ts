@@ -1,5 +1,5 @@
 import { sortedRecord } from './digest.js';
-import { MediaType, type Descriptor, type ImageIndex, type OciPlatform } from './types.js';
+import type { Descriptor, ImageIndex, OciPlatform } from './types.js';
 
 export interface IndexEntry {
   manifest: Descriptor;
@@ -11,10 +11,10 @@ export interface IndexEntry {
  * An OCI image index over per-platform manifests, in the order given (callers sort platforms).
  * Each descriptor carries its platform; annotations are written with sorted keys.
  */
-export function imageIndex(entries: IndexEntry[], annotations: Record<string, string>): ImageIndex {
+export function imageIndex(mediaType: string, entries: IndexEntry[], annotations: Record<string, string>): ImageIndex {
   const index: ImageIndex = {
     schemaVersion: 2,
-    mediaType: MediaType.ImageIndex,
+    mediaType,
     manifests: entries.map((e) => ({
       mediaType: e.manifest.mediaType,
       digest: e.manifest.digest,

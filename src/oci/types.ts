@@ -11,6 +11,15 @@ export const MediaType = {
   DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
 } as const;
 
+export type Format = 'oci' | 'docker';
+
+/** The media types of one format; the blobs' bytes are the same in both, only the JSON differs. */
+export function mediaTypes(format: Format): { index: string; manifest: string; config: string; layer: string } {
+  return format === 'docker'
+    ? { index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayer }
+    : { index: MediaType.ImageIndex, manifest: MediaType.ImageManifest, config: MediaType.ImageConfig, layer: MediaType.Layer };
+}
+
 /** The platform object of an index entry; field order as the image spec lists it. */
 export interface OciPlatform {
   architecture: string;

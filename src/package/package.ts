@@ -11,7 +11,7 @@ import { writeBuildpackImage, type PlatformImage } from '../image/image.js';
 import { imageIndex } from '../oci/index.js';
 import { writeLayoutFiles } from '../oci/layout.js';
 import { BlobStore } from '../oci/store.js';
-import { MediaType, type Descriptor } from '../oci/types.js';
+import { mediaTypes, type Descriptor } from '../oci/types.js';
 import type { ReleasePlan } from '../plan/plan.js';
 import { formatPlatform, samePlatform } from '../platform/platform.js';
 import { coreCount, mapLimit } from '../util/concurrency.js';
@@ -61,7 +61,7 @@ export async function packageBuildpack(request: PackageRequest): Promise<Package
   try {
     const store = new BlobStore(staging);
     const images = await mapLimit(request.builds, coreCount(), (build, i) =>
-      writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created }, store),
+      writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format }, store),
     );
     const platforms: PackagedPlatform[] = [];
     for (const image of images) {
@@ -74,6 +74,7 @@ export async function packageBuildpack(request: PackageRequest): Promise<Package
       });
     }
     const index = imageIndex(
+      mediaTypes(plan.format).index,
       platforms.map((p) => ({
         manifest: p.image.manifest,
         platform: p.image.platform,
@@ -81,7 +82,7 @@ export async function packageBuildpack(request: PackageRequest): Promise<Package
       })),
       plan.annotations,
     );
-    const indexBlob = await store.writeJson(MediaType.ImageIndex, index);
+    const indexBlob = await store.writeJson(index.mediaType, index);
     await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
     await commitStaging(staging, request.output);
     return { index: indexBlob.descriptor, platforms, layout: request.output };

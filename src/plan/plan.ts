@@ -2,6 +2,8 @@ import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import { resolveVersion } from '../buildpack/version.js';
 import { creationTime } from '../image/image.js';
 import type { Inputs } from '../inputs/inputs.js';
+import type { Format } from '../oci/types.js';
+import { formatReference, parseReference, type Reference } from '../registry/reference.js';
 import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.js';
 import { InputError } from '../util/errors.js';
 
@@ -14,6 +16,9 @@ export interface ReleasePlan {
   annotations: Record<string, string>;
   /** The images' creation time: fixed, never the wall clock. */
   created: string;
+  format: Format;
+  /** Where to publish the index, parsed and validated before anything is built. */
+  tags: Reference[];
 }
 
 export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env: NodeJS.ProcessEnv): ReleasePlan {
@@ -35,7 +40,43 @@ export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env
       experimental = platforms.filter((p) => p.architecture !== 'amd64');
     }
   }
-  return { version, platforms, experimental, annotations: indexAnnotations(descriptor, version, inputs.annotations, env), created: creationTime(env) };
+  if (inputs.format === 'docker') {
+    // A Docker manifest list has no annotations: refuse rather than silently drop them.
+    if (Object.keys(inputs.annotations).length) {
+      throw new InputError('Input "annotations" is set but "format" is docker, whose manifest lists cannot carry annotations; use format: oci or remove the annotations.');
+    }
+    if (experimental.length) {
+      throw new InputError('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
+    }
+  }
+  return {
+    version,
+    platforms,
+    experimental,
+    annotations: inputs.format === 'docker' ? {} : indexAnnotations(descriptor, version, inputs.annotations, env),
+    created: creationTime(env),
+    format: inputs.format,
+    tags: parseTags(inputs.tags),
+  };
+}
+
+/** Every tag must be a full reference with a tag (no digest), each named once. */
+export function parseTags(items: string[]): Reference[] {
+  const refs: Reference[] = [];
+  for (const item of items) {
+    const ref = parseReference(item, 'Input "tags"');
+    if (ref.digest) {
+      throw new InputError(`Input "tags" has "${item}", which names a digest; tags are written, digests are computed, so write ${formatReference({ ...ref, digest: undefined })}.`);
+    }
+    if (ref.tag === undefined) {
+      throw new InputError(`Input "tags" has "${item}", which has no tag; write it with one, such as ${formatReference({ ...ref, tag: '1.2.3' })}.`);
+    }
+    if (refs.some((r) => formatReference(r) === formatReference(ref))) {
+      throw new InputError(`Input "tags" lists ${formatReference(ref)} twice; remove one.`);
+    }
+    refs.push(ref);
+  }
+  return refs;
 }
 
 /** buildpack.toml `[[targets]]` when present, else amd64 and arm64. */

@@ -40,6 +40,11 @@ export interface RunMetadata {
   manifests: ManifestRecord[];
   'cnb-files': Record<string, string>;
   annotations: Record<string, string>;
+  /** `<first tag's repository>@<digest>`, when there are tags. */
+  image?: string;
+  /** The references pushed. */
+  tags: string[];
+  push?: { existing: number; mounted: number; uploaded: number; bytesUploaded: number; retries: number };
 }
 
 export function setOutputs(metadata: RunMetadata): void {
@@ -47,5 +52,7 @@ export function setOutputs(metadata: RunMetadata): void {
   core.setOutput('manifests', JSON.stringify(metadata.manifests));
   core.setOutput('layout', metadata.layout);
   core.setOutput('cnb-files', JSON.stringify(metadata['cnb-files']));
+  core.setOutput('image', metadata.image ?? '');
+  core.setOutput('tags', metadata.tags.join('\n'));
   core.setOutput('metadata', JSON.stringify(metadata));
 }

@@ -2,6 +2,10 @@ import * as core from '@actions/core';
 import { errorMessage } from '../util/errors.js';
 import type { RunMetadata } from './outputs.js';
 
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function platformName(p: { os: string; architecture: string; variant?: string }): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
@@ -10,8 +14,8 @@ function platformName(p: { os: string; architecture: string; variant?: string })
 export async function writeSummary(metadata: RunMetadata): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return; // outside Actions (the CLI): nothing to write to
   try {
-    await core.summary
-      .addHeading(`${metadata.id} ${metadata.version}`, 3)
+    core.summary
+      .addHeading(escapeHtml(`${metadata.id} ${metadata.version}`), 3)
       .addRaw(`Image index <code>${metadata.digest}</code> (${metadata.size} bytes)`, true)
       .addTable([
         [
@@ -26,8 +30,11 @@ export async function writeSummary(metadata: RunMetadata): Promise<void> {
           String(m.size),
           m.experimental ? 'yes' : 'no',
         ]),
-      ])
-      .write();
+      ]);
+    if (metadata.tags.length) {
+      core.summary.addRaw('Published to:', true).addList(metadata.tags.map((t) => `<code>${escapeHtml(t)}</code>`));
+    }
+    await core.summary.write();
   } catch (error) {
     core.warning(`Could not write the job summary: ${errorMessage(error)}`);
   }

@@ -1,0 +1,132 @@
+import * as core from '@actions/core';
+import { createReadStream } from 'node:fs';
+import { sha256Digest } from '../oci/digest.js';
+import type { BlobStore } from '../oci/store.js';
+import { MediaType, type Descriptor } from '../oci/types.js';
+import { mapLimit } from '../util/concurrency.js';
+import { InputError } from '../util/errors.js';
+import type { RegistryClient } from './client.js';
+import { blobExists, getManifest, manifestExists, mountBlob, putManifest, uploadBlob, type BlobOutcome } from './push.js';
+import { formatReference, type Reference } from './reference.js';
+
+/** A manifest to push by digest, with the blobs (config and layers) it references. */
+export interface ManifestContent {
+  descriptor: Descriptor;
+  bytes: Buffer;
+  blobs: Descriptor[];
+}
+
+export interface PublishContent {
+  store: BlobStore;
+  manifests: ManifestContent[];
+  /** The index to write under every tag; absent when only content is pushed (no tags). */
+  index?: { descriptor: Descriptor; bytes: Buffer };
+}
+
+export interface PublishStats {
+  existing: number;
+  mounted: number;
+  uploaded: number;
+  bytesUploaded: number;
+}
+
+export interface PublishResult {
+  tags: string[];
+  stats: PublishStats;
+}
+
+/** How many blob transfers run at once per repository. */
+const BLOB_CONCURRENCY = 4;
+
+interface Repository {
+  registry: string;
+  repository: string;
+  tags: Reference[];
+}
+
+function repositoriesOf(references: Reference[]): Repository[] {
+  const repos: Repository[] = [];
+  for (const ref of references) {
+    let repo = repos.find((r) => r.registry === ref.registry && r.repository === ref.repository);
+    if (!repo) repos.push((repo = { registry: ref.registry, repository: ref.repository, tags: [] }));
+    repo.tags.push(ref);
+  }
+  return repos;
+}
+
+/**
+ * Publishes content to the repositories of `references`, then the index under each tag:
+ * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
+ *    registry that already has it; else uploaded) and every manifest by digest;
+ * 2. only then, the index bytes under each tag: a tag never points at something incomplete,
+ *    and no per-architecture or temporary tag is ever written;
+ * 3. each tag read back and compared with the digest of the bytes sent.
+ */
+export async function publish(content: PublishContent, references: Reference[], clientFor: (registry: string) => RegistryClient): Promise<PublishResult> {
+  const stats: PublishStats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
+  const repos = repositoriesOf(references);
+  const blobs = uniqueBlobs(content.manifests);
+  // Per registry: which repository already holds each blob, so others can mount it.
+  const holders = new Map<string, Map<string, string>>();
+
+  for (const repo of repos) {
+    const client = clientFor(repo.registry);
+    const held = holders.get(repo.registry) ?? new Map<string, string>();
+    holders.set(repo.registry, held);
+    const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
+      const outcome = await pushBlob(client, repo.repository, blob, held.get(blob.digest), content.store);
+      held.set(blob.digest, repo.repository);
+      return outcome;
+    });
+    for (const [i, outcome] of outcomes.entries()) {
+      stats[outcome]++;
+      if (outcome === 'uploaded') stats.bytesUploaded += blobs[i].size;
+    }
+    for (const manifest of content.manifests) {
+      if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
+        await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
+      }
+    }
+    const count = (o: BlobOutcome): number => outcomes.filter((x) => x === o).length;
+    core.info(
+      `${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`,
+    );
+  }
+
+  const tags: string[] = [];
+  if (content.index) {
+    const { descriptor, bytes } = content.index;
+    for (const ref of references) {
+      const client = clientFor(ref.registry);
+      await putManifest(client, ref.repository, ref.tag as string, descriptor.mediaType, bytes);
+      tags.push(formatReference(ref));
+    }
+    for (const ref of references) await verifyTag(clientFor(ref.registry), ref, descriptor);
+    for (const tag of tags) core.info(`${tag} -> ${descriptor.digest}`);
+  }
+  return { tags, stats };
+}
+
+function uniqueBlobs(manifests: ManifestContent[]): Descriptor[] {
+  const seen = new Map<string, Descriptor>();
+  for (const m of manifests) for (const b of m.blobs) if (!seen.has(b.digest)) seen.set(b.digest, b);
+  return [...seen.values()];
+}
+
+async function pushBlob(client: RegistryClient, repository: string, blob: Descriptor, mountFrom: string | undefined, store: BlobStore): Promise<BlobOutcome> {
+  if (await blobExists(client, repository, blob.digest)) return 'existing';
+  if (mountFrom && mountFrom !== repository && (await mountBlob(client, repository, blob.digest, mountFrom))) return 'mounted';
+  const path = store.blobPath(blob.digest);
+  await uploadBlob(client, repository, blob, (start, end) => createReadStream(path, { start, end }));
+  return 'uploaded';
+}
+
+/** Reads a tag back and compares it with the bytes sent. */
+async function verifyTag(client: RegistryClient, ref: Reference, index: Descriptor): Promise<void> {
+  const accept = [index.mediaType, MediaType.ImageIndex, MediaType.DockerManifestList];
+  const body = await getManifest(client, ref.repository, ref.tag as string, accept);
+  const digest = body ? sha256Digest(body) : 'nothing';
+  if (digest !== index.digest) {
+    throw new InputError(`${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed; another publisher may be writing the same tag, so check the registry and run again.`);
+  }
+}
