@@ -122,6 +122,9 @@ describe('command-line flags', () => {
       architectures: 'amd64,arm64',
     });
   });
+  it('refuse secrets in argv', () => {
+    assert.throws(() => parseFlags(['--registry-password', 'hunter2']), /set the REGISTRY_PASSWORD environment variable instead/);
+  });
   it('reject unknown flags', () => {
     assert.throws(() => parseFlags(['--pth', 'x']), /unknown argument "--pth"/);
   });

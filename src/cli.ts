@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { INPUT_NAMES, inputVariable } from './inputs/names.js';
-import { parseFlags, usage } from './inputs/flags.js';
+import { SECRET_INPUTS, parseFlags, usage } from './inputs/flags.js';
 import { run } from './main.js';
 
 async function main(): Promise<void> {
@@ -26,6 +26,9 @@ async function main(): Promise<void> {
   }
   for (const name of INPUT_NAMES) delete process.env[inputVariable(name)];
   for (const [name, value] of Object.entries(flags)) process.env[inputVariable(name)] = value;
+  for (const [name, variable] of Object.entries(SECRET_INPUTS)) {
+    if (process.env[variable]) process.env[inputVariable(name)] = process.env[variable];
+  }
   const scratch = await mkdtemp(path.join(tmpdir(), 'multiarch-buildpack-cli-'));
   const outputFile = path.join(scratch, 'outputs');
   await writeFile(outputFile, '');

@@ -1,14 +1,21 @@
 import { INPUT_NAMES } from './names.js';
 
 export function usage(): string {
-  return `usage: npm run cli -- [--<input> <value>]...\ninputs: ${INPUT_NAMES.join(', ')}`;
+  const flags = INPUT_NAMES.filter((n) => !SECRET_INPUTS[n]);
+  return `usage: npm run cli -- [--<input> <value>]...\ninputs: ${flags.join(', ')}\nsecrets from the environment: ${Object.values(SECRET_INPUTS).join(', ')}`;
 }
+
+/** Inputs that must not travel in argv, where any process on the machine can read them. */
+export const SECRET_INPUTS: Record<string, string> = { 'registry-password': 'REGISTRY_PASSWORD' };
 
 export function parseFlags(argv: string[]): Record<string, string> {
   const values: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (match && SECRET_INPUTS[match[1]]) {
+      throw new Error(`--${match[1]} is not accepted on the command line, where other processes can read it; set the ${SECRET_INPUTS[match[1]]} environment variable instead`);
+    }
     if (!match || !(INPUT_NAMES as readonly string[]).includes(match[1])) {
       throw new Error(`unknown argument ${JSON.stringify(arg)}\n${usage()}`);
     }
