@@ -62,6 +62,8 @@ export interface TokenRequest {
   grantType?: string;
   service?: string;
   status: number;
+  /** The token handed out, so tests can check it leaked nowhere. */
+  issued?: string;
 }
 
 export interface RegistryRequest {
@@ -588,6 +590,8 @@ function serveTokens(config: TokenServerConfig): void {
     const record: TokenRequest = { method: req.method ?? '', path: url.pathname, scopes: [], status: 0 };
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       record.status = status;
+      const issued = (body as { token?: unknown; access_token?: unknown } | undefined)?.access_token;
+      if (typeof issued === 'string') record.issued = issued;
       appendFileSync(config.logFile, `${JSON.stringify(record)}\n`);
       res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
