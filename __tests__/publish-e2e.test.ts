@@ -13,6 +13,7 @@ import { runAction, type ActionRun } from './helpers/action.js';
 import { execOk } from './helpers/exec.js';
 import { tempDir } from './helpers/fixtures.js';
 import { EXAMPLE_BUILDPACK } from './helpers/paths.js';
+import { startProxy } from './helpers/proxy.js';
 import { startRegistry, unreachableHost, writeDockerConfig, type StartOptions, type TestRegistry } from './helpers/registry.js';
 
 const VERSION = '0.1.0';
@@ -226,4 +227,71 @@ describe('publish: refusals write no tag', () => {
     assert.equal(run.outputs.tags, '');
     assert.equal(basic.requests().length, before);
   });
+});
+
+describe('publish: fallbacks and formats', () => {
+  let registry: TestRegistry;
+  before(async () => {
+    registry = await startRegistry({});
+  });
+  after(async () => registry?.stop());
+
+  it('uploads in chunks after a 413 from a size-limited proxy, with the same digest', async () => {
+    // Refuse any single request body over 64 KiB, as an nginx client_max_body_size would.
+    const proxy = await startProxy(registry.url, (req) => (Number(req.headers['content-length'] ?? 0) > 64 * 1024 && req.method === 'PUT' ? { status: 413 } : 'pass'));
+    try {
+      const reference = `${proxy.host}/chunked/hello:${VERSION}`;
+      const run = await runAction({ path: EXAMPLE_BUILDPACK, version: VERSION, output: path.join(await tempDir('chunked-'), 'out'), tags: reference, 'insecure-registries': proxy.host });
+      assert.equal(run.code, 0, run.stdout);
+      assert.ok(proxy.requests.some((r) => r.method === 'PUT' && r.status === 413), 'the proxy refused a monolithic upload');
+      assert.ok(proxy.requests.some((r) => r.method === 'PATCH' && r.status === 202), 'then the blob went up in chunks');
+      const raw = execOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/chunked/hello:${VERSION}`]);
+      assert.equal(sha256(raw), run.outputs.digest);
+      for (const arch of ['amd64', 'arm64']) {
+        execOk('skopeo', ['copy', '--src-tls-verify=false', '--override-arch', arch, `docker://${registry.host}/chunked/hello:${VERSION}`, `oci:${await tempDir('pull-')}/x:y`]);
+      }
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('format: docker publishes a Docker manifest list of schema 2 manifests over the same blobs', async () => {
+    const run = await runAction({ path: EXAMPLE_BUILDPACK, version: VERSION, output: path.join(await tempDir('docker-'), 'out'), tags: `${registry.host}/docker/hello:${VERSION}`, 'insecure-registries': registry.host, format: 'docker' });
+    assert.equal(run.code, 0, run.stdout);
+    const list = JSON.parse(execOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/docker/hello:${VERSION}`])) as {
+      mediaType: string;
+      manifests: { mediaType: string; digest: string; platform: { architecture: string } }[];
+      annotations?: unknown;
+    };
+    assert.equal(list.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+    assert.deepEqual(list.manifests.map((m) => [m.mediaType, m.platform.architecture]), [
+      ['application/vnd.docker.distribution.manifest.v2+json', 'amd64'],
+      ['application/vnd.docker.distribution.manifest.v2+json', 'arm64'],
+    ]);
+    assert.equal(list.annotations, undefined);
+    const manifest = JSON.parse(execOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/docker/hello@${list.manifests[1].digest}`])) as {
+      config: { mediaType: string };
+      layers: { mediaType: string }[];
+    };
+    assert.equal(manifest.config.mediaType, 'application/vnd.docker.container.image.v1+json');
+    assert.equal(manifest.layers[0].mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+  });
+
+  for (const [inputs, message] of [
+    [{ format: 'docker', annotations: 'a=b' }, /Input "annotations" is set but "format" is docker/],
+    [{ format: 'docker', experimental: 'true' }, /Input "experimental" is true but "format" is docker/],
+    [{ tags: 'REGISTRY/Acme/hello:1' }, /repository "Acme\/hello" has capital letters/],
+    [{ tags: 'REGISTRY/acme/hello:1.2.3+build.5' }, /tag "1\.2\.3\+build\.5" is not a valid tag/],
+  ] as [Record<string, string>, RegExp][]) {
+    it(`refuses ${JSON.stringify(inputs)} before building, with nothing sent`, async () => {
+      const before = registry.requests().length;
+      const tags = (inputs.tags ?? `REGISTRY/refused/hello:${VERSION}`).replace('REGISTRY', registry.host);
+      const run = await runAction({ path: EXAMPLE_BUILDPACK, version: VERSION, output: path.join(await tempDir('refused-'), 'out'), 'insecure-registries': registry.host, ...inputs, tags });
+      assert.equal(run.code, 1, run.stdout);
+      assert.equal(run.errors.length, 1);
+      assert.match(run.errors[0], message);
+      assert.doesNotMatch(run.stdout, /::group::Build/, 'refused before building');
+      assert.equal(registry.requests().length, before, 'nothing sent');
+    });
+  }
 });
