@@ -31628,7 +31628,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(108);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9462);
 
 // The runner executes `node dist/index.js`; this is the whole entry point.
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -31638,7 +31638,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 108:
+/***/ 9462:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -34975,6 +34975,7 @@ async function goBuild(dir, platform, outRoot, commands, run) {
 
 
 
+
 /**
  * Builds every platform into its own root under `workDir`, in parallel up to the core count.
  * A failure names the platform and the tool's last line of output.
@@ -34992,6 +34993,14 @@ async function buildPlatforms(strategy, dir, platforms, workDir, run) {
         }
         return { platform, built: await scanTree(outRoot, [], false), log };
     });
+}
+/** Logs each platform's build, one block at a time (the builds ran in parallel). */
+function logBuilds(builds) {
+    for (const b of builds) {
+        info(`${formatPlatform(b.platform)}: ${b.built.filter((e) => e.type !== 'directory').length} files built`);
+        if (b.log.trim())
+            info(b.log.trimEnd());
+    }
 }
 async function runBuild(strategy, dir, platform, outRoot, run) {
     try {
@@ -36376,6 +36385,7 @@ function stringify(obj, { maxDepth = 1000, numbersAsFloat = false, strictTempora
 
 
 
+
 // The CNB spec's buildpack id grammar (buildpack.md): letters, digits, `.`, `/`, `-`.
 const ID = /^[a-zA-Z0-9][a-zA-Z0-9./-]*$/;
 async function readDescriptor(dir) {
@@ -36390,7 +36400,9 @@ async function readDescriptor(dir) {
         }
         throw error;
     }
-    return parseDescriptor(text, file);
+    const descriptor = parseDescriptor(text, file);
+    info(`${descriptor.id} from ${file}`);
+    return descriptor;
 }
 function parseDescriptor(text, file) {
     let doc;
@@ -37338,6 +37350,7 @@ class BlobStore {
 
 
 
+
 const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
 /**
  * Turns built platform roots into the output: one image per platform, one image index over
@@ -37384,8 +37397,12 @@ async function packageBuildpack(request) {
         throw error;
     }
 }
-function describePlatform(p) {
-    return `${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}`;
+/** Logs what was written where. */
+function logPackage(result, version) {
+    for (const p of result.platforms) {
+        info(`${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
+    }
+    info(`Image index ${result.index.digest} in the OCI layout ${result.layout} (oci:${result.layout}:${version})`);
 }
 
 ;// CONCATENATED MODULE: ./build/src/registry/reference.js
@@ -37558,92 +37575,6 @@ function indexAnnotations(descriptor, version, user, env) {
         if (v)
             annotations[k] = v;
     return { ...annotations, ...user };
-}
-
-;// CONCATENATED MODULE: ./build/src/report/outputs.js
-
-function manifestRecords(result) {
-    return result.platforms.map((p) => ({
-        platform: {
-            os: p.image.platform.os,
-            architecture: p.image.platform.architecture,
-            ...(p.image.platform.variant ? { variant: p.image.platform.variant } : {}),
-        },
-        digest: p.image.manifest.digest,
-        size: p.image.manifest.size,
-        mediaType: p.image.manifest.mediaType,
-        experimental: p.experimental,
-    }));
-}
-function cnbFiles(result) {
-    return Object.fromEntries(result.platforms.map((p) => [[p.image.platform.os, p.image.platform.architecture, p.image.platform.variant].filter(Boolean).join('/'), p.cnbFile]));
-}
-function setOutputs(metadata) {
-    setOutput('digest', metadata.digest);
-    setOutput('manifests', JSON.stringify(metadata.manifests));
-    setOutput('layout', metadata.layout);
-    setOutput('cnb-files', JSON.stringify(metadata['cnb-files']));
-    setOutput('image', metadata.image ?? '');
-    setOutput('tags', metadata.tags.join('\n'));
-    setOutput('metadata', JSON.stringify(metadata));
-}
-
-;// CONCATENATED MODULE: ./build/src/report/summary.js
-
-
-function escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-function platformName(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-/** A job summary table of platforms, digests and sizes. A summary failure is only a warning. */
-async function writeSummary(metadata) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return; // outside Actions (the CLI): nothing to write to
-    try {
-        summary
-            .addHeading(escapeHtml(`${metadata.id} ${metadata.version}`), 3)
-            .addRaw(`Image index <code>${metadata.digest}</code> (${metadata.size} bytes)`, true)
-            .addTable([
-            [
-                { data: 'Platform', header: true },
-                { data: 'Manifest digest', header: true },
-                { data: 'Size', header: true },
-                { data: 'Experimental', header: true },
-            ],
-            ...metadata.manifests.map((m) => [
-                platformName(m.platform),
-                `<code>${m.digest}</code>`,
-                String(m.size),
-                m.experimental ? 'yes' : 'no',
-            ]),
-        ]);
-        if (metadata.tags.length) {
-            summary.addRaw('Published to:', true).addList(metadata.tags.map((t) => `<code>${escapeHtml(t)}</code>`));
-        }
-        await summary.write();
-    }
-    catch (error) {
-        warning(`Could not write the job summary: ${errorMessage(error)}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/package/content.js
-
-
-/** What a publish sends, read from the finished layout: the exact bytes that were hashed. */
-async function publishContent(result) {
-    const store = new BlobStore(result.layout);
-    return {
-        store,
-        manifests: await Promise.all(result.platforms.map(async (p) => ({
-            descriptor: p.image.manifest,
-            bytes: await (0,promises_namespaceObject.readFile)(store.blobPath(p.image.manifest.digest)),
-            blobs: [p.image.config, ...p.image.layers],
-        }))),
-        index: { descriptor: result.index, bytes: await (0,promises_namespaceObject.readFile)(store.blobPath(result.index.digest)) },
-    };
 }
 
 // EXTERNAL MODULE: external "node:http"
@@ -38388,6 +38319,138 @@ async function openRegistries(tags, inputs, env) {
     };
 }
 
+;// CONCATENATED MODULE: ./build/src/publish/content.js
+
+
+/** What a publish sends, read from the finished layout: the exact bytes that were hashed. */
+async function publishContent(result) {
+    const store = new BlobStore(result.layout);
+    return {
+        store,
+        manifests: await Promise.all(result.platforms.map(async (p) => ({
+            descriptor: p.image.manifest,
+            bytes: await (0,promises_namespaceObject.readFile)(store.blobPath(p.image.manifest.digest)),
+            blobs: [p.image.config, ...p.image.layers],
+        }))),
+        index: { descriptor: result.index, bytes: await (0,promises_namespaceObject.readFile)(store.blobPath(result.index.digest)) },
+    };
+}
+
+;// CONCATENATED MODULE: ./build/src/publish/release.js
+
+
+
+
+
+
+/**
+ * Publishes the packaged layout to the plan's tags, unless there are none or this is a dry run
+ * (push: false), in which case nothing is sent. Returns undefined when nothing was published.
+ */
+async function publishRelease(result, plan, inputs, env) {
+    if (!plan.tags.length) {
+        info('No tags: packaged only.');
+        return undefined;
+    }
+    if (!inputs.push) {
+        info(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
+        return undefined;
+    }
+    const clients = await openRegistries(plan.tags, inputs, env);
+    const published = await publish(await publishContent(result), plan.tags, clients);
+    const { stats } = published;
+    info(`Uploaded ${stats.uploaded} blobs (${stats.bytesUploaded} bytes), mounted ${stats.mounted}, ${stats.existing} already present; ${retryStats.retries} retries.`);
+    return published;
+}
+
+;// CONCATENATED MODULE: ./build/src/report/outputs.js
+
+
+
+function manifestRecords(result) {
+    return result.platforms.map((p) => ({
+        platform: {
+            os: p.image.platform.os,
+            architecture: p.image.platform.architecture,
+            ...(p.image.platform.variant ? { variant: p.image.platform.variant } : {}),
+        },
+        digest: p.image.manifest.digest,
+        size: p.image.manifest.size,
+        mediaType: p.image.manifest.mediaType,
+        experimental: p.experimental,
+    }));
+}
+function cnbFiles(result) {
+    return Object.fromEntries(result.platforms.map((p) => [[p.image.platform.os, p.image.platform.architecture, p.image.platform.variant].filter(Boolean).join('/'), p.cnbFile]));
+}
+/** Everything one run produced, as the outputs and the summary report it. */
+function runMetadata(descriptor, plan, result, published) {
+    return {
+        id: descriptor.id,
+        version: plan.version,
+        digest: result.index.digest,
+        mediaType: result.index.mediaType,
+        size: result.index.size,
+        layout: result.layout,
+        manifests: manifestRecords(result),
+        'cnb-files': cnbFiles(result),
+        annotations: plan.annotations,
+        image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
+        tags: published?.tags ?? [],
+        push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
+    };
+}
+function setOutputs(metadata) {
+    setOutput('digest', metadata.digest);
+    setOutput('manifests', JSON.stringify(metadata.manifests));
+    setOutput('layout', metadata.layout);
+    setOutput('cnb-files', JSON.stringify(metadata['cnb-files']));
+    setOutput('image', metadata.image ?? '');
+    setOutput('tags', metadata.tags.join('\n'));
+    setOutput('metadata', JSON.stringify(metadata));
+}
+
+;// CONCATENATED MODULE: ./build/src/report/summary.js
+
+
+function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+function platformName(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/** A job summary table of platforms, digests and sizes. A summary failure is only a warning. */
+async function writeSummary(metadata) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return; // outside Actions (the CLI): nothing to write to
+    try {
+        summary
+            .addHeading(escapeHtml(`${metadata.id} ${metadata.version}`), 3)
+            .addRaw(`Image index <code>${metadata.digest}</code> (${metadata.size} bytes)`, true)
+            .addTable([
+            [
+                { data: 'Platform', header: true },
+                { data: 'Manifest digest', header: true },
+                { data: 'Size', header: true },
+                { data: 'Experimental', header: true },
+            ],
+            ...metadata.manifests.map((m) => [
+                platformName(m.platform),
+                `<code>${m.digest}</code>`,
+                String(m.size),
+                m.experimental ? 'yes' : 'no',
+            ]),
+        ]);
+        if (metadata.tags.length) {
+            summary.addRaw('Published to:', true).addList(metadata.tags.map((t) => `<code>${escapeHtml(t)}</code>`));
+        }
+        await summary.write();
+    }
+    catch (error) {
+        warning(`Could not write the job summary: ${errorMessage(error)}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./build/src/main.js
 
 
@@ -38407,21 +38470,16 @@ async function openRegistries(tags, inputs, env) {
 
 
 
-
-
-
-
-/** The action: read inputs, build every platform, package, report. Each phase in a log group. */
+/**
+ * The action: read and check everything first (inputs, buildpack.toml, tags, output), then build
+ * every platform, package them into one index, publish it, report. Each phase is a log group.
+ */
 async function run(env = process.env) {
     try {
         const inputs = getInputs();
-        const descriptor = await group('Read buildpack', async () => {
-            const d = await readDescriptor(inputs.path);
-            info(`${d.id} from ${d.file}`);
-            return d;
-        });
+        const descriptor = await group('Read buildpack', () => readDescriptor(inputs.path));
         const plan = planRelease(inputs, descriptor, env);
-        info(`Version ${plan.version}; platforms ${plan.platforms.map(formatPlatform).join(', ')}`);
+        info(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
         await checkOutput(inputs.output, inputs.path);
         const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_namespaceObject.join(env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'multiarch-buildpack-work-'));
         try {
@@ -38429,48 +38487,16 @@ async function run(env = process.env) {
             const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
             const builds = await group(`Build (${strategy.kind})`, async () => {
                 const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
-                for (const b of results) {
-                    info(`${formatPlatform(b.platform)}: ${b.built.filter((e) => e.type !== 'directory').length} files built`);
-                    if (b.log.trim())
-                        info(b.log.trimEnd());
-                }
+                logBuilds(results);
                 return results;
             });
             const result = await group('Package', async () => {
-                const r = await packageBuildpack({ descriptor, plan, source, builds, output: inputs.output });
-                for (const p of r.platforms)
-                    info(`${describePlatform(p)}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
-                info(`Image index ${r.index.digest} in the OCI layout ${r.layout} (oci:${r.layout}:${plan.version})`);
-                return r;
+                const packaged = await packageBuildpack({ descriptor, plan, source, builds, output: inputs.output });
+                logPackage(packaged, plan.version);
+                return packaged;
             });
-            const published = await group('Publish', async () => {
-                if (!plan.tags.length) {
-                    info('No tags: packaged only.');
-                    return undefined;
-                }
-                if (!inputs.push) {
-                    info(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
-                    return undefined;
-                }
-                const clients = await openRegistries(plan.tags, inputs, env);
-                const r = await publish(await publishContent(result), plan.tags, clients);
-                info(`Uploaded ${r.stats.uploaded} blobs (${r.stats.bytesUploaded} bytes), mounted ${r.stats.mounted}, ${r.stats.existing} already present; ${retryStats.retries} retries.`);
-                return r;
-            });
-            const metadata = {
-                id: descriptor.id,
-                version: plan.version,
-                digest: result.index.digest,
-                mediaType: result.index.mediaType,
-                size: result.index.size,
-                layout: result.layout,
-                manifests: manifestRecords(result),
-                'cnb-files': cnbFiles(result),
-                annotations: plan.annotations,
-                image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
-                tags: published?.tags ?? [],
-                push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
-            };
+            const published = await group('Publish', () => publishRelease(result, plan, inputs, env));
+            const metadata = runMetadata(descriptor, plan, result, published);
             setOutputs(metadata);
             await writeSummary(metadata);
         }

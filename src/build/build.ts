@@ -1,3 +1,4 @@
+import * as core from '@actions/core';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { scanTree, type SourceEntry } from '../buildpack/files.js';
@@ -42,6 +43,14 @@ export async function buildPlatforms(
     }
     return { platform, built: await scanTree(outRoot, [], false), log };
   });
+}
+
+/** Logs each platform's build, one block at a time (the builds ran in parallel). */
+export function logBuilds(builds: PlatformBuild[]): void {
+  for (const b of builds) {
+    core.info(`${formatPlatform(b.platform)}: ${b.built.filter((e) => e.type !== 'directory').length} files built`);
+    if (b.log.trim()) core.info(b.log.trimEnd());
+  }
 }
 
 async function runBuild(strategy: BuildStrategy, dir: string, platform: Platform, outRoot: string, run: ProcessRunner): Promise<ProcessResult[]> {

@@ -1,3 +1,4 @@
+import * as core from '@actions/core';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
@@ -67,7 +68,9 @@ export async function readDescriptor(dir: string): Promise<BuildpackDescriptor> 
     }
     throw error;
   }
-  return parseDescriptor(text, file);
+  const descriptor = parseDescriptor(text, file);
+  core.info(`${descriptor.id} from ${file}`);
+  return descriptor;
 }
 
 export function parseDescriptor(text: string, file: string): BuildpackDescriptor {

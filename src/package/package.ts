@@ -1,3 +1,4 @@
+import * as core from '@actions/core';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PlatformBuild } from '../build/build.js';
@@ -92,6 +93,10 @@ export async function packageBuildpack(request: PackageRequest): Promise<Package
   }
 }
 
-export function describePlatform(p: PackagedPlatform): string {
-  return `${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}`;
+/** Logs what was written where. */
+export function logPackage(result: PackageResult, version: string): void {
+  for (const p of result.platforms) {
+    core.info(`${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
+  }
+  core.info(`Image index ${result.index.digest} in the OCI layout ${result.layout} (oci:${result.layout}:${version})`);
 }

@@ -1,5 +1,10 @@
 import * as core from '@actions/core';
+import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import type { PackageResult } from '../package/package.js';
+import type { ReleasePlan } from '../plan/plan.js';
+import { retryStats } from '../registry/http.js';
+import type { PublishResult } from '../registry/publish.js';
+import { repositoryName } from '../registry/reference.js';
 
 /** The `manifests` output entry; `package`/`merge` runs exchange exactly this. */
 export interface ManifestRecord {
@@ -45,6 +50,24 @@ export interface RunMetadata {
   /** The references pushed. */
   tags: string[];
   push?: { existing: number; mounted: number; uploaded: number; bytesUploaded: number; retries: number };
+}
+
+/** Everything one run produced, as the outputs and the summary report it. */
+export function runMetadata(descriptor: BuildpackDescriptor, plan: ReleasePlan, result: PackageResult, published: PublishResult | undefined): RunMetadata {
+  return {
+    id: descriptor.id,
+    version: plan.version,
+    digest: result.index.digest,
+    mediaType: result.index.mediaType,
+    size: result.index.size,
+    layout: result.layout,
+    manifests: manifestRecords(result),
+    'cnb-files': cnbFiles(result),
+    annotations: plan.annotations,
+    image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
+    tags: published?.tags ?? [],
+    push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
+  };
 }
 
 export function setOutputs(metadata: RunMetadata): void {
