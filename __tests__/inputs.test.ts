@@ -103,13 +103,13 @@ describe('action.yml', () => {
     }
   });
   it('declares the outputs the code sets, each documented in the README', () => {
-    for (const name of ['digest', 'manifests', 'layout', 'cnb-files', 'metadata']) {
+    for (const name of ['digest', 'manifests', 'layout', 'cnb-files', 'image', 'tags', 'tools', 'metadata']) {
       assert.ok(action.outputs[name], `output ${name}`);
       assert.match(readme, new RegExp(`\\| \`${name}\` \\|`), `README documents output ${name}`);
     }
   });
-  it('runs the committed bundle on node24', () => {
-    assert.deepEqual(action.runs, { using: 'node24', main: 'dist/index.js' });
+  it('runs the committed bundle on node24, the post step only after success', () => {
+    assert.deepEqual(action.runs, { using: 'node24', main: 'dist/index.js', post: 'dist/index.js', 'post-if': 'success()' });
   });
 });
 

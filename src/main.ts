@@ -6,7 +6,14 @@ import { buildPlatforms, logBuilds } from './build/build.js';
 import { chooseStrategy } from './build/strategy.js';
 import { readDescriptor } from './buildpack/descriptor.js';
 import { scanTree } from './buildpack/files.js';
-import { getInputs } from './inputs/inputs.js';
+import type { BuildpackDescriptor } from './buildpack/descriptor.js';
+import { getInputs, type Inputs } from './inputs/inputs.js';
+import { nativeImages } from './packager/native.js';
+import { packImages, packageWithPack } from './packager/pack.js';
+import type { ReleasePlan } from './plan/plan.js';
+import { installTools } from './tools/tools.js';
+import type { InstalledTool } from './tools/install.js';
+import type { ImageSource } from './package/package.js';
 import { checkOutput } from './package/output.js';
 import { logPackage, packageBuildpack } from './package/package.js';
 import { planRelease } from './plan/plan.js';
@@ -29,22 +36,18 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     core.info(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
     await checkOutput(inputs.output, inputs.path);
 
+    const installed = plan.tools.length ? await core.group('Install tools', () => installTools(plan.tools, inputs)) : [];
+
     const work = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-work-'));
     try {
-      const source = await scanTree(inputs.path, [inputs.output, work]);
-      const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
-      const builds = await core.group(`Build (${strategy.kind})`, async () => {
-        const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
-        logBuilds(results);
-        return results;
-      });
+      const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work);
       const result = await core.group('Package', async () => {
-        const packaged = await packageBuildpack({ descriptor, plan, source, builds, output: inputs.output });
+        const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
         logPackage(packaged, plan.version);
         return packaged;
       });
       const published = await core.group('Publish', () => publishRelease(result, plan, inputs, env));
-      const metadata = runMetadata(descriptor, plan, result, published);
+      const metadata = runMetadata(descriptor, plan, result, published, installed);
       setOutputs(metadata);
       await writeSummary(metadata);
     } finally {
@@ -53,6 +56,27 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   } catch (error) {
     fail(error);
   }
+}
+
+/** Builds every platform root and prepares the native packager's images. */
+async function buildNatively(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, work: string): Promise<ImageSource> {
+  const source = await scanTree(inputs.path, [inputs.output, work]);
+  const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
+  const builds = await core.group(`Build (${strategy.kind})`, async () => {
+    const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
+    logBuilds(results);
+    return results;
+  });
+  return nativeImages(descriptor, plan, source, builds);
+}
+
+/** jam pack, then pack buildpack package per platform, with the installed tools. */
+async function packWithTools(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, work: string, installed: InstalledTool[]): Promise<ImageSource> {
+  const tool = (name: string): string => installed.find((t) => t.name === name)?.path ?? name;
+  const outputs = await core.group('Build and package with jam and pack', () =>
+    packageWithPack({ dir: inputs.path, descriptor, version: plan.version, platforms: plan.platforms, work, jam: tool('jam'), pack: tool('pack'), run: runProcess }),
+  );
+  return packImages(outputs, plan.format, work);
 }
 
 /** One sentence via setFailed; the stack only when debug logging is on. */

@@ -10,6 +10,8 @@ export interface ActionRun {
   stderr: string;
   outputs: Record<string, string>;
   summary: string;
+  /** GITHUB_STATE as the main step left it (what the post step will read). */
+  state: string;
   runnerTemp: string;
   /** The ::error:: lines the run printed. */
   errors: string[];
@@ -37,6 +39,8 @@ export async function runAction(inputs: Record<string, string>, options: { env?:
   const runnerTemp = options.runnerTemp ?? (await mkdtemp(path.join(tmpdir(), 'runner-temp-')));
   const outputFile = path.join(runnerTemp, 'github_output');
   const summaryFile = path.join(runnerTemp, 'step_summary');
+  const stateFile = path.join(runnerTemp, 'github_state');
+  await writeFile(stateFile, '');
   await writeFile(outputFile, '');
   await writeFile(summaryFile, '');
   const env: Record<string, string> = {};
@@ -47,6 +51,8 @@ export async function runAction(inputs: Record<string, string>, options: { env?:
     RUNNER_TEMP: runnerTemp,
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_STATE: stateFile,
+    RUNNER_TOOL_CACHE: path.join(runnerTemp, 'toolcache'),
     GITHUB_ACTIONS: 'true',
     ...options.env,
   });
@@ -63,6 +69,7 @@ export async function runAction(inputs: Record<string, string>, options: { env?:
     stderr,
     outputs: parseOutputFile(await readFile(outputFile, 'utf8')),
     summary: await readFile(summaryFile, 'utf8'),
+    state: await readFile(stateFile, 'utf8'),
     runnerTemp,
     errors: stdout.split('\n').filter((l) => l.startsWith('::error')),
   };

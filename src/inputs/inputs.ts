@@ -28,6 +28,12 @@ export interface Inputs {
   registryPassword?: string;
   insecureRegistries: string[];
   format: Format;
+  /** Raw `name[@version]` items (parsed in the plan). */
+  tools: string[];
+  toolsDownloadBaseUrl?: string;
+  cache: boolean;
+  cacheSave: boolean;
+  packager: 'native' | 'pack';
 }
 
 /** Reads an input the way the runner passes it; the CLI sets the same variables. */
@@ -75,7 +81,27 @@ export function getInputs(read: InputReader = readInput, env: NodeJS.ProcessEnv 
     registryPassword,
     insecureRegistries: parseList(read('insecure-registries')),
     format: oneOf(read, 'format', ['oci', 'docker'], 'oci'),
+    tools: parseList(read('tools')),
+    toolsDownloadBaseUrl: baseUrl(read('tools-download-base-url')),
+    cache: bool(read, 'cache', true),
+    cacheSave: bool(read, 'cache-save', true),
+    packager: oneOf(read, 'packager', ['native', 'pack'], 'native'),
   };
+}
+
+function baseUrl(value: string): string | undefined {
+  const text = value.trim().replace(/\/+$/, '');
+  if (!text) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InputError(`Input "tools-download-base-url" is "${text}", which is not a URL; write it like https://mirror.example.com (it replaces https://github.com).`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InputError(`Input "tools-download-base-url" is "${text}"; use an https:// URL.`);
+  }
+  return text;
 }
 
 function oneOf<T extends string>(read: InputReader, name: string, allowed: readonly T[], fallback: T): T {

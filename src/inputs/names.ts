@@ -15,6 +15,11 @@ export const INPUT_NAMES = [
   'registry-password',
   'insecure-registries',
   'format',
+  'tools',
+  'tools-download-base-url',
+  'cache',
+  'cache-save',
+  'packager',
 ] as const;
 
 /** The variable the runner sets for an input (what @actions/core reads). */

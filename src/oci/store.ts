@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { canonicalJson, digestHex, sha256Digest } from './digest.js';
@@ -49,6 +49,12 @@ export class BlobStore {
   async writeJson(mediaType: string, value: unknown): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
     const bytes = canonicalJson(value);
     return { descriptor: await this.writeBytes(mediaType, bytes), bytes };
+  }
+
+  /** Copies a file whose digest the caller has verified into the store. */
+  async importFile(digest: string, source: string): Promise<void> {
+    await mkdir(path.dirname(this.blobPath(digest)), { recursive: true });
+    await copyFile(source, this.blobPath(digest));
   }
 
   async has(digest: string): Promise<boolean> {

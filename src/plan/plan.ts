@@ -4,6 +4,8 @@ import { creationTime } from '../image/image.js';
 import type { Inputs } from '../inputs/inputs.js';
 import type { Format } from '../oci/types.js';
 import { formatReference, parseReference, type Reference } from '../registry/reference.js';
+import { parseToolRequests, type ToolRequest } from '../tools/request.js';
+import { DEFAULT_VERSIONS } from '../tools/versions.js';
 import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.js';
 import { InputError } from '../util/errors.js';
 
@@ -19,6 +21,8 @@ export interface ReleasePlan {
   format: Format;
   /** Where to publish the index, parsed and validated before anything is built. */
   tags: Reference[];
+  /** Tools to install, in order; pack and jam are added for packager: pack. */
+  tools: ToolRequest[];
 }
 
 export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env: NodeJS.ProcessEnv): ReleasePlan {
@@ -49,6 +53,15 @@ export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env
       throw new InputError('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
     }
   }
+  if (inputs.packager === 'pack' && inputs.build === 'command') {
+    throw new InputError('Input "packager" is pack, which builds through jam and buildpack.toml\'s pre-package, but "build" is command; remove build-command (put it in metadata.pre-package) or use packager: native.');
+  }
+  const tools = parseToolRequests(inputs.tools);
+  if (inputs.packager === 'pack') {
+    for (const name of ['jam', 'pack'] as const) {
+      if (!tools.some((t) => t.name === name)) tools.push({ name, version: DEFAULT_VERSIONS[name] });
+    }
+  }
   return {
     version,
     platforms,
@@ -57,6 +70,7 @@ export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env
     created: creationTime(env),
     format: inputs.format,
     tags: parseTags(inputs.tags),
+    tools,
   };
 }
 

@@ -5,6 +5,8 @@ import type { ReleasePlan } from '../plan/plan.js';
 import { retryStats } from '../registry/http.js';
 import type { PublishResult } from '../registry/publish.js';
 import { repositoryName } from '../registry/reference.js';
+import type { InstalledTool } from '../tools/install.js';
+import { toolsOutput } from '../tools/tools.js';
 
 /** The `manifests` output entry; `package`/`merge` runs exchange exactly this. */
 export interface ManifestRecord {
@@ -50,10 +52,12 @@ export interface RunMetadata {
   /** The references pushed. */
   tags: string[];
   push?: { existing: number; mounted: number; uploaded: number; bytesUploaded: number; retries: number };
+  /** Installed tools: name -> version and executable path. */
+  tools: Record<string, { version: string; path: string }>;
 }
 
 /** Everything one run produced, as the outputs and the summary report it. */
-export function runMetadata(descriptor: BuildpackDescriptor, plan: ReleasePlan, result: PackageResult, published: PublishResult | undefined): RunMetadata {
+export function runMetadata(descriptor: BuildpackDescriptor, plan: ReleasePlan, result: PackageResult, published: PublishResult | undefined, installed: InstalledTool[]): RunMetadata {
   return {
     id: descriptor.id,
     version: plan.version,
@@ -67,6 +71,7 @@ export function runMetadata(descriptor: BuildpackDescriptor, plan: ReleasePlan, 
     image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
     tags: published?.tags ?? [],
     push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
+    tools: toolsOutput(installed),
   };
 }
 
@@ -77,5 +82,6 @@ export function setOutputs(metadata: RunMetadata): void {
   core.setOutput('cnb-files', JSON.stringify(metadata['cnb-files']));
   core.setOutput('image', metadata.image ?? '');
   core.setOutput('tags', metadata.tags.join('\n'));
+  core.setOutput('tools', JSON.stringify(metadata.tools));
   core.setOutput('metadata', JSON.stringify(metadata));
 }

@@ -1,0 +1,89 @@
+import * as core from '@actions/core';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { verifyPlatformTree } from '../build/verify.js';
+import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
+import { scanTree } from '../buildpack/files.js';
+import { platformRoot, type TreeEntry } from '../buildpack/tree.js';
+import { importCnb } from '../image/import.js';
+import type { PlatformImage } from '../image/image.js';
+import type { BlobStore } from '../oci/store.js';
+import type { Format } from '../oci/types.js';
+import { formatPlatform, platformSlug, type Platform } from '../platform/platform.js';
+import { extractArchive } from '../util/archive.js';
+import { InputError } from '../util/errors.js';
+import { lastLine, type ProcessResult, type ProcessRunner } from '../util/process.js';
+
+export interface PackPackagerRequest {
+  dir: string;
+  descriptor: BuildpackDescriptor;
+  version: string;
+  platforms: Platform[];
+  work: string;
+  jam: string;
+  pack: string;
+  run: ProcessRunner;
+}
+
+/** One .cnb per platform, as `pack buildpack package --format file --target` wrote it. */
+export interface PackOutput {
+  platform: Platform;
+  cnb: string;
+}
+
+/**
+ * Paketo's own toolchain: `jam pack` (version, include-files and pre-package handled by jam),
+ * the archive extracted (pack needs a directory for several targets), then `pack buildpack
+ * package --format file --target <os>/<arch>` once per platform. Binaries are checked against
+ * each platform before pack sees them.
+ */
+export async function packageWithPack(request: PackPackagerRequest): Promise<PackOutput[]> {
+  const { dir, version, work, run } = request;
+  const archive = path.join(work, 'jam', 'buildpack.tgz');
+  await mkdir(path.dirname(archive), { recursive: true });
+  check('jam pack', await run(request.jam, ['pack', '--buildpack', path.join(dir, 'buildpack.toml'), '--version', version, '--output', archive], { cwd: dir }));
+  const root = path.join(work, 'jam', 'root');
+  await mkdir(root, { recursive: true });
+  await extractArchive(createReadStream(archive), root, { gzip: true, archive: `the jam pack archive ${archive}` });
+
+  const outputs: PackOutput[] = [];
+  for (const platform of request.platforms) {
+    await verifyPlatformTree(await packagedFiles(root, platform), platform, request.descriptor.order !== undefined);
+    const outDir = path.join(work, 'pack', platformSlug(platform));
+    await mkdir(outDir, { recursive: true });
+    const args = ['buildpack', 'package', path.join(outDir, 'buildpack.cnb'), '--path', root, '--format', 'file', '--target', formatPlatform(platform)];
+    check(`pack buildpack package for ${formatPlatform(platform)}`, await run(request.pack, args, { cwd: root }));
+    const written = (await readdir(outDir)).filter((f) => f.endsWith('.cnb'));
+    if (written.length !== 1) {
+      throw new InputError(`pack buildpack package for ${formatPlatform(platform)} wrote ${written.length} .cnb files in ${outDir}, not one; check the pack version.`);
+    }
+    core.info(`${formatPlatform(platform)}: ${written[0]}`);
+    outputs.push({ platform, cnb: path.join(outDir, written[0]) });
+  }
+  return outputs;
+}
+
+/** What pack will package for a platform: its platform root when present, else the whole root. */
+async function packagedFiles(root: string, platform: Platform): Promise<TreeEntry[]> {
+  const own = path.join(root, platformRoot(platform));
+  const exists = await stat(own).then((s) => s.isDirectory(), () => false);
+  return (await scanTree(exists ? own : root, [], false)) as TreeEntry[];
+}
+
+function check(what: string, result: ProcessResult): void {
+  if (result.exitCode !== 0) {
+    throw new InputError(`${what} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix the buildpack or the tool and run again.\n${result.stdout}${result.stderr}`);
+  }
+  const output = `${result.stdout}${result.stderr}`.trim();
+  if (output) core.info(output);
+}
+
+/** The pack packager's images: each .cnb imported, its config corrected to its platform. */
+export function packImages(outputs: PackOutput[], format: Format, scratch: string): (store: BlobStore) => Promise<PlatformImage[]> {
+  return async (store) => {
+    const images: PlatformImage[] = [];
+    for (const o of outputs) images.push(await importCnb(o.cnb, o.platform, format, store, scratch));
+    return images;
+  };
+}

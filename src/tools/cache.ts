@@ -1,0 +1,29 @@
+import * as cache from '@actions/cache';
+import * as core from '@actions/core';
+import { errorMessage } from '../util/errors.js';
+
+/**
+ * The Actions cache, as a best effort: unavailable (outside GitHub, or no cache service) means
+ * skipped quietly; any failure is a warning, never a failed step.
+ */
+export async function restoreFromActionsCache(paths: string[], key: string): Promise<boolean> {
+  if (!cache.isFeatureAvailable()) return false;
+  try {
+    return (await cache.restoreCache(paths, key)) === key;
+  } catch (error) {
+    core.warning(`Could not restore ${key} from the Actions cache (${errorMessage(error)}); downloading instead.`);
+    return false;
+  }
+}
+
+export async function saveToActionsCache(paths: string[], key: string): Promise<void> {
+  if (!cache.isFeatureAvailable()) return;
+  try {
+    await cache.saveCache(paths, key);
+    core.info(`Saved ${key} to the Actions cache.`);
+  } catch (error) {
+    // Another job saving the same immutable key first is normal.
+    if (error instanceof cache.ReserveCacheError) core.info(`${key} is already in the Actions cache.`);
+    else core.warning(`Could not save ${key} to the Actions cache (${errorMessage(error)}).`);
+  }
+}
