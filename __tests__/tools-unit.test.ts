@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { pack } from 'tar-stream';
+import { publishedSha256, releaseAsset } from '../src/tools/assets.js';
+import { toolCacheName } from '../src/tools/install.js';
+import { parseToolRequests } from '../src/tools/request.js';
+import { extractArchive } from '../src/util/archive.js';
+
+describe('tool requests', () => {
+  it('take pinned defaults and exact versions', () => {
+    assert.deepEqual(parseToolRequests(['pack', 'jam@2.17.3', 'buildx@v0.27.0']), [
+      { name: 'pack', version: '0.38.2' },
+      { name: 'jam', version: '2.17.3' },
+      { name: 'buildx', version: '0.27.0' },
+    ]);
+  });
+  it('refuse unknown tools, inexact versions and repeats', () => {
+    assert.throws(() => parseToolRequests(['crane']), /Input "tools" lists "crane", which is not one of pack, jam, buildx/);
+    assert.throws(() => parseToolRequests(['pack@0.38']), /pack@0\.38, which is not an exact version; write pack@0\.38\.2/);
+    assert.throws(() => parseToolRequests(['pack@latest']), /not an exact version/);
+    assert.throws(() => parseToolRequests(['pack', 'pack@0.38.1']), /lists pack twice/);
+  });
+});
+
+describe('release assets', () => {
+  const linux = { platform: 'linux' as const, arch: 'x64' };
+  it('name pack assets per OS and architecture, with a .sha256 beside each', () => {
+    const cases: [NodeJS.Platform, string, string][] = [
+      ['linux', 'x64', 'pack-v0.38.2-linux.tgz'],
+      ['linux', 'arm64', 'pack-v0.38.2-linux-arm64.tgz'],
+      ['darwin', 'x64', 'pack-v0.38.2-macos.tgz'],
+      ['darwin', 'arm64', 'pack-v0.38.2-macos-arm64.tgz'],
+      ['win32', 'x64', 'pack-v0.38.2-windows.zip'],
+    ];
+    for (const [platform, arch, asset] of cases) {
+      const a = releaseAsset('pack', '0.38.2', { platform, arch });
+      assert.equal(a.asset, asset);
+      assert.equal(a.url, `https://github.com/buildpacks/pack/releases/download/v0.38.2/${asset}`);
+      assert.deepEqual(a.checksum, { kind: 'file', url: `${a.url}.sha256` });
+    }
+  });
+  it('name jam and buildx assets; buildx has checksums.txt, jam none', () => {
+    const jam = releaseAsset('jam', '2.17.3', { platform: 'linux', arch: 'arm64' });
+    assert.equal(jam.url, 'https://github.com/paketo-buildpacks/jam/releases/download/v2.17.3/jam-linux-arm64');
+    assert.deepEqual(jam.checksum, { kind: 'none' });
+    const buildx = releaseAsset('buildx', '0.27.0', linux, 'https://mirror.example.com/gh/');
+    assert.equal(buildx.url, 'https://mirror.example.com/gh/docker/buildx/releases/download/v0.27.0/buildx-v0.27.0.linux-amd64');
+    assert.deepEqual(buildx.checksum, { kind: 'list', url: 'https://mirror.example.com/gh/docker/buildx/releases/download/v0.27.0/checksums.txt' });
+    assert.equal(buildx.executable, 'docker-buildx');
+    assert.throws(() => releaseAsset('pack', '0.38.2', { platform: 'linux', arch: 's390x' }), /cannot be installed on s390x runners/);
+  });
+  it('read published checksums in each format', () => {
+    const hex = 'ab'.repeat(32);
+    assert.equal(publishedSha256(`${hex}\n`, 'anything'), hex);
+    assert.equal(publishedSha256(`${hex}  pack-v1-linux.tgz\n`, 'pack-v1-linux.tgz'), hex);
+    const list = `${'cd'.repeat(32)} *buildx-v0.27.0.darwin-arm64\n${hex} *buildx-v0.27.0.linux-amd64\n`;
+    assert.equal(publishedSha256(list, 'buildx-v0.27.0.linux-amd64'), hex);
+    assert.equal(publishedSha256(list, 'buildx-v0.27.0.linux-arm64'), undefined);
+  });
+  it('keep mirror installs under their own tool-cache name', () => {
+    assert.equal(toolCacheName('pack', undefined), 'pack');
+    assert.equal(toolCacheName('pack', 'https://github.com/'), 'pack');
+    assert.match(toolCacheName('pack', 'https://mirror.example.com'), /^pack-mirror-[a-f0-9]{12}$/);
+    assert.notEqual(toolCacheName('pack', 'https://a.example.com'), toolCacheName('pack', 'https://b.example.com'));
+  });
+});
+
+describe('archive extraction', () => {
+  async function tarOf(entries: { name: string; type?: 'file' | 'symlink' | 'directory' | 'link'; linkname?: string; body?: string }[]): Promise<Readable> {
+    const p = pack();
+    for (const e of entries) p.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: 0o4755 }, e.body ?? '');
+    p.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of p) chunks.push(c as Buffer);
+    return Readable.from([Buffer.concat(chunks)]);
+  }
+  it('accepts pack-style leading slashes and keeps in-tree symlinks, dropping setuid bits', async () => {
+    const dest = await mkdtemp(path.join(tmpdir(), 'extract-'));
+    await extractArchive(await tarOf([{ name: '/index.json', body: '{}' }, { name: './bin/run', body: 'x' }, { name: 'bin/detect', type: 'symlink', linkname: 'run' }]), dest, { gzip: false, archive: 'a.cnb' });
+    assert.equal(await readFile(path.join(dest, 'index.json'), 'utf8'), '{}');
+    assert.equal(await readlink(path.join(dest, 'bin', 'detect')), 'run');
+    const { mode } = await (await import('node:fs/promises')).stat(path.join(dest, 'bin', 'run'));
+    assert.equal(mode & 0o7777, 0o755);
+  });
+  for (const [label, entries, message] of [
+    ['a .. entry', [{ name: '../../etc/evil', body: 'x' }], /a\.cnb holds the entry "\.\.\/\.\.\/etc\/evil", which climbs out of the archive/],
+    ['a nested .. entry', [{ name: 'blobs/../../evil', body: 'x' }], /climbs out of the archive/],
+    ['an escaping symlink', [{ name: 'bin/x', type: 'symlink', linkname: '../../../etc/passwd' }], /holds the symlink "bin\/x" -> "\.\.\/\.\.\/\.\.\/etc\/passwd", which points outside/],
+    ['an absolute symlink', [{ name: 'x', type: 'symlink', linkname: '/etc/passwd' }], /points outside/],
+    ['a hard link', [{ name: 'x', type: 'link', linkname: '/etc/passwd' }], /of type link, which a buildpack archive never needs/],
+  ] as const) {
+    it(`refuses ${label}`, async () => {
+      const dest = await mkdtemp(path.join(tmpdir(), 'extract-'));
+      await assert.rejects(extractArchive(await tarOf([...entries]), path.join(dest, 'inner'), { gzip: false, archive: 'a.cnb' }), message);
+      await assert.rejects(readFile(path.join(dest, 'etc', 'evil')));
+    });
+  }
+});
