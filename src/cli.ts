@@ -4,7 +4,7 @@
  * variables the runner sets, so the CLI and the action cannot drift apart.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { INPUT_NAMES, inputVariable } from './inputs/names.js';
 import { SECRET_INPUTS, parseFlags, usage } from './inputs/flags.js';
@@ -29,6 +29,9 @@ async function main(): Promise<void> {
   for (const [name, variable] of Object.entries(SECRET_INPUTS)) {
     if (process.env[variable]) process.env[inputVariable(name)] = process.env[variable];
   }
+  // What the runner provides and @actions/tool-cache needs: a tool cache that outlives runs.
+  process.env.RUNNER_TEMP ||= tmpdir();
+  process.env.RUNNER_TOOL_CACHE ||= path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'multiarch-buildpack-action', 'tools');
   const scratch = await mkdtemp(path.join(tmpdir(), 'multiarch-buildpack-cli-'));
   const outputFile = path.join(scratch, 'outputs');
   await writeFile(outputFile, '');
