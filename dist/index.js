@@ -41421,13 +41421,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
 /***/ 7067:
 /***/ ((module) => {
 
@@ -41643,4310 +41636,16 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 6857:
-/***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3888);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5779);
-
-
-
-// One bundle serves both steps: the main step marks itself in the state the post step reads.
-if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true') {
-    await (0,_post_js__WEBPACK_IMPORTED_MODULE_2__/* .runPost */ .a)();
-}
-else {
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
-    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
-}
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 3888:
+/***/ 2929:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  e: () => (/* binding */ run)
-});
-
-// UNUSED EXPORTS: fail
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
-var core = __nccwpck_require__(3838);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
-;// CONCATENATED MODULE: ./build/src/buildpack/files.js
-
-
-
-// Never part of a buildpack: version control and CI configuration (what jam and pack users
-// exclude by hand with include-files).
-const EXCLUDED_TOP_LEVEL = new Set([
-    '.git', '.hg', '.svn', '.github', '.gitlab', '.circleci', '.buildkite', '.gitlab-ci.yml', '.travis.yml',
-]);
-/**
- * Lists everything below `root` without following symlinks, so a link can never pull files from
- * outside the buildpack. `skip` holds absolute paths not to descend into (the action's own
- * output and work directories when they sit inside the buildpack).
- */
-async function scanTree(root, skip = [], topLevelExcludes = true) {
-    const entries = [];
-    async function walk(dir, rel) {
-        const names = (await (0,promises_.readdir)(dir)).sort();
-        for (const name of names) {
-            const abs = external_node_path_.join(dir, name);
-            const relPath = rel ? `${rel}/${name}` : name;
-            if (topLevelExcludes && !rel && EXCLUDED_TOP_LEVEL.has(name))
-                continue;
-            if (skip.includes(abs))
-                continue;
-            const stat = await (0,promises_.lstat)(abs);
-            if (stat.isSymbolicLink()) {
-                entries.push({ path: relPath, type: 'symlink', target: await (0,promises_.readlink)(abs) });
-            }
-            else if (stat.isDirectory()) {
-                entries.push({ path: relPath, type: 'directory' });
-                await walk(abs, relPath);
-            }
-            else if (stat.isFile()) {
-                entries.push({ path: relPath, type: 'file', source: abs, executable: (stat.mode & 0o111) !== 0, size: stat.size });
-            }
-            else {
-                throw new errors/* InputError */.d(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
-            }
-        }
-    }
-    await walk(root, '');
-    return entries;
-}
-/**
- * Normalises a relative POSIX path and refuses one that is absolute or climbs out with `..`.
- * `what` describes where it came from, for the error.
- */
-function containedPath(p, what) {
-    const normalised = external_node_path_.posix.normalize(p.replaceAll('\\', '/')).replace(/\/$/, '');
-    if (external_node_path_.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || /^[A-Za-z]:/.test(normalised)) {
-        throw new errors/* InputError */.d(`${what} "${p}" leaves the buildpack directory; use a path inside it.`);
-    }
-    return normalised === '.' ? '' : normalised;
-}
-/** Path comparison in walk order: component by component (a/b before a-c, like filepath.Walk). */
-function compareWalkOrder(a, b) {
-    const pa = a.split('/');
-    const pb = b.split('/');
-    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-        if (pa[i] !== pb[i])
-            return pa[i] < pb[i] ? -1 : 1;
-    }
-    return pa.length - pb.length;
-}
-
-;// CONCATENATED MODULE: ./build/src/platform/platform.js
-
-// Aliases users and tools write, mapped to OCI's names (containerd's platforms.Normalize).
-const ARCH_ALIASES = {
-    amd64: { os: 'linux', architecture: 'amd64' },
-    x86_64: { os: 'linux', architecture: 'amd64' },
-    'x86-64': { os: 'linux', architecture: 'amd64' },
-    arm64: { os: 'linux', architecture: 'arm64' },
-    aarch64: { os: 'linux', architecture: 'arm64' },
-    arm: { os: 'linux', architecture: 'arm', variant: 'v7' },
-    armhf: { os: 'linux', architecture: 'arm', variant: 'v7' },
-    armel: { os: 'linux', architecture: 'arm', variant: 'v6' },
-    '386': { os: 'linux', architecture: '386' },
-    i386: { os: 'linux', architecture: '386' },
-    i686: { os: 'linux', architecture: '386' },
-    ppc64le: { os: 'linux', architecture: 'ppc64le' },
-    s390x: { os: 'linux', architecture: 's390x' },
-    riscv64: { os: 'linux', architecture: 'riscv64' },
-};
-const ARM_VARIANTS = ['v5', 'v6', 'v7'];
-/** Architectures a buildpack can be built for; the order here is the order of index entries. */
-const KNOWN_ARCHITECTURES = ['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64'];
-/**
- * Parses `arm64`, `linux/arm64`, `linux/arm/v7`, `aarch64`, `x86_64` and the like into a
- * normalised platform. `where` names the input or file the text came from, for the error.
- */
-function parsePlatform(text, where) {
-    const raw = text.trim();
-    const parts = raw.toLowerCase().split('/');
-    const unknown = () => new errors/* InputError */.d(`${where} lists "${raw}", which is not a known architecture; use one of ${KNOWN_ARCHITECTURES.join(', ')} (optionally as linux/<arch>[/<variant>]).`);
-    let os = 'linux';
-    let archPart;
-    let variant;
-    if (parts.length === 1) {
-        archPart = parts[0];
-    }
-    else if (parts.length === 2 || parts.length === 3) {
-        [os, archPart, variant] = parts;
-    }
-    else {
-        throw unknown();
-    }
-    if (os !== 'linux') {
-        throw new errors/* InputError */.d(`${where} lists "${raw}", but only linux platforms are supported; use linux/<arch>.`);
-    }
-    const base = ARCH_ALIASES[archPart];
-    if (!base)
-        throw unknown();
-    const platform = { os, architecture: base.architecture };
-    if (base.architecture === 'arm') {
-        const v = variant ?? base.variant;
-        if (!v || !ARM_VARIANTS.includes(v)) {
-            throw new errors/* InputError */.d(`${where} lists "${raw}", whose arm variant is not one of ${ARM_VARIANTS.join(', ')}; write linux/arm/v7 or linux/arm/v6.`);
-        }
-        platform.variant = v;
-    }
-    else if (variant !== undefined) {
-        // arm64/v8 is the only variant spelled in the wild for the others; OCI omits it.
-        if (!(base.architecture === 'arm64' && variant === 'v8')) {
-            throw new errors/* InputError */.d(`${where} lists "${raw}", but ${base.architecture} has no variant "${variant}"; write linux/${base.architecture}.`);
-        }
-    }
-    return platform;
-}
-/** `linux/arm64`, `linux/arm/v7`. */
-function formatPlatform(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-/** `linux-arm64`, `linux-arm-v7`: for file names. */
-function platformSlug(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('-');
-}
-function samePlatform(a, b) {
-    return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
-}
-/** A fixed order for index entries and logs, whatever order the user wrote. */
-function comparePlatforms(a, b) {
-    const rank = (p) => KNOWN_ARCHITECTURES.indexOf(p.architecture);
-    return (a.os.localeCompare(b.os, 'en') ||
-        rank(a) - rank(b) ||
-        (a.variant ?? '').localeCompare(b.variant ?? '', 'en'));
-}
-/** Parses a list of platforms, rejecting duplicates after normalisation, sorted. */
-function parsePlatformList(items, where) {
-    const platforms = [];
-    for (const item of items) {
-        const p = parsePlatform(item, where);
-        const dup = platforms.find((q) => samePlatform(p, q));
-        if (dup) {
-            throw new errors/* InputError */.d(`${where} lists ${formatPlatform(p)} twice ("${item}" is the same platform as an earlier entry); remove one.`);
-        }
-        platforms.push(p);
-    }
-    return platforms.sort(comparePlatforms);
-}
-/** The Go toolchain's names for a platform (GOARM is the variant's digit). */
-function goEnvironment(p) {
-    const env = { GOOS: p.os, GOARCH: p.architecture };
-    if (p.architecture === 'arm' && p.variant)
-        env.GOARM = p.variant.slice(1);
-    return env;
-}
-
-;// CONCATENATED MODULE: ./build/src/buildpack/tree.js
-
-
-
-
-/** `linux/arm64`, `linux/arm/v7`: where a platform's own files live in the source (pack >= 0.34). */
-function platformRoot(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-function isAnyPlatformRoot(relPath) {
-    const [os, arch] = relPath.split('/');
-    return os === 'linux' && arch !== undefined && KNOWN_ARCHITECTURES.includes(arch);
-}
-/**
- * Maps a source path to where it ships for `platform`: files under the platform's own root move
- * to the top, files under another platform's root are dropped (undefined), the rest is shared.
- */
-function mapToPlatform(relPath, platform) {
-    const root = `${platformRoot(platform)}/`;
-    if (relPath.startsWith(root))
-        return relPath.slice(root.length);
-    if (`${relPath}/` === root || root.startsWith(`${relPath}/`))
-        return undefined; // the root dirs themselves
-    if (isAnyPlatformRoot(relPath))
-        return undefined;
-    return relPath;
-}
-/** The files of one platform's image, with parent directories, in walk order. */
-function platformTree(input) {
-    const byPath = new Map();
-    for (const entry of input.source) {
-        if (entry.type === 'directory')
-            continue;
-        const mapped = mapToPlatform(entry.path, input.platform);
-        if (mapped)
-            byPath.set(mapped, { ...entry, path: mapped });
-    }
-    for (const entry of input.built) {
-        if (entry.type !== 'directory')
-            byPath.set(entry.path, entry);
-    }
-    let shipped = [...byPath.values()];
-    if (input.includeFiles) {
-        const wanted = input.includeFiles
-            .map((p) => mapToPlatform(containedPath(p, 'buildpack.toml metadata.include-files lists'), input.platform))
-            .filter((p) => p !== undefined && p !== '');
-        shipped = shipped.filter((e) => wanted.some((w) => e.path === w || e.path.startsWith(`${w}/`)));
-    }
-    shipped = shipped.filter((e) => e.path !== 'buildpack.toml');
-    const content = Buffer.from(input.descriptor, 'utf8');
-    shipped.push({ path: 'buildpack.toml', type: 'file', content, executable: false, size: content.length });
-    for (const entry of shipped) {
-        if (entry.type === 'symlink')
-            checkSymlink(entry.path, entry.target, input.platform);
-    }
-    const dirs = new Set();
-    for (const entry of shipped) {
-        for (let dir = external_node_path_.posix.dirname(entry.path); dir !== '.'; dir = external_node_path_.posix.dirname(dir))
-            dirs.add(dir);
-    }
-    const tree = [...shipped, ...[...dirs].map((d) => ({ path: d, type: 'directory' }))];
-    return tree.sort((a, b) => compareWalkOrder(a.path, b.path));
-}
-function checkSymlink(linkPath, target, platform) {
-    const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(linkPath), target));
-    if (external_node_path_.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../')) {
-        throw new errors/* InputError */.d(`The symlink ${linkPath} -> ${target} in the ${formatPlatform(platform)} buildpack points outside the buildpack directory; make it a relative link to a file inside the buildpack.`);
-    }
-}
-/**
- * Every include-files entry must ship in at least one platform; a typo otherwise silently drops
- * a file. An entry under a symlinked directory is reported as such: links are never followed.
- */
-function checkIncludeFiles(includeFiles, trees, platforms, source, descriptorFile) {
-    for (const raw of includeFiles) {
-        const entry = containedPath(raw, 'buildpack.toml metadata.include-files lists');
-        if (entry === '' || entry === 'buildpack.toml')
-            continue;
-        // An entry for a platform not being built this run is not an error.
-        if (isAnyPlatformRoot(entry) && platforms.every((p) => mapToPlatform(entry, p) === undefined))
-            continue;
-        const found = platforms.some((p, i) => {
-            const mapped = mapToPlatform(entry, p);
-            return mapped !== undefined && trees[i].some((e) => e.path === mapped || e.path.startsWith(`${mapped}/`));
-        });
-        if (found)
-            continue;
-        const viaLink = source.find((e) => e.type === 'symlink' && entry.startsWith(`${e.path}/`));
-        if (viaLink) {
-            throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is inside the symlink ${viaLink.path}; links are not followed, so list the files where they really are.`);
-        }
-        throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is not in the buildpack directory and was not produced by the build; fix the path or remove the entry.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/util/concurrency.js
-
-/** Maps over items with at most `limit` promises in flight; results keep the input order. */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    let failed = false;
-    async function worker() {
-        while (!failed && next < items.length) {
-            const index = next++;
-            try {
-                results[index] = await fn(items[index], index);
-            }
-            catch (error) {
-                failed = true; // stop starting new work; let running work finish
-                throw error;
-            }
-        }
-    }
-    const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker());
-    const settled = await Promise.allSettled(workers);
-    const rejected = settled.find((s) => s.status === 'rejected');
-    if (rejected)
-        throw rejected.reason;
-    return results;
-}
-function coreCount() {
-    return (0,external_node_os_.availableParallelism)();
-}
-
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
-var exec = __nccwpck_require__(5260);
-;// CONCATENATED MODULE: ./build/src/util/process.js
-
-const runProcess = async (command, args, options = {}) => {
-    const result = await (0,exec/* getExecOutput */.H)(command, args, {
-        cwd: options.cwd,
-        env: options.env,
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
-/** The last non-empty line a tool printed on stderr (or stdout), for one-sentence errors. */
-function lastLine(result) {
-    const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
-    const fromStderr = result.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-    return (fromStderr.at(-1) ?? lines.at(-1) ?? '').replace(/\.$/, '');
-}
-/** Environment for a child: the current one plus `extra`, without undefined values. */
-function childEnv(extra) {
-    const env = {};
-    for (const [k, v] of Object.entries(process.env))
-        if (v !== undefined)
-            env[k] = v;
-    return { ...env, ...extra };
-}
-
-;// CONCATENATED MODULE: ./build/src/build/go.js
-
-
-
-
-/**
- * Cross-compiles Paketo's way: `cmd/run` becomes bin/run with bin/detect and bin/build linked to
- * it; otherwise each `cmd/<name>` becomes bin/<name>. Static (CGO off), stripped, and with
- * -trimpath and -buildvcs=false so the bytes do not depend on the checkout's path or state.
- */
-async function goBuild(dir, platform, outRoot, commands, run) {
-    const bin = external_node_path_.join(outRoot, 'bin');
-    await (0,promises_.mkdir)(bin, { recursive: true });
-    const env = childEnv({ ...goEnvironment(platform), CGO_ENABLED: '0' });
-    const targets = commands.includes('run') ? ['run'] : commands;
-    const results = [];
-    for (const name of targets) {
-        const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w', '-o', external_node_path_.join(bin, name), `./cmd/${name}`];
-        const result = await run('go', args, { cwd: dir, env });
-        results.push(result);
-        if (result.exitCode !== 0)
-            return results;
-    }
-    if (targets.includes('run')) {
-        await (0,promises_.symlink)('run', external_node_path_.join(bin, 'detect'));
-        await (0,promises_.symlink)('run', external_node_path_.join(bin, 'build'));
-    }
-    return results;
-}
-
-;// CONCATENATED MODULE: ./build/src/build/build.js
-
-
-
-
-
-
-
-
-
-
-/**
- * Builds every platform into its own root under `workDir`, in parallel up to the core count.
- * A failure names the platform and the tool's last line of output.
- */
-async function buildPlatforms(strategy, dir, platforms, workDir, run) {
-    return mapLimit(platforms, coreCount(), async (platform) => {
-        const outRoot = external_node_path_.join(workDir, 'roots', platformRoot(platform));
-        await (0,promises_.mkdir)(outRoot, { recursive: true });
-        const results = await runBuild(strategy, dir, platform, outRoot, run);
-        const log = results.map((r) => `${r.stdout}${r.stderr}`).join('');
-        const failed = results.find((r) => r.exitCode !== 0);
-        if (failed) {
-            const what = strategy.kind === 'go' ? 'go build' : 'build-command';
-            throw new errors/* InputError */.d(`${what} failed for ${formatPlatform(platform)} (exit code ${failed.exitCode}): ${lastLine(failed) || 'no output'}; fix the build and run again.\n${log}`);
-        }
-        return { platform, built: await scanTree(outRoot, [], false), log };
-    });
-}
-/** Logs each platform's build, one block at a time (the builds ran in parallel). */
-function logBuilds(builds) {
-    for (const b of builds) {
-        core/* info */.pq(`${formatPlatform(b.platform)}: ${b.built.filter((e) => e.type !== 'directory').length} files built`);
-        if (b.log.trim())
-            core/* info */.pq(b.log.trimEnd());
-    }
-}
-async function runBuild(strategy, dir, platform, outRoot, run) {
-    try {
-        switch (strategy.kind) {
-            case 'go':
-                return await goBuild(dir, platform, outRoot, strategy.commands, run);
-            case 'command':
-                return [await run('bash', ['-e', '-o', 'pipefail', '-c', strategy.command], { cwd: dir, env: commandEnv(platform, outRoot) })];
-            default:
-                return [];
-        }
-    }
-    catch (error) {
-        // @actions/exec throws when the program is not on PATH.
-        if (/Unable to locate executable file/.test((0,errors/* errorMessage */.g)(error))) {
-            const tool = strategy.kind === 'go' ? 'go' : 'bash';
-            const fix = tool === 'go' ? 'add actions/setup-go before this step, or ship prebuilt linux/<arch>/bin' : 'run on a runner with bash';
-            throw new errors/* InputError */.d(`${tool} is not on PATH, so ${dir} cannot be built; ${fix}.`);
-        }
-        throw error;
-    }
-}
-/** What build-command sees: the target platform, in Go's and in plain names, and where to write. */
-function commandEnv(platform, outRoot) {
-    const go = goEnvironment(platform);
-    return childEnv({
-        TARGET_OS: platform.os,
-        TARGET_ARCH: platform.architecture,
-        TARGET_VARIANT: platform.variant ?? '',
-        GOOS: go.GOOS,
-        GOARCH: go.GOARCH,
-        GOARM: go.GOARM ?? '',
-        OUTPUT_DIR: outRoot,
-    });
-}
-
-;// CONCATENATED MODULE: ./build/src/build/strategy.js
-
-
-
-function chooseStrategy(mode, buildCommand, source, platforms, dir, isComposite) {
-    if (mode === 'none')
-        return { kind: 'none' };
-    if (mode === 'command')
-        return { kind: 'command', command: buildCommand ?? '' };
-    if (isComposite)
-        return { kind: 'none' }; // an [[order]] buildpack has no binaries of its own
-    const has = (p) => source.some((e) => e.path === p);
-    const under = (p) => source.some((e) => e.type !== 'directory' && e.path.startsWith(`${p}/`));
-    if (platforms.every((p) => under(`${platformRoot(p)}/bin`)))
-        return { kind: 'prebuilt' };
-    const commands = [
-        ...new Set(source
-            .filter((e) => e.type === 'file' && /^cmd\/[^/]+\/[^/]+\.go$/.test(e.path) && !e.path.endsWith('_test.go'))
-            .map((e) => e.path.split('/')[1])),
-    ].sort();
-    if (has('go.mod') && commands.length > 0)
-        return { kind: 'go', commands };
-    if (under('bin'))
-        return { kind: 'scripts' };
-    const missing = platforms.filter((p) => !under(`${platformRoot(p)}/bin`)).map(formatPlatform);
-    throw new errors/* InputError */.d(`Found nothing to build ${dir} for ${missing.join(', ')}: no ${platformRoot(platforms[0])}/bin, no go.mod with cmd/<name>/main.go and no bin/ scripts; add one of them, or set build: command with a build-command.`);
-}
-
-;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/error.js
-/*!
- * Copyright (c) Squirrel Chat et al., All rights reserved.
- * SPDX-License-Identifier: BSD-3-Clause
- *
- * Redistribution and use in source and binary forms, with or without
- * modification, are permitted provided that the following conditions are met:
- *
- * 1. Redistributions of source code must retain the above copyright notice, this
- *    list of conditions and the following disclaimer.
- * 2. Redistributions in binary form must reproduce the above copyright notice,
- *    this list of conditions and the following disclaimer in the
- *    documentation and/or other materials provided with the distribution.
- * 3. Neither the name of the copyright holder nor the names of its contributors
- *    may be used to endorse or promote products derived from this software without
- *    specific prior written permission.
- *
- * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
- * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
- * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
- * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
- * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
- * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
- * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
- * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
- * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
- * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
- */
-function getLineColFromPtr(string, ptr) {
-    let lines = string.slice(0, ptr).split(/\r?\n/);
-    return [lines.length, lines.pop().length + 1];
-}
-function makeCodeBlock(string, line, column) {
-    let lines = string.split(/\r?\n/);
-    let codeblock = '';
-    let numberLen = (Math.log10(line + 1) | 0) + 1;
-    for (let i = line - 1; i <= line + 1; i++) {
-        let l = lines[i - 1];
-        if (!l)
-            continue;
-        codeblock += i.toString().padEnd(numberLen, ' ');
-        codeblock += ':  ';
-        codeblock += l;
-        codeblock += '\n';
-        if (i === line) {
-            codeblock += ' '.repeat(numberLen + column + 2);
-            codeblock += '^\n';
-        }
-    }
-    return codeblock;
-}
-class TomlError extends Error {
-    line;
-    column;
-    codeblock;
-    constructor(message, options) {
-        const [line, column] = getLineColFromPtr(options.toml, options.ptr);
-        const codeblock = makeCodeBlock(options.toml, line, column);
-        super(`Invalid TOML document: ${message}\n\n${codeblock}`, options);
-        this.line = line;
-        this.column = column;
-        this.codeblock = codeblock;
-    }
-    /** @internal */
-    static x(message, ctx, ptr) {
-        throw new TomlError(message, { toml: ctx.s, ptr: ptr ?? ctx.p });
-    }
-}
-
-;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/primitive.js
-/*!
- * Copyright (c) Squirrel Chat et al., All rights reserved.
- * SPDX-License-Identifier: BSD-3-Clause
- *
- * Redistribution and use in source and binary forms, with or without
- * modification, are permitted provided that the following conditions are met:
- *
- * 1. Redistributions of source code must retain the above copyright notice, this
- *    list of conditions and the following disclaimer.
- * 2. Redistributions in binary form must reproduce the above copyright notice,
- *    this list of conditions and the following disclaimer in the
- *    documentation and/or other materials provided with the distribution.
- * 3. Neither the name of the copyright holder nor the names of its contributors
- *    may be used to endorse or promote products derived from this software without
- *    specific prior written permission.
- *
- * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
- * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
- * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
- * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
- * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
- * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
- * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
- * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
- * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
- * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
- */
-
-/** @internal */
-function parseString(ctx) {
-    let startPtr = ctx.p;
-    let c = ctx.s.charCodeAt(ctx.p++);
-    let first = c;
-    let isLiteral = c === 0x27; /* ' */
-    let isMultiline = c === ctx.s.charCodeAt(ctx.p) && c === ctx.s.charCodeAt(ctx.p + 1);
-    if (isMultiline) {
-        // Trim initial newline
-        if ((c = ctx.s.charCodeAt(ctx.p += 2)) === 0xa /* \n */)
-            ctx.p++;
-        else if (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */)
-            ctx.p += 2;
-    }
-    // For the record: it is not worth it to use a fast-path for literal strings using `indexOf`.
-    // Doing a char-by-char iteration ends up dispatching less instructions, for the same wall-clock runtime.
-    let parsed = '';
-    let sliceStart = ctx.p;
-    // states:
-    //   0 - decoding
-    //   1 - decoding escape
-    //   2 - whitespace escape (no newline encountered yet, must fail on non-whitespace)
-    //   3 - whitespace escape (newline encountered, allowed to transition back to normal decode)
-    let state = 0;
-    for (; ctx.p < ctx.s.length; ctx.p++) {
-        c = ctx.s.charCodeAt(ctx.p);
-        // Deal with newlines first, since that simplifies control character checking and handling across all states
-        if (isMultiline && (c === 0xa /* \n */ || (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */))) {
-            state = state && 3;
-        }
-        // Control characters are banned in TOML, so we throw an error if we encounter them
-        else if ((c < 0x20 && c !== 0x9 /* \t */) || c === 0x7f) {
-            TomlError.x('control characters are not allowed in strings', ctx);
-        }
-        // The string might terminate while we're parsing through a newline escape.
-        // It must have encountered a newline; otherwise, it'll simply fail in another branch.
-        else if ((!state || state === 3) && c === first && (!isMultiline || (ctx.s.charCodeAt(ctx.p + 1) === first && ctx.s.charCodeAt(ctx.p + 2) === first))) {
-            if (isMultiline) {
-                // If the string ends with 4-5 quotes, then the first 1-2 are part of the string
-                if (ctx.s.charCodeAt(ctx.p + 3) === first)
-                    ctx.p++;
-                if (ctx.s.charCodeAt(ctx.p + 3) === first)
-                    ctx.p++;
-            }
-            // If we're in a newline escape still, then there's nothing to add.
-            if (!state) {
-                // Avoid a useless concat operation if the string can be used as-is.
-                let s = ctx.s.slice(sliceStart, ctx.p);
-                parsed = parsed ? parsed + s : s;
-            }
-            ctx.p += isMultiline ? 3 : 1;
-            return parsed;
-        }
-        // Baseline state; keep moving forward unless an escape sequence starts
-        else if (!state) {
-            if (!isLiteral && c === 0x5c /* \ */) {
-                parsed += ctx.s.slice(sliceStart, (sliceStart = ctx.p));
-                state = 1;
-            }
-        }
-        else if (state === 1) {
-            if (c === 0x78 /* x */ || c === 0x75 /* u */ || c === 0x55 /* U */) { // Unicode escape
-                let errPtr = ctx.p++ - 1;
-                let value = 0;
-                let len = c === 0x78 /* x */ ? 2 : c === 0x75 /* u */ ? 4 : 8;
-                for (let j = 0; j < len; j++, ctx.p++) {
-                    let hex = ctx.s.charCodeAt(ctx.p);
-                    let digit = 
-                    /* 0-9 */ hex >= 0x30 && hex <= 0x39 ? hex - 0x30 :
-                        /* A-F */ hex >= 0x41 && hex <= 0x46 ? hex - 0x41 + 10 :
-                            /* a-f */ hex >= 0x61 && hex <= 0x66 ? hex - 0x61 + 10 : -1;
-                    if (digit < 0)
-                        TomlError.x('invalid non-hex character in unicode escape', ctx);
-                    value = (value << 4) | digit;
-                }
-                // Because JS does bitwise on signed 32bit integers, all 0xfzzzzzzz values are actually seen as negative
-                if (value < 0 || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) {
-                    TomlError.x('invalid unicode escape', ctx, errPtr);
-                }
-                parsed += String.fromCodePoint(value);
-                sliceStart = ctx.p--;
-                state = 0;
-            }
-            // Newline escape sequence. We only need to care about spaces and tabs; newlines are dealt with earlier
-            else if (isMultiline && (c === 0x20 || c === 0x9 /* \t */)) {
-                state = 2;
-            }
-            // Basic escape sequence
-            else {
-                if (c === 0x62 /* b */)
-                    parsed += '\b';
-                else if (c === 0x74 /* t */)
-                    parsed += '\t';
-                else if (c === 0x6e /* n */)
-                    parsed += '\n';
-                else if (c === 0x66 /* f */)
-                    parsed += '\f';
-                else if (c === 0x72 /* r */)
-                    parsed += '\r';
-                else if (c === 0x65 /* e */)
-                    parsed += '\x1b';
-                else if (c === 0x22 /* " */)
-                    parsed += '"';
-                else if (c === 0x5c /* \ */)
-                    parsed += '\\';
-                else
-                    TomlError.x('unrecognised escape sequence', ctx);
-                sliceStart = ctx.p + 1;
-                state = 0;
-            }
-        }
-        // Newline escape continuation: keep moving forward until the first non-whitespace char
-        else if (c !== 0x20 && c !== 0x9 /* \t */) {
-            if (state === 2)
-                TomlError.x('invalid escape: only line-ending whitespace may be escaped', ctx, sliceStart);
-            // State cannot be zero, or we'd have branched earlier already.
-            // If it's a backslash, immediately transition to the escape state so it can be processed.
-            state = !isLiteral && c === 0x5c /* \ */ ? 1 : 0;
-            sliceStart = ctx.p;
-        }
-    }
-    TomlError.x('unfinished string', ctx, startPtr);
-}
-
-;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/date.js
-/*!
- * Copyright (c) Squirrel Chat et al., All rights reserved.
- * SPDX-License-Identifier: BSD-3-Clause
- *
- * Redistribution and use in source and binary forms, with or without
- * modification, are permitted provided that the following conditions are met:
- *
- * 1. Redistributions of source code must retain the above copyright notice, this
- *    list of conditions and the following disclaimer.
- * 2. Redistributions in binary form must reproduce the above copyright notice,
- *    this list of conditions and the following disclaimer in the
- *    documentation and/or other materials provided with the distribution.
- * 3. Neither the name of the copyright holder nor the names of its contributors
- *    may be used to endorse or promote products derived from this software without
- *    specific prior written permission.
- *
- * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
- * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
- * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
- * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
- * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
- * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
- * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
- * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
- * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
- * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
- */
-let DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
-class TomlDate extends Date {
-    #hasDate = false;
-    #hasTime = false;
-    #offset = null;
-    constructor(date, fasttype, unsafeDelim) {
-        let hasDate = true;
-        let hasTime = true;
-        let offset = 'Z';
-        let c;
-        if (typeof date === 'string') {
-            if (fasttype)
-                prep: {
-                    // Date-time
-                    if (fasttype < 3) {
-                        if (+date.slice(11, 13) > 23) {
-                            date = '';
-                            break prep;
-                        }
-                        // Local
-                        if (fasttype === 2) {
-                            offset = null;
-                            date += 'Z';
-                        }
-                        // Offset; keep track of offset if not Z
-                        else if ((c = date.charCodeAt(date.length - 1)) !== 0x5a /* Z */ && c !== 0x7a /* z */) {
-                            offset = date.slice(date.length - 6);
-                        }
-                        if (unsafeDelim)
-                            date = date.slice(0, 10) + 'T' + date.slice(11);
-                    }
-                    // Time
-                    else if (fasttype === 4) {
-                        date = +date.slice(0, 2) > 23 ? '' : `0000-01-01T${date}Z`;
-                    }
-                    hasDate = fasttype !== 4;
-                    hasTime = fasttype !== 3;
-                }
-            else {
-                let match = date.match(DATE_TIME_RE);
-                if (match) {
-                    if (!match[1]) {
-                        hasDate = false;
-                        date = `0000-01-01T${date}`;
-                    }
-                    hasTime = !!match[2];
-                    // Make sure to use T instead of a space. Breaks in case of extreme values otherwise.
-                    hasTime && date[10] === ' ' && (date = date.replace(' ', 'T'));
-                    // Do not allow rollover hours.
-                    if (match[2] && +match[2] > 23) {
-                        date = '';
-                    }
-                    else {
-                        offset = match[3] || null;
-                        if (!offset && hasTime)
-                            date += 'Z';
-                    }
-                }
-                else {
-                    date = '';
-                }
-            }
-        }
-        super(date);
-        if (!isNaN(this.getTime())) {
-            this.#hasDate = hasDate;
-            this.#hasTime = hasTime;
-            this.#offset = offset;
-        }
-    }
-    isDateTime() {
-        return this.#hasDate && this.#hasTime;
-    }
-    isLocal() {
-        return !this.#hasDate || !this.#hasTime || !this.#offset;
-    }
-    isDate() {
-        return this.#hasDate && !this.#hasTime;
-    }
-    isTime() {
-        return this.#hasTime && !this.#hasDate;
-    }
-    isValid() {
-        return this.#hasDate || this.#hasTime;
-    }
-    toISOString() {
-        let iso = super.toISOString();
-        // Local Date
-        if (this.isDate())
-            return iso.slice(0, 10);
-        // Local Time
-        if (this.isTime())
-            return iso.slice(11, 23);
-        // Local DateTime
-        if (this.#offset === null)
-            return iso.slice(0, -1);
-        // Offset DateTime
-        if (this.#offset === 'Z' || this.#offset === 'z')
-            return iso;
-        // This part is quite annoying: JS strips the original timezone from the ISO string representation
-        // Instead of using a "modified" date and "Z", we restore the representation "as authored"
-        let offset = (+(this.#offset.slice(1, 3)) * 60) + +(this.#offset.slice(4, 6));
-        offset = this.#offset[0] === '-' ? offset : -offset;
-        let offsetDate = new Date(this.getTime() - (offset * 60e3));
-        return offsetDate.toISOString().slice(0, -1) + this.#offset;
-    }
-    static wrapAsOffsetDateTime(jsDate, offset = 'Z') {
-        let date = new TomlDate(jsDate);
-        date.#offset = offset;
-        return date;
-    }
-    static wrapAsLocalDateTime(jsDate) {
-        let date = new TomlDate(jsDate);
-        date.#offset = null;
-        return date;
-    }
-    static wrapAsLocalDate(jsDate) {
-        let date = new TomlDate(jsDate);
-        date.#hasTime = false;
-        date.#offset = null;
-        return date;
-    }
-    static wrapAsLocalTime(jsDate) {
-        let date = new TomlDate(jsDate);
-        date.#hasDate = false;
-        date.#offset = null;
-        return date;
-    }
-}
-
-;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/extract.js
-/*!
- * Copyright (c) Squirrel Chat et al., All rights reserved.
- * SPDX-License-Identifier: BSD-3-Clause
- *
- * Redistribution and use in source and binary forms, with or without
- * modification, are permitted provided that the following conditions are met:
- *
- * 1. Redistributions of source code must retain the above copyright notice, this
- *    list of conditions and the following disclaimer.
- * 2. Redistributions in binary form must reproduce the above copyright notice,
- *    this list of conditions and the following disclaimer in the
- *    documentation and/or other materials provided with the distribution.
- * 3. Neither the name of the copyright holder nor the names of its contributors
- *    may be used to endorse or promote products derived from this software without
- *    specific prior written permission.
- *
- * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
- * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
- * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
- * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
- * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
- * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
- * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
- * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
- * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
- * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
- */
-
-
-
-
-function isDigit(char, base = 10) {
-    return base === 16
-        ? (char > 0x2f && char < 0x3a) || (char > 0x40 && char < 0x47) || (char > 0x60 && char < 0x67)
-        : (char > 0x2f && char < 0x30 + base);
-}
-function isEndOfValue(char, delim) {
-    // Whitespace -- we're permissive on `\r` for performance; it'll be dealt with later anyway
-    return char === 0x20 || char === 0x9 /* \t */ || char === 0xa /* \n */ || char === 0xd /* \r */ ||
-        // Structure end or next value delimiter
-        (delim && (char === delim || char === 0x2c /* , */)) ||
-        // Comment
-        char === 0x23; /* # */
-}
-/** @internal */
-function extractValue(ctx, end) {
-    let errPtr = ctx.p;
-    let c = ctx.s.charCodeAt(ctx.p);
-    // Structs
-    if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
-        ctx.d-- || TomlError.x('document contains excessively nested structures. aborting.', ctx);
-        let value = c === 0x5b /* [ */
-            ? parseArray(ctx)
-            : parseInlineTable(ctx);
-        ctx.d++;
-        return value;
-    }
-    // Strings
-    if (c === 0x22 /* " */ || c === 0x27 /* ' */) {
-        return parseString(ctx);
-    }
-    // Booleans
-    // We can fast-path because the first character is enough to know the only possible value
-    if (c === 0x74 /* t */) { // Only possible valid value is `true`
-        if (ctx.s.charCodeAt(++ctx.p) !== 0x72 || ctx.s.charCodeAt(++ctx.p) !== 0x75 || ctx.s.charCodeAt(++ctx.p) !== 0x65)
-            TomlError.x('invalid value', ctx, errPtr);
-        return ctx.p++, true;
-    }
-    if (c === 0x66 /* f */) { // Only possible valid value is `false`
-        if (ctx.s.charCodeAt(++ctx.p) !== 0x61 || ctx.s.charCodeAt(++ctx.p) !== 0x6c || ctx.s.charCodeAt(++ctx.p) !== 0x73 || ctx.s.charCodeAt(++ctx.p) !== 0x65)
-            TomlError.x('invalid value', ctx, errPtr);
-        return ctx.p++, false;
-    }
-    if (c === 0x2b /* + */ || c === 0x2d /* - */) {
-        return parseNumber(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 0x2c - c, end);
-    }
-    // Rough heuristic, but `parseDate` falls back to number parsing if it's a false positive.
-    // e.g.: `a = 1\n-------------- = 1` would match this heuristic, but gracefully fallback to numbers.
-    if (ctx.s.charCodeAt(ctx.p + 4) === 0x2d /* - */ && ctx.s.charCodeAt(ctx.p + 7) === 0x2d /* - */) {
-        return parseDate(ctx, c, end);
-    }
-    // Same logic as above; `parseTime` falls back to number parsing if it's a false positive.
-    if (ctx.s.charCodeAt(ctx.p + 2) === 0x3a /* : */) {
-        return parseTime(ctx, c, end);
-    }
-    return parseNumber(ctx, ctx.p, c, 0, end);
-}
-// State:
-// 0: init
-// 1: integer
-// 2: fractional dot
-// 3: fractional
-// 4: exponent letter
-// 5: exponent
-// 6: exponent sign
-// 7: exponent with sign
-// >9: underscore; see below
-//     -> 12: was integer
-//     -> 14: was fractional
-//     -> 16: was exponent
-// states 2-5, 14, 16 are ONLY permitted iif base === 10
-function parseNumber(ctx, startPtr, startChr, sign, endChr) {
-    let c = startChr;
-    let state = 0;
-    let hasUnderscores = false;
-    // (+/-)inf
-    if (c === 0x69 /* i */) {
-        if (ctx.s.charCodeAt(++ctx.p) !== 0x6e || ctx.s.charCodeAt(++ctx.p) !== 0x66)
-            TomlError.x('invalid value', ctx, startPtr);
-        return ctx.p++, (sign || 1) / 0;
-    }
-    // (+/-)nan
-    if (c === 0x6e /* n */) {
-        if (ctx.s.charCodeAt(++ctx.p) !== 0x61 || ctx.s.charCodeAt(++ctx.p) !== 0x6e)
-            TomlError.x('invalid value', ctx, startPtr);
-        return ctx.p++, NaN;
-    }
-    // Leading zero
-    // Only allowed cases: `0<EOV>`, `0.(...)`, `0e(...)`, `0x(...)`, `0b(...)`, `0o(...)`
-    // FWIW, `0e(...)` is a stupid case, but it's not banned per-se so we have to parse it
-    if (c === 0x30 /* 0 */) {
-        if (++ctx.p >= ctx.s.length || isEndOfValue(c = ctx.s.charCodeAt(ctx.p), endChr))
-            return ctx.bi === true ? 0n : 0; // note: conveniently deals with `-0`
-        if (!sign) {
-            if (c === 0x78 /* x */)
-                return parseIntegerBaseN(ctx, startPtr, 16, endChr);
-            else if (c === 0x62 /* b */)
-                return parseIntegerBaseN(ctx, startPtr, 2, endChr);
-            else if (c === 0x6f /* o */)
-                return parseIntegerBaseN(ctx, startPtr, 8, endChr);
-        }
-        if (c === 0x2e /* . */)
-            state = 2;
-        else if (c === 0x65 /* e */ || c === 0x45 /* E */)
-            state = 4;
-        else
-            TomlError.x('illegal leading zero', ctx, startPtr);
-    }
-    // If the 1st char is not a digit by now, then it's not a valid TOML value at all
-    else if (!isDigit(c))
-        TomlError.x('invalid value', ctx, startPtr);
-    while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
-        if (!state)
-            state = 1; // Detects single-digit numbers we can use a fast parse path for
-        // The way the states are numbered is not random: underscores are always permitted in odd-numbered states and
-        // never permitted in even-numbered ones.
-        if (c === 0x5f /* _ */) {
-            if (!(state & 1))
-                TomlError.x('illegal underscore', ctx);
-            state += 11; // 11 is a marker that makes the state even and greater than 9; see the numbering + rationale above
-            hasUnderscores = true;
-        }
-        // Transition to fractional part.
-        else if (state === 1 && c === 0x2e /* . */)
-            state = 2;
-        // Transition to exponent part.
-        else if ((state === 1 || state === 3) && (c === 0x65 /* e */ || c === 0x45 /* E */))
-            state = 4;
-        // + and - are permitted in state 4 only (handled before entering the function for state 0)
-        else if (state === 4 && (c === 0x2b /* + */ || c === 0x2d /* - */)) {
-            state = 6;
-        }
-        // All special cases have been handled; only digits are allowed here
-        else if (!isDigit(c))
-            TomlError.x(`illegal character in numeric literal`, ctx);
-        // Clear state flags
-        else if (state > 9)
-            state -= 11;
-        else if (!(state & 1))
-            state++;
-    }
-    // Single-char number; we can fast-path these very easily.
-    if (!state) {
-        let val = (startChr - 0x30 /* 0 */) * (sign || 1);
-        return ctx.bi === true ? BigInt(val) : val;
-    }
-    // Even-numbered states absolutely require a digit next; not even end of value is permitted
-    if (!(state & 1))
-        TomlError.x('unfinished numeric value', ctx, startPtr);
-    let str = ctx.s.slice(startPtr, ctx.p);
-    if (hasUnderscores)
-        str = str.replaceAll('_', ''); // perf: replaceAll 1.25x faster than replace with a regex
-    return state > 1
-        ? parseFloat(str)
-        : parseInteger(ctx, str, 10, startPtr);
-}
-function parseIntegerBaseN(ctx, startPtr, base, endChr) {
-    let c, underscore = 1;
-    while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
-        if (c === 0x5f /* _ */) {
-            if (underscore & 1)
-                TomlError.x('illegal underscore', ctx);
-            underscore = 3;
-        }
-        // We only need to check if the number is a valid digit, nothing else is permitted
-        else if (!isDigit(c, base))
-            TomlError.x(`illegal character in numeric literal`, ctx);
-        // Clear underscore flag
-        else if (underscore & 1)
-            underscore--;
-    }
-    // Trailing underscore is not allowed
-    if (underscore & 1)
-        TomlError.x('unfinished numeric value', ctx);
-    let str = ctx.s.slice(startPtr + 2, ctx.p);
-    if (underscore)
-        str = str.replaceAll('_', ''); // perf: replaceAll 1.25x faster than replace with a regex
-    return parseInteger(ctx, str, base, startPtr);
-}
-function parseInteger(ctx, str, base, startPtr) {
-    if (ctx.bi !== true)
-        int: {
-            let val = parseInt(str, base);
-            if (!Number.isSafeInteger(val)) {
-                if (ctx.bi)
-                    break int;
-                TomlError.x('integer value cannot be represented losslessly', ctx, startPtr);
-            }
-            return val;
-        }
-    return base === 10 ? BigInt(str) : BigInt((base === 2 ? '0b' : base === 8 ? '0o' : '0x') + str);
-}
-function parseDate(ctx, c, endChr) {
-    let startPtr = ctx.p++, unsafeSeparator;
-    if (!isDigit(c) ||
-        !isDigit(ctx.s.charCodeAt(ctx.p++)) ||
-        !isDigit(ctx.s.charCodeAt(ctx.p++)) ||
-        !isDigit(ctx.s.charCodeAt(ctx.p++))) {
-        return parseNumber(ctx, ctx.p = startPtr, c, 0, endChr);
-    }
-    ctx.p += 5;
-    if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
-        TomlError.x('invalid date-time: date part is malformed', ctx, startPtr);
-    if (ctx.p >= ctx.s.length || (((c = ctx.s.charCodeAt(ctx.p)) !== 0x20 || (unsafeSeparator = true, !isDigit(ctx.s.charCodeAt(ctx.p + 1)))) && c !== 0x54 /* T */ && c !== 0x74 /* t */)) {
-        let t = ctx.s.slice(startPtr, ctx.p);
-        return readDate(ctx, t, 3, false, startPtr);
-    }
-    if (ctx.s.charCodeAt(ctx.p += 3) !== 0x3a /* : */)
-        TomlError.x('invalid date-time: time part is malformed', ctx, startPtr);
-    if (ctx.s.charCodeAt(ctx.p += 3) === 0x3a /* : */)
-        ctx.p += 3;
-    if (ctx.s.charCodeAt(ctx.p) === 0x2e /* . */)
-        while (isDigit(ctx.s.charCodeAt(++ctx.p)))
-            ;
-    if (c = ctx.s.charCodeAt(ctx.p)) {
-        if (c === 0x5a /* Z */ || c === 0x7a /* z */) {
-            let t = ctx.s.slice(startPtr, ++ctx.p);
-            return readDate(ctx, t, 1, unsafeSeparator, startPtr, '[+00:00]');
-        }
-        if (c === 0x2b /* + */ || c === 0x2d /* - */) {
-            // Temporal's ZonedDateTime is weird asf when it comes to dealing with traditional offsets...
-            // It's 1.2x faster to allocate a new string to pass to ZDT than use Instant.toZonedDateTimeISO
-            let t = ctx.s.slice(startPtr, ctx.p += 6);
-            return readDate(ctx, t, 1, unsafeSeparator, startPtr, !ctx.ld && ('[' + ctx.s.slice(ctx.p - 6, ctx.p) + ']'));
-        }
-    }
-    let t = ctx.s.slice(startPtr, ctx.p);
-    return readDate(ctx, t, 2, unsafeSeparator, startPtr);
-}
-function parseTime(ctx, c, endChr) {
-    let start = ctx.p;
-    if (!isDigit(c) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
-        return parseNumber(ctx, --ctx.p, c, 0, endChr);
-    }
-    if (ctx.s.charCodeAt(ctx.p += 4) === 0x3a /* : */)
-        ctx.p += 3;
-    if (ctx.s.charCodeAt(ctx.p) === 0x2e /* . */)
-        while (isDigit(ctx.s.charCodeAt(++ctx.p)))
-            ;
-    let t = ctx.s.slice(start, ctx.p);
-    return readDate(ctx, t, 4, false, start);
-}
-function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
-    if (ctx.ld) {
-        let date = new TomlDate(str, type, unsafeDelim);
-        if (!date.isValid())
-            TomlError.x('invalid date', ctx, errPtr);
-        return date;
-    }
-    try {
-        if (temporalSuffix)
-            str += temporalSuffix;
-        switch (type) {
-            case 1: return Temporal.ZonedDateTime.from(str);
-            case 2: return Temporal.PlainDateTime.from(str);
-            case 3: return Temporal.PlainDate.from(str);
-            case 4: return Temporal.PlainTime.from(str);
-        }
-    }
-    catch (e) {
-        TomlError.x(e instanceof Error ? e.message : '' + e, ctx, errPtr);
-    }
-}
-
-;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/util.js
-/*!
- * Copyright (c) Squirrel Chat et al., All rights reserved.
- * SPDX-License-Identifier: BSD-3-Clause
- *
- * Redistribution and use in source and binary forms, with or without
- * modification, are permitted provided that the following conditions are met:
- *
- * 1. Redistributions of source code must retain the above copyright notice, this
- *    list of conditions and the following disclaimer.
- * 2. Redistributions in binary form must reproduce the above copyright notice,
- *    this list of conditions and the following disclaimer in the
- *    documentation and/or other materials provided with the distribution.
- * 3. Neither the name of the copyright holder nor the names of its contributors
- *    may be used to endorse or promote products derived from this software without
- *    specific prior written permission.
- *
- * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
- * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
- * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
- * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
- * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
- * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
- * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
- * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
- * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
- * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
- */
-
-/** @internal */
-function skipComment(ctx) {
-    for (; ctx.p < ctx.s.length; ctx.p++) {
-        let c = ctx.s.charCodeAt(ctx.p);
-        if (c === 0xa /* \n */)
-            break;
-        if (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */) {
-            ctx.p++;
-            break;
-        }
-        if ((c < 0x20 && c !== 0x9 /* \t */) || c === 0x7f) {
-            TomlError.x('control characters are not allowed in comments', ctx);
-        }
-    }
-}
-/** @internal */
-function skipVoid(ctx, banNewLines, banComments) {
-    let c;
-    while (ctx.p < ctx.s.length) {
-        while (ctx.p < ctx.s.length && ((c = ctx.s.charCodeAt(ctx.p)) === 0x20 ||
-            c === 0x9 /* \t */ ||
-            (!banNewLines &&
-                (c === 0xa /* \n */ || (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */)))))
-            ctx.p++;
-        if (banComments || c !== 0x23 /* # */)
-            break;
-        skipComment(ctx);
-    }
-}
-
-;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/struct.js
-/*!
- * Copyright (c) Squirrel Chat et al., All rights reserved.
- * SPDX-License-Identifier: BSD-3-Clause
- *
- * Redistribution and use in source and binary forms, with or without
- * modification, are permitted provided that the following conditions are met:
- *
- * 1. Redistributions of source code must retain the above copyright notice, this
- *    list of conditions and the following disclaimer.
- * 2. Redistributions in binary form must reproduce the above copyright notice,
- *    this list of conditions and the following disclaimer in the
- *    documentation and/or other materials provided with the distribution.
- * 3. Neither the name of the copyright holder nor the names of its contributors
- *    may be used to endorse or promote products derived from this software without
- *    specific prior written permission.
- *
- * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
- * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
- * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
- * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
- * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
- * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
- * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
- * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
- * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
- * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
- */
-
-
-
-
-/** @internal */
-function parseKey(ctx, end = 0x3d /* = */) {
-    // States:
-    // 0: before first char
-    // 1: parsing bare key
-    // 2: after key component
-    let startPtr;
-    let state = 0;
-    let parsed = [];
-    let sliceStart;
-    let c = ctx.s.charCodeAt(startPtr = ctx.p);
-    do {
-        // End of key
-        if (c === end) {
-            if (!state)
-                TomlError.x('unexpected end of key', ctx);
-            if (state === 1)
-                parsed.push(ctx.s.slice(sliceStart, ctx.p));
-            return ctx.p++, parsed;
-        }
-        // Dotted key separator
-        else if (c === 0x2e /* . */) {
-            if (!state)
-                TomlError.x('illegal empty bare key', ctx);
-            if (state === 1)
-                parsed.push(ctx.s.slice(sliceStart, ctx.p));
-            state = 0;
-        }
-        // Quoted key
-        else if (!state && (c === 0x22 /* " */ || c === 0x27 /* ' */)) {
-            if (c === ctx.s.charCodeAt(ctx.p + 1) && c === ctx.s.charCodeAt(ctx.p + 2))
-                TomlError.x('illegal quoted key: multiline strings are not allowed', ctx);
-            parsed.push(parseString(ctx));
-            state = 2;
-            ctx.p--;
-        }
-        // Whitespace; no-op in state 0 and 2, end of bare key in state 1
-        else if (c === 0x20 || c === 0x9 /* \t */) {
-            if (state === 1) {
-                parsed.push(ctx.s.slice(sliceStart, ctx.p));
-                state = 2;
-            }
-        }
-        // If state is post-key, no character is allowed; otherwise ensure it's a bare-key component
-        else if (state === 2 || (c < 0x30 && c !== 0x2d /* - */) || (c > 0x39 && c < 0x41) || (c > 0x5a && c < 0x61 && c !== 0x5f /* _ */) || c > 0x7a) {
-            TomlError.x('illegal character in key', ctx);
-        }
-        // Illegal character
-        else if (!state) {
-            state = 1;
-            sliceStart = ctx.p;
-        }
-    } while (c = ctx.s.charCodeAt(++ctx.p));
-    TomlError.x('incomplete key-value: cannot find end of key', ctx, startPtr);
-}
-/** @internal */
-function parseInlineTable(ctx) {
-    let startPtr = ctx.p++;
-    let res = Object.create(null);
-    let seen = new Set();
-    let c;
-    while (ctx.p < ctx.s.length) {
-        skipVoid(ctx);
-        if ((c = ctx.s.charCodeAt(ctx.p)) === 0x7d /* } */) {
-            ctx.p++;
-            return res;
-        }
-        let k;
-        let t = res;
-        let hasOwn = false;
-        let errPtr = ctx.p;
-        let key = parseKey(ctx);
-        for (let i = 0; i < key.length; i++) {
-            if (i)
-                t = hasOwn ? t[k] : (t[k] = Object.create(null));
-            k = key[i];
-            if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== 'object' || seen.has(t[k]))) {
-                TomlError.x('trying to redefine an already defined value', ctx, errPtr);
-            }
-            let unsafe = k === '__proto__';
-            if (ctx.uk && (unsafe || k === 'constructor')) {
-                t = ctx.uk !== 1 && TomlError.x('document contains an unsafe property', ctx, errPtr);
-                break;
-            }
-            if (!hasOwn && unsafe) {
-                Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
-            }
-        }
-        if (hasOwn) {
-            TomlError.x('trying to redefine an already defined value', ctx, errPtr);
-        }
-        skipVoid(ctx, true, true);
-        let value = extractValue(ctx, 0x7d /* } */);
-        if (t && typeof (t[k] = value) === 'object')
-            seen.add(value);
-        skipVoid(ctx);
-        if ((c = ctx.s.charCodeAt(ctx.p++)) === 0x7d /* } */) {
-            return res;
-        }
-        if (c !== 0x2c /* , */)
-            TomlError.x('expected comma or end of structure', ctx, ctx.p - 1);
-    }
-    TomlError.x('unfinished table', ctx, startPtr);
-}
-/** @internal */
-function parseArray(ctx) {
-    let startPtr = ctx.p++;
-    let res = [];
-    let c;
-    while (ctx.p < ctx.s.length) {
-        skipVoid(ctx);
-        if ((c = ctx.s.charCodeAt(ctx.p)) === 0x5d /* ] */) {
-            ctx.p++;
-            return res;
-        }
-        res.push(extractValue(ctx, 0x5d /* ] */));
-        skipVoid(ctx);
-        if ((c = ctx.s.charCodeAt(ctx.p++)) === 0x5d /* ] */) {
-            return res;
-        }
-        if (c !== 0x2c /* , */)
-            TomlError.x('expected comma or end of structure', ctx, ctx.p - 1);
-    }
-    TomlError.x('unfinished array', ctx, startPtr);
-}
-
-;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/parse.js
-/*!
- * Copyright (c) Squirrel Chat et al., All rights reserved.
- * SPDX-License-Identifier: BSD-3-Clause
- *
- * Redistribution and use in source and binary forms, with or without
- * modification, are permitted provided that the following conditions are met:
- *
- * 1. Redistributions of source code must retain the above copyright notice, this
- *    list of conditions and the following disclaimer.
- * 2. Redistributions in binary form must reproduce the above copyright notice,
- *    this list of conditions and the following disclaimer in the
- *    documentation and/or other materials provided with the distribution.
- * 3. Neither the name of the copyright holder nor the names of its contributors
- *    may be used to endorse or promote products derived from this software without
- *    specific prior written permission.
- *
- * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
- * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
- * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
- * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
- * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
- * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
- * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
- * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
- * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
- * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
- */
-
-
-
-
-function peekTable(ctx, key, table, meta, type) {
-    let t = table;
-    let m = meta;
-    let k;
-    let hasOwn = false;
-    let state;
-    for (let i = 0; i < key.length; i++) {
-        if (i) {
-            t = hasOwn ? t[k] : (t[k] = Object.create(null));
-            m = (state = m[k]).c;
-            if (type === 0 /* Type.DOTTED */ && (state.t === 1 /* Type.EXPLICIT */ || state.t === 2 /* Type.ARRAY */)) {
-                return null;
-            }
-            if (state.t === 2 /* Type.ARRAY */) {
-                let l = t.length - 1;
-                t = t[l];
-                m = m[l].c;
-            }
-        }
-        k = key[i];
-        if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 /* Type.DOTTED */ && m[k]?.d) {
-            return null;
-        }
-        if (!hasOwn) {
-            let unsafe = k === '__proto__';
-            if (ctx.uk && (unsafe || k === 'constructor'))
-                return false;
-            if (unsafe) {
-                Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
-                Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
-            }
-            m[k] = {
-                t: i < key.length - 1 && type === 2 /* Type.ARRAY */
-                    ? 3 /* Type.ARRAY_DOTTED */ : type,
-                d: false,
-                i: 0,
-                c: Object.create(null),
-            };
-        }
-    }
-    state = m[k];
-    if (state.t !== type && !(type === 1 /* Type.EXPLICIT */ && state.t === 3 /* Type.ARRAY_DOTTED */)) {
-        // Bad key type!
-        return null;
-    }
-    if (type === 2 /* Type.ARRAY */) {
-        if (!state.d) {
-            state.d = true;
-            t[k] = [];
-        }
-        t[k].push(t = Object.create(null));
-        state.c[state.i++] = (state = { t: 1 /* Type.EXPLICIT */, d: false, i: 0, c: Object.create(null) });
-    }
-    if (state.d) {
-        // Redefining a table!
-        return null;
-    }
-    state.d = true;
-    if (type === 1 /* Type.EXPLICIT */) {
-        t = hasOwn ? t[k] : (t[k] = Object.create(null));
-    }
-    else if (type === 0 /* Type.DOTTED */ && hasOwn) {
-        return null;
-    }
-    return [k, t, state.c];
-}
-function validateTablePeek(ctx, peek, ptr) {
-    if (peek === null || ctx.uk === 2)
-        TomlError.x(peek === null
-            ? 'trying to redefine an already defined table or value'
-            : 'document contains an unsafe property', ctx, ptr);
-}
-function parse(toml, options = {}) {
-    let ctx = {
-        s: toml,
-        p: 0,
-        d: options.maxDepth ?? 1000,
-        bi: options.integersAsBigInt ?? false,
-        ld: options.useLegacyDate ?? true,
-        uk: options.unsafeKeyBehaviour === 'throw' ? 2 : options.unsafeKeyBehaviour === 'drop' ? 1 : 0,
-    };
-    let res = Object.create(null);
-    let meta = Object.create(null);
-    let tmp;
-    let skipping = false;
-    let tbl = res;
-    let m = meta;
-    // BOM is allowed, skip.
-    // JS is UTF-16, so we have to check for the UTF-16 BOM instead of the UTF-8 BOM sequence!
-    if (toml.charCodeAt(0) === 0xfeff)
-        ctx.p++;
-    skipVoid(ctx);
-    while (ctx.p < toml.length) {
-        if (toml.charCodeAt(ctx.p) === 0x5b /* [ */) {
-            let isTableArray = toml.charCodeAt(++ctx.p) === 0x5b; /* [ */
-            tmp = ctx.p += +isTableArray;
-            skipping = false;
-            let k = parseKey(ctx, 0x5d /* ] */);
-            if (isTableArray) {
-                if (toml.charCodeAt(ctx.p) !== 0x5d /* ] */) {
-                    TomlError.x('expected end of table array declaration', ctx);
-                }
-                ctx.p++;
-            }
-            let p = peekTable(ctx, k, res, meta, isTableArray ? 2 /* Type.ARRAY */ : 1 /* Type.EXPLICIT */);
-            if (!p) {
-                validateTablePeek(ctx, p, tmp);
-                skipping = true;
-            }
-            else {
-                m = p[2];
-                tbl = p[1];
-            }
-        }
-        else {
-            tmp = ctx.p;
-            let k = parseKey(ctx);
-            let p = peekTable(ctx, k, tbl, m, 0 /* Type.DOTTED */);
-            if (!p && !skipping)
-                validateTablePeek(ctx, p, tmp);
-            skipVoid(ctx, true, true);
-            let v = extractValue(ctx, void 0);
-            if (p && !skipping)
-                p[1][p[0]] = v;
-        }
-        skipVoid(ctx, true);
-        if (ctx.p < toml.length && (tmp = toml.charCodeAt(ctx.p)) !== 0xa /* \n */ && (tmp !== 0xd /* \r */ || toml.charCodeAt(ctx.p + 1) !== 0xa /* \n */)) {
-            TomlError.x('each key-value declaration must be followed by an end-of-line', ctx);
-        }
-        skipVoid(ctx);
-    }
-    return res;
-}
-
-;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/stringify.js
-/*!
- * Copyright (c) Squirrel Chat et al., All rights reserved.
- * SPDX-License-Identifier: BSD-3-Clause
- *
- * Redistribution and use in source and binary forms, with or without
- * modification, are permitted provided that the following conditions are met:
- *
- * 1. Redistributions of source code must retain the above copyright notice, this
- *    list of conditions and the following disclaimer.
- * 2. Redistributions in binary form must reproduce the above copyright notice,
- *    this list of conditions and the following disclaimer in the
- *    documentation and/or other materials provided with the distribution.
- * 3. Neither the name of the copyright holder nor the names of its contributors
- *    may be used to endorse or promote products derived from this software without
- *    specific prior written permission.
- *
- * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
- * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
- * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
- * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
- * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
- * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
- * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
- * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
- * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
- * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
- */
-let BARE_KEY = /^[a-z0-9-_]+$/i;
-let HAS_WELLFORMED = !!(''.isWellFormed);
-function extendedTypeOf(obj) {
-    let type = typeof obj;
-    if (type === 'object') {
-        if (Array.isArray(obj))
-            return 'array';
-        if (typeof obj.getUTCDate === 'function' && obj instanceof Date)
-            return 'date';
-        if (globalThis.Temporal) {
-            if (obj.until) {
-                if (obj instanceof Temporal.ZonedDateTime)
-                    return 'temporal/tz+uc';
-                if (obj instanceof Temporal.PlainDateTime || obj instanceof Temporal.PlainDate)
-                    return 'temporal/uc';
-                if (obj instanceof Temporal.PlainTime || obj instanceof Temporal.Instant)
-                    return 'temporal';
-                if (obj instanceof Temporal.PlainYearMonth)
-                    return 'temporal/x';
-            }
-            else if ((obj.toPlainDate && obj instanceof Temporal.PlainMonthDay) ||
-                (obj.negated && obj instanceof Temporal.Duration)) {
-                return 'temporal/x';
-            }
-        }
-    }
-    return type;
-}
-function isArrayOfTables(obj) {
-    for (let i = 0; i < obj.length; i++) {
-        if (extendedTypeOf(obj[i]) !== 'object')
-            return false;
-    }
-    return obj.length != 0;
-}
-function formatWellFormedStringUnchecked(s) {
-    return JSON.stringify(s).replaceAll('\x7f', '\\u007f');
-}
-function formatString(s) {
-    return formatWellFormedStringUnchecked(HAS_WELLFORMED ? s.toWellFormed() : s);
-}
-function formatKey(s) {
-    if (BARE_KEY.test(s))
-        return s;
-    if (HAS_WELLFORMED && !s.isWellFormed())
-        throw new RangeError('key contains illegal lone surrogates');
-    return formatWellFormedStringUnchecked(s);
-}
-function stringifyValue(val, type, depth, numberAsFloat, strictTemporal) {
-    if (depth === 0) {
-        throw new Error('Could not stringify the object: maximum object depth exceeded');
-    }
-    switch (type) {
-        // @ts-expect-error -- intentional fallthrough case
-        case 'number':
-            if (isNaN(val))
-                return 'nan';
-            if (val === Infinity)
-                return 'inf';
-            if (val === -Infinity)
-                return '-inf';
-            if (Number.isInteger(val) && (numberAsFloat || !Number.isSafeInteger(val)))
-                return val.toFixed(1);
-        case 'bigint':
-        case 'boolean':
-        case 'temporal':
-            return val.toString();
-        case 'string':
-            return formatString(val);
-        case 'date':
-            if (isNaN(val.getTime()))
-                throw new TypeError('cannot serialize invalid date');
-            return val.toISOString();
-        case 'object':
-            return stringifyInlineTable(val, depth, numberAsFloat, strictTemporal);
-        case 'array':
-            return stringifyArray(val, depth, numberAsFloat, strictTemporal);
-        // @ts-expect-error -- intentional fallthrough case
-        case 'temporal/tz+uc':
-            if (strictTemporal) {
-                let tz = val.timeZoneId;
-                let tzc = tz.charCodeAt(0);
-                if (
-                // Classic offset
-                tzc !== 0x2b /* + */ && tzc !== 0x2d /* - */ &&
-                    (
-                    // Fast pre-check pass; see below for the actually accepted values
-                    (tzc !== 0x55 /* U */ && tzc !== 0x47 /* G */ && tzc !== 0x5a /* Z */ && tzc !== 0x45 /* E */) ||
-                        (
-                        // UTC and its aliases; Temporal implementations don't all canonicalise unfortunately
-                        tz !== 'UTC' && tz !== 'UCT' && tz !== 'Universal' && tz !== 'Zulu' &&
-                            // GMT is a TZ but it's for all intents and purposes equivalent to UTC. Safe to downgrade.
-                            !tz.startsWith('GMT') && tz !== 'Greenwich' &&
-                            // Etc/* are all safe to downgrade to offset (either UTC, GMT, or offset)
-                            !tz.startsWith('Etc/')))) {
-                    throw new TypeError('Temporal objects with an IANA timezone are not allowed in Temporal strict mode');
-                }
-            }
-        case 'temporal/uc':
-            if (strictTemporal && val.calendarId !== 'iso8601')
-                throw new TypeError('Temporal objects with a non-default calendar are not allowed in Temporal strict mode');
-            return val.toString({
-                calendarName: 'never',
-                timeZoneName: 'never',
-            });
-        case 'temporal/x':
-            throw new TypeError('Unsupported ' + val[Symbol.toStringTag]);
-    }
-}
-function stringifyInlineTable(obj, depth, numberAsFloat, strictTemporal) {
-    let keys = Object.keys(obj);
-    if (keys.length === 0)
-        return '{}';
-    let res = '{ ';
-    for (let i = 0; i < keys.length; i++) {
-        let k = keys[i];
-        if (i)
-            res += ', ';
-        res += formatKey(k) + ' = ' + stringifyValue(obj[k], extendedTypeOf(obj[k]), depth - 1, numberAsFloat, strictTemporal);
-    }
-    return res + ' }';
-}
-function stringifyArray(array, depth, numberAsFloat, strictTemporal) {
-    if (array.length === 0)
-        return '[]';
-    let res = '[ ';
-    for (let i = 0; i < array.length; i++) {
-        if (i)
-            res += ', ';
-        if (array[i] === null || array[i] === void 0) {
-            throw new TypeError('arrays cannot contain null or undefined values');
-        }
-        res += stringifyValue(array[i], extendedTypeOf(array[i]), depth - 1, numberAsFloat, strictTemporal);
-    }
-    return res + ' ]';
-}
-function stringifyArrayTable(array, key, depth, numberAsFloat, strictTemporal) {
-    if (depth === 0) {
-        throw new Error('Could not stringify the object: maximum object depth exceeded');
-    }
-    let res = '';
-    for (let i = 0; i < array.length; i++) {
-        res += `${res && '\n'}[[${key}]]\n`;
-        res += stringifyTable(0, array[i], key, depth, numberAsFloat, strictTemporal);
-    }
-    return res;
-}
-function stringifyTable(tableKey, obj, prefix, depth, numberAsFloat, strictTemporal) {
-    if (depth === 0) {
-        throw new Error('Could not stringify the object: maximum object depth exceeded');
-    }
-    let preamble = '';
-    let tables = '';
-    let keys = Object.keys(obj);
-    for (let i = 0; i < keys.length; i++) {
-        let k = keys[i];
-        if (obj[k] !== null && obj[k] !== void 0) {
-            let type = extendedTypeOf(obj[k]);
-            if (type === 'symbol' || type === 'function') {
-                throw new TypeError(`cannot serialize values of type '${type}'`);
-            }
-            let key = formatKey(k);
-            if (type === 'array' && isArrayOfTables(obj[k])) {
-                tables += (tables && '\n') + stringifyArrayTable(obj[k], prefix ? `${prefix}.${key}` : key, depth - 1, numberAsFloat, strictTemporal);
-            }
-            else if (type === 'object') {
-                let tblKey = prefix ? `${prefix}.${key}` : key;
-                tables += (tables && '\n') + stringifyTable(tblKey, obj[k], tblKey, depth - 1, numberAsFloat, strictTemporal);
-            }
-            else {
-                preamble += key;
-                preamble += ' = ';
-                preamble += stringifyValue(obj[k], type, depth, numberAsFloat, strictTemporal);
-                preamble += '\n';
-            }
-        }
-    }
-    if (tableKey && (preamble || !tables)) // Create table only if necessary
-        preamble = preamble ? `[${tableKey}]\n${preamble}` : `[${tableKey}]`;
-    return preamble && tables
-        ? `${preamble}\n${tables}`
-        : preamble || tables;
-}
-function stringify(obj, { maxDepth = 1000, numbersAsFloat = false, strictTemporal = false } = {}) {
-    if (extendedTypeOf(obj) !== 'object') {
-        throw new TypeError('stringify can only be called with an object');
-    }
-    let str = stringifyTable(0, obj, '', maxDepth, numbersAsFloat, strictTemporal);
-    if (str[str.length - 1] !== '\n')
-        return str + '\n';
-    return str;
-}
-
-;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/index.js
-/*!
- * Copyright (c) Squirrel Chat et al., All rights reserved.
- * SPDX-License-Identifier: BSD-3-Clause
- *
- * Redistribution and use in source and binary forms, with or without
- * modification, are permitted provided that the following conditions are met:
- *
- * 1. Redistributions of source code must retain the above copyright notice, this
- *    list of conditions and the following disclaimer.
- * 2. Redistributions in binary form must reproduce the above copyright notice,
- *    this list of conditions and the following disclaimer in the
- *    documentation and/or other materials provided with the distribution.
- * 3. Neither the name of the copyright holder nor the names of its contributors
- *    may be used to endorse or promote products derived from this software without
- *    specific prior written permission.
- *
- * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
- * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
- * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
- * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
- * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
- * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
- * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
- * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
- * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
- * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
- */
-
-
-
-
-
-/** @deprecated use `import * as ... from 'smol-toml'` instead */
-/* harmony default export */ const dist = ({ parse: parse, stringify: stringify, TomlDate: TomlDate, TomlError: TomlError });
-
-;// CONCATENATED MODULE: ./build/src/buildpack/descriptor.js
-
-
-
-
-
-// The CNB spec's buildpack id grammar (buildpack.md): letters, digits, `.`, `/`, `-`.
-const ID = /^[a-zA-Z0-9][a-zA-Z0-9./-]*$/;
-async function readDescriptor(dir) {
-    const file = external_node_path_.join(dir, 'buildpack.toml');
-    let text;
-    try {
-        text = await (0,promises_.readFile)(file, 'utf8');
-    }
-    catch (error) {
-        if (error.code === 'ENOENT') {
-            throw new errors/* InputError */.d(`No buildpack.toml in ${dir}; set the "path" input to the buildpack's directory.`);
-        }
-        throw error;
-    }
-    const descriptor = parseDescriptor(text, file);
-    core/* info */.pq(`${descriptor.id} from ${file}`);
-    return descriptor;
-}
-function parseDescriptor(text, file) {
-    let doc;
-    try {
-        doc = parse(text);
-    }
-    catch (error) {
-        if (error instanceof TomlError) {
-            const reason = error.message.split('\n')[0].replace(/\.$/, '');
-            throw new errors/* InputError */.d(`${file} is not valid TOML at line ${error.line}, column ${error.column} (${reason}); fix the syntax there.`);
-        }
-        throw error;
-    }
-    const bp = table(doc.buildpack, file, '[buildpack]');
-    const id = str(bp.id, file, 'buildpack.id');
-    if (!id || !ID.test(id)) {
-        throw new errors/* InputError */.d(`${file} has ${id ? `the buildpack id "${id}", which is not valid` : 'no buildpack.id'}; set [buildpack] id to letters, digits, ".", "-" and "/" (for example "acme/my-buildpack").`);
-    }
-    const metadata = doc.metadata === undefined ? {} : table(doc.metadata, file, '[metadata]');
-    const includeFiles = metadata['include-files'];
-    if (includeFiles !== undefined && !isStringArray(includeFiles)) {
-        throw new errors/* InputError */.d(`${file} has a metadata.include-files that is not a list of paths; write include-files = ["bin/run", "buildpack.toml"].`);
-    }
-    return {
-        file,
-        text,
-        api: str(doc.api, file, 'api') ?? '0.2',
-        id,
-        name: str(bp.name, file, 'buildpack.name'),
-        version: versionField(bp.version, file),
-        homepage: str(bp.homepage, file, 'buildpack.homepage'),
-        description: str(bp.description, file, 'buildpack.description'),
-        keywords: isStringArray(bp.keywords) ? bp.keywords : undefined,
-        licenses: tables(bp.licenses, file, 'buildpack.licenses').map((l) => ({
-            type: str(l.type, file, 'buildpack.licenses.type'),
-            uri: str(l.uri, file, 'buildpack.licenses.uri'),
-        })),
-        stacks: tables(doc.stacks, file, 'stacks').map((s) => ({
-            id: str(s.id, file, 'stacks.id') ?? '',
-            ...(isStringArray(s.mixins) && s.mixins.length ? { mixins: s.mixins } : {}),
-        })),
-        targets: tables(doc.targets, file, 'targets').map((t) => readTarget(t, file)),
-        order: doc.order === undefined ? undefined : tables(doc.order, file, 'order').map((o) => ({
-            group: tables(o.group, file, 'order.group').map((g) => ({
-                id: str(g.id, file, 'order.group.id') ?? '',
-                version: str(g.version, file, 'order.group.version'),
-                optional: g.optional === true ? true : undefined,
-            })),
-        })),
-        includeFiles: includeFiles,
-        prePackage: str(metadata['pre-package'], file, 'metadata.pre-package'),
-    };
-}
-function readTarget(t, file) {
-    return {
-        os: str(t.os, file, 'targets.os'),
-        arch: str(t.arch, file, 'targets.arch'),
-        variant: str(t.variant, file, 'targets.variant'),
-        distros: t.distros === undefined ? undefined : tables(t.distros, file, 'targets.distros').map((d) => ({
-            name: str(d.name, file, 'targets.distros.name'),
-            version: str(d.version, file, 'targets.distros.version'),
-        })),
-    };
-}
-function versionField(value, file) {
-    // A bare number (version = 1.2) is a TOML float; accept it as its text would have been.
-    if (typeof value === 'number')
-        return String(value);
-    return str(value, file, 'buildpack.version');
-}
-function isStringArray(value) {
-    return Array.isArray(value) && value.every((v) => typeof v === 'string');
-}
-function str(value, file, key) {
-    if (value === undefined)
-        return undefined;
-    if (typeof value !== 'string') {
-        throw new errors/* InputError */.d(`${file} has a ${key} that is not a string; quote its value.`);
-    }
-    return value;
-}
-function table(value, file, key) {
-    if (value === undefined) {
-        throw new errors/* InputError */.d(`${file} has no ${key} table; add it with at least an id.`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new errors/* InputError */.d(`${file} has a ${key} that is not a table; write it as a [table].`);
-    }
-    return value;
-}
-function tables(value, file, key) {
-    if (value === undefined)
-        return [];
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
-        throw new errors/* InputError */.d(`${file} has a ${key} that is not an array of tables; write it as [[${key}]].`);
-    }
-    return value;
-}
-/** The id as a path component: `/` becomes `_` (pack's EscapedID). */
-function escapedId(id) {
-    return id.replaceAll('/', '_');
-}
-
-;// CONCATENATED MODULE: ./build/src/inputs/list.js
-/**
- * Splits a List input: newlines and commas separate items, items are trimmed, empty items and
- * `#` comment lines are dropped (docker/actions-toolkit's getInputList behaves the same way).
- */
-function parseList(value) {
-    return value
-        .split(/\r?\n/)
-        .filter((line) => !line.trim().startsWith('#'))
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0);
-}
-/** Splits a List input that holds one item per line (values may contain commas). */
-function parseLines(value) {
-    return value
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line.length > 0 && !line.startsWith('#'));
-}
-
-;// CONCATENATED MODULE: ./build/src/inputs/inputs.js
-
-
-
-
-
-const readInput = (name) => core/* getInput */.V4(name);
-function getInputs(read = readInput, env = process.env) {
-    const runnerTemp = env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
-    const build = oneOf(read, 'build', ['auto', 'command', 'none'], 'auto');
-    const buildCommand = read('build-command').trim() || undefined;
-    if (build === 'command' && !buildCommand) {
-        throw new errors/* InputError */.d('Input "build" is "command" but "build-command" is empty; set build-command to the command that fills $OUTPUT_DIR for each architecture.');
-    }
-    if (build !== 'command' && buildCommand) {
-        throw new errors/* InputError */.d(`Input "build-command" is set but "build" is "${build}"; set build: command to use it, or remove build-command.`);
-    }
-    const experimentalArchitectures = parseList(read('experimental-architectures'));
-    const registryUsername = read('registry-username').trim() || undefined;
-    // Not trimmed: a password may end in spaces. Masked before anything can print it.
-    const registryPassword = read('registry-password') || undefined;
-    if (registryPassword)
-        core/* setSecret */.Pq(registryPassword);
-    if (Boolean(registryUsername) !== Boolean(registryPassword)) {
-        throw new errors/* InputError */.d(`Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`);
-    }
-    return {
-        path: external_node_path_.resolve(read('path').trim() || '.'),
-        architectures: parseList(read('architectures')),
-        version: read('version').trim() || undefined,
-        output: external_node_path_.resolve(read('output').trim() || external_node_path_.join(runnerTemp, 'multiarch-buildpack')),
-        build,
-        buildCommand,
-        experimental: bool(read, 'experimental', false),
-        experimentalArchitectures: experimentalArchitectures.length ? experimentalArchitectures : undefined,
-        annotations: parseAnnotations(read('annotations')),
-        tags: parseList(read('tags')),
-        push: bool(read, 'push', true),
-        registryUsername,
-        registryPassword,
-        insecureRegistries: parseList(read('insecure-registries')),
-        format: oneOf(read, 'format', ['oci', 'docker'], 'oci'),
-        tools: parseList(read('tools')),
-        toolsDownloadBaseUrl: baseUrl(read('tools-download-base-url')),
-        cache: bool(read, 'cache', true),
-        cacheSave: bool(read, 'cache-save', true),
-        packager: oneOf(read, 'packager', ['native', 'pack'], 'native'),
-    };
-}
-function baseUrl(value) {
-    const text = value.trim().replace(/\/+$/, '');
-    if (!text)
-        return undefined;
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        throw new errors/* InputError */.d(`Input "tools-download-base-url" is "${text}", which is not a URL; write it like https://mirror.example.com (it replaces https://github.com).`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new errors/* InputError */.d(`Input "tools-download-base-url" is "${text}"; use an https:// URL.`);
-    }
-    return text;
-}
-function oneOf(read, name, allowed, fallback) {
-    const value = read(name).trim();
-    if (value === '')
-        return fallback;
-    if (allowed.includes(value))
-        return value;
-    throw new errors/* InputError */.d(`Input "${name}" is "${value}"; use one of ${allowed.join(', ')}.`);
-}
-/** YAML 1.2 core-schema booleans, as core.getBooleanInput accepts, with a default when empty. */
-function bool(read, name, fallback) {
-    const value = read(name).trim();
-    if (value === '')
-        return fallback;
-    if (['true', 'True', 'TRUE'].includes(value))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(value))
-        return false;
-    throw new errors/* InputError */.d(`Input "${name}" is "${value}"; use true or false.`);
-}
-// OCI annotation keys are reverse-domain names; this is the character set the spec's examples
-// and every registry accept.
-const ANNOTATION_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
-/**
- * `key=value` items separated by newlines or commas. A comma followed by something that is not
- * `key=` belongs to the value ("description=Fast, small" is one item), so descriptions survive.
- * Later keys override earlier ones.
- */
-function parseAnnotations(value) {
-    const items = [];
-    for (const line of parseLines(value)) {
-        for (const segment of line.split(',')) {
-            const startsItem = /^\s*[A-Za-z0-9][A-Za-z0-9._/-]*\s*=/.test(segment);
-            if (startsItem || items.length === 0 || segment.trim() === '')
-                items.push(segment);
-            else
-                items[items.length - 1] += `,${segment}`;
-        }
-    }
-    const annotations = {};
-    for (const item of items.map((i) => i.trim()).filter(Boolean)) {
-        const eq = item.indexOf('=');
-        const key = eq > 0 ? item.slice(0, eq).trim() : '';
-        if (!ANNOTATION_KEY.test(key)) {
-            throw new errors/* InputError */.d(`Input "annotations" has the item "${item}", which is not key=value with a key like org.opencontainers.image.title; write one key=value per line.`);
-        }
-        annotations[key] = item.slice(eq + 1).trim();
-    }
-    return annotations;
-}
-
-;// CONCATENATED MODULE: ./build/src/platform/elf.js
-
-// ELF e_machine values (System V ABI) and the word size each architecture uses.
-const MACHINES = {
-    amd64: { machine: 0x3e, bits: 64, littleEndian: true, name: 'x86-64' },
-    arm64: { machine: 0xb7, bits: 64, littleEndian: true, name: 'aarch64' },
-    arm: { machine: 0x28, bits: 32, littleEndian: true, name: 'ARM' },
-    '386': { machine: 0x03, bits: 32, littleEndian: true, name: 'Intel 80386' },
-    ppc64le: { machine: 0x15, bits: 64, littleEndian: true, name: 'PowerPC64 (little-endian)' },
-    s390x: { machine: 0x16, bits: 64, littleEndian: false, name: 'IBM S/390' },
-    riscv64: { machine: 0xf3, bits: 64, littleEndian: true, name: 'RISC-V' },
-};
-/** Reads the ELF identity of a file, or undefined when it is not an ELF file. */
-async function readElfIdentity(file) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const header = Buffer.alloc(20);
-        const { bytesRead } = await handle.read(header, 0, 20, 0);
-        return parseElfIdentity(header.subarray(0, bytesRead));
-    }
-    finally {
-        await handle.close();
-    }
-}
-function parseElfIdentity(header) {
-    if (header.length < 20 || header.readUInt32BE(0) !== 0x7f454c46)
-        return undefined;
-    const bits = header[4] === 2 ? 64 : 32;
-    const littleEndian = header[5] !== 2;
-    const machine = littleEndian ? header.readUInt16LE(18) : header.readUInt16BE(18);
-    return { machine, bits, littleEndian };
-}
-/** A human name for an ELF identity: `x86-64`, `aarch64`, or the raw machine number. */
-function describeElf(id) {
-    const known = Object.values(MACHINES).find((m) => m.machine === id.machine && m.bits === id.bits && m.littleEndian === id.littleEndian);
-    return known ? known.name : `machine 0x${id.machine.toString(16)} (${id.bits}-bit)`;
-}
-/** Whether an ELF identity runs on the platform. */
-function elfMatchesPlatform(id, platform) {
-    const want = MACHINES[platform.architecture];
-    if (!want)
-        return false;
-    return want.machine === id.machine && want.bits === id.bits && want.littleEndian === id.littleEndian;
-}
-function expectedElfName(platform) {
-    return MACHINES[platform.architecture]?.name ?? platform.architecture;
-}
-
-;// CONCATENATED MODULE: ./build/src/build/verify.js
-
-
-
-
-/**
- * A platform's tree must hold the lifecycle's entry points, and every ELF file in it must be for
- * that platform: an amd64 binary in the arm64 image is the bug this action exists to prevent.
- */
-async function verifyPlatformTree(tree, platform, isComposite) {
-    if (!isComposite) {
-        for (const entry of ['bin/detect', 'bin/build']) {
-            if (!tree.some((e) => e.path === entry && e.type !== 'directory')) {
-                throw new errors/* InputError */.d(`The ${formatPlatform(platform)} buildpack has no ${entry}; put the binaries in ${platformRoot(platform)}/bin or bin/ (or let build: auto compile cmd/), and list them in include-files if you use it.`);
-            }
-        }
-    }
-    for (const entry of tree) {
-        if (entry.type !== 'file')
-            continue;
-        const identity = 'source' in entry ? await readElfIdentity(entry.source) : undefined;
-        if (identity && !elfMatchesPlatform(identity, platform)) {
-            throw new errors/* InputError */.d(`${entry.path} in the ${formatPlatform(platform)} buildpack is built for ${describeElf(identity)}, not ${expectedElfName(platform)}; build it for ${platform.architecture} (GOARCH=${platform.architecture}) or move it under ${platformRoot(platform)}/bin.`);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/buildpack/version.js
-
-
-// The version becomes an image tag and a path component, so it must satisfy the tag grammar
-// (distribution/reference): semver build metadata (`+build`) and templates do not.
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-/** The version to publish: the input, else buildpack.toml's, which must then be a real one. */
-function resolveVersion(input, descriptor) {
-    if (input !== undefined) {
-        if (!TAG.test(input)) {
-            throw new errors/* InputError */.d(`Input "version" is "${input}", which cannot be an image tag; use letters, digits, ".", "_" and "-" only (write 1.2.3-build.5 rather than 1.2.3+build.5).`);
-        }
-        return input;
-    }
-    const version = descriptor.version;
-    if (!version) {
-        throw new errors/* InputError */.d(`${descriptor.file} has no buildpack.version and the "version" input is empty; set the version input (for example version: 1.2.3).`);
-    }
-    if (!TAG.test(version)) {
-        throw new errors/* InputError */.d(`${descriptor.file} has the version "${version}", which is not a real version; set the "version" input (for example version: 1.2.3) or write one into buildpack.toml.`);
-    }
-    return version;
-}
-/**
- * buildpack.toml as it ships: the original text with only `[buildpack] version` replaced, so
- * comments, ordering and everything else stay as the author wrote them.
- */
-function renderDescriptor(descriptor, version) {
-    const lines = descriptor.text.split('\n');
-    let table = '';
-    let replaced = false;
-    for (let i = 0; i < lines.length && !replaced; i++) {
-        const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(lines[i]);
-        if (header) {
-            table = header[1];
-            continue;
-        }
-        const inBuildpack = table === 'buildpack';
-        const key = inBuildpack ? 'version' : table === '' ? 'buildpack\\.version' : undefined;
-        if (!key)
-            continue;
-        const match = new RegExp(`^(\\s*${key}\\s*=\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^#\\s]+)(.*)$`).exec(lines[i]);
-        if (match) {
-            lines[i] = `${match[1]}${JSON.stringify(version)}${match[3]}`;
-            replaced = true;
-        }
-    }
-    let text = lines.join('\n');
-    if (!replaced) {
-        // No version line: add one right under [buildpack].
-        text = text.replace(/^(\s*\[buildpack\]\s*(#.*)?)$/m, `$1\n  version = ${JSON.stringify(version)}`);
-    }
-    const check = parse(text);
-    if (check.buildpack?.version !== version) {
-        throw new errors/* InputError */.d(`Could not write the version into ${descriptor.file}; write [buildpack] version = "{{ .version }}" on a line of its own.`);
-    }
-    return text;
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./build/src/oci/digest.js
-
-function sha256Digest(data) {
-    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(data).digest('hex')}`;
-}
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-function isDigest(value) {
-    return DIGEST.test(value);
-}
-/** The hex part of a sha256 digest, which names its blob file. */
-function digestHex(digest) {
-    if (!isDigest(digest))
-        throw new Error(`not a sha256 digest: ${digest}`);
-    return digest.slice('sha256:'.length);
-}
-/**
- * JSON as the action writes it: keys in the order the object was built (callers build them in a
- * fixed order), no whitespace. Serialised once; the same bytes are hashed, stored and sent.
- */
-function canonicalJson(value) {
-    return Buffer.from(JSON.stringify(value), 'utf8');
-}
-/** Object with its keys sorted, for maps such as labels and annotations. */
-function sortedRecord(record) {
-    return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./build/src/oci/gzip.js
-
-
-/** The compression level of every layer; part of the digest, so changing it changes digests. */
-const GZIP_LEVEL = 6;
-/**
- * The stages of a gzip stream whose bytes depend only on its input, for stream.pipeline. Node's
- * gzip writes the OS byte of the zlib build it runs on (3 on Linux, 10/19 elsewhere), so the
- * header and trailer are written here around raw deflate, with mtime 0 and OS 255 ("unknown",
- * as Go writes). Plain stages keep the pipeline's backpressure intact.
- */
-function reproducibleGzip(level = GZIP_LEVEL) {
-    let crc = 0;
-    let size = 0;
-    const checksum = new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            crc = (0,external_node_zlib_.crc32)(chunk, crc);
-            size = (size + chunk.length) % 0x1_0000_0000;
-            callback(null, chunk);
-        },
-    });
-    const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
-    let headerSent = false;
-    const frame = new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            if (!headerSent) {
-                this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]));
-                headerSent = true;
-            }
-            callback(null, chunk);
-        },
-        flush(callback) {
-            // Raw deflate always emits at least the final block, so the header has been sent.
-            const trailer = Buffer.alloc(8);
-            trailer.writeUInt32LE(crc >>> 0, 0);
-            trailer.writeUInt32LE(size, 4);
-            callback(null, trailer);
-        },
-    });
-    return [checksum, (0,external_node_zlib_.createDeflateRaw)({ level }), frame];
-}
-
-// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
-var tar_stream = __nccwpck_require__(6118);
-;// CONCATENATED MODULE: ./build/src/oci/tar.js
-
-
-
-/**
- * A tar stream of `entries` in the given order, read from disk as the consumer pulls. Owner
- * fields are always root with empty names, so nothing of the build machine leaks into digests.
- */
-function tarStream(entries) {
-    const tar = (0,tar_stream.pack)();
-    // tar-stream's Pack is a streamx stream; Readable.from bridges it with backpressure.
-    const out = external_node_stream_.Readable.from(tar, { objectMode: false });
-    feed(tar, entries).catch((error) => {
-        tar.destroy(error);
-        out.destroy(error);
-    });
-    return out;
-}
-async function feed(tar, entries) {
-    for (const entry of entries) {
-        const header = {
-            name: entry.name,
-            type: entry.type,
-            mode: entry.mode,
-            mtime: entry.mtime,
-            uid: 0,
-            gid: 0,
-            uname: '',
-            gname: '',
-        };
-        if (entry.type === 'symlink') {
-            header.linkname = entry.linkname;
-            await addEntry(tar, header);
-        }
-        else if (entry.type === 'directory') {
-            await addEntry(tar, header);
-        }
-        else if (entry.content) {
-            header.size = entry.content.length;
-            await addEntry(tar, header, entry.content);
-        }
-        else {
-            header.size = entry.size;
-            await new Promise((resolve, reject) => {
-                const sink = tar.entry(header, (error) => (error ? reject(error) : resolve()));
-                const file = (0,external_node_fs_.createReadStream)(entry.source);
-                file.on('error', (error) => {
-                    sink.destroy(error);
-                    reject(error);
-                });
-                file.pipe(sink);
-            });
-        }
-    }
-    tar.finalize();
-}
-function addEntry(tar, header, content) {
-    return new Promise((resolve, reject) => {
-        tar.entry(header, content ?? Buffer.alloc(0), (error) => (error ? reject(error) : resolve()));
-    });
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/layer.js
-
-
-
-
-
-
-/** Counts and hashes the bytes passing through, without holding them. */
-class Digester extends external_node_stream_.Transform {
-    hash = (0,external_node_crypto_.createHash)('sha256');
-    size = 0;
-    _transform(chunk, _enc, callback) {
-        this.hash.update(chunk);
-        this.size += chunk.length;
-        callback(null, chunk);
-    }
-    digest() {
-        return `sha256:${this.hash.digest('hex')}`;
-    }
-}
-/**
- * Writes entries as a gzip-compressed tar layer in one pass: files -> tar -> sha256 (diffID)
- * -> gzip -> sha256 (digest) -> disk. Nothing holds a whole layer in memory.
- */
-async function writeLayer(entries, store, mediaType) {
-    const tarDigest = new Digester();
-    const gzDigest = new Digester();
-    const temp = await store.tempPath();
-    try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, (0,external_node_fs_.createWriteStream)(temp)]);
-    }
-    catch (error) {
-        await store.discard(temp);
-        throw error;
-    }
-    const digest = gzDigest.digest();
-    await store.commit(temp, digest);
-    return { descriptor: { mediaType, digest, size: gzDigest.size }, diffID: tarDigest.digest() };
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/types.js
-/** OCI image-spec v1.1 types and media types, as go-containerregistry's v1 package names them. */
-const MediaType = {
-    ImageIndex: 'application/vnd.oci.image.index.v1+json',
-    ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
-    ImageConfig: 'application/vnd.oci.image.config.v1+json',
-    Layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-    DockerConfig: 'application/vnd.docker.container.image.v1+json',
-    DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-};
-/** The media types of one format; the blobs' bytes are the same in both, only the JSON differs. */
-function mediaTypes(format) {
-    return format === 'docker'
-        ? { index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayer }
-        : { index: MediaType.ImageIndex, manifest: MediaType.ImageManifest, config: MediaType.ImageConfig, layer: MediaType.Layer };
-}
-
-;// CONCATENATED MODULE: ./build/src/image/labels.js
-const BUILDPACKAGE_METADATA_LABEL = 'io.buildpacks.buildpackage.metadata';
-const BUILDPACK_LAYERS_LABEL = 'io.buildpacks.buildpack.layers';
-/**
- * JSON as Go's encoding/json writes it (pack, the lifecycle and kpack are Go): fields in struct
- * order, omitempty fields left out, and <, >, & escaped.
- */
-function goJson(value) {
-    return JSON.stringify(value)
-        .replaceAll('<', '\\u003c')
-        .replaceAll('>', '\\u003e')
-        .replaceAll('&', '\\u0026')
-        .replaceAll('\u2028', '\\u2028')
-        .replaceAll('\u2029', '\\u2029');
-}
-/** Drops undefined, empty-string and empty-array fields (Go's omitempty), keeping order. */
-function omitEmpty(value) {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)));
-}
-/** The targets this platform's image claims: buildpack.toml's matching entries, else the platform. */
-function targetsFor(descriptor, platform) {
-    const matching = descriptor.targets.filter((t) => (!t.os || t.os === platform.os) &&
-        (!t.arch || t.arch === platform.architecture) &&
-        (!t.variant || t.variant === platform.variant));
-    const targets = matching.length
-        ? matching.map((t) => ({ ...t, os: t.os ?? platform.os, arch: t.arch ?? platform.architecture }))
-        : [{ os: platform.os, arch: platform.architecture, variant: platform.variant }];
-    return targets.map((t) => omitEmpty({
-        os: t.os,
-        arch: t.arch,
-        variant: t.variant,
-        distros: t.distros?.map((d) => omitEmpty({ name: d.name, version: d.version })),
-    }));
-}
-function stacksOf(descriptor) {
-    return descriptor.stacks.map((s) => omitEmpty({ id: s.id, mixins: s.mixins }));
-}
-/** `io.buildpacks.buildpackage.metadata`: who the package is (pack's BuildpackageMetadata). */
-function buildpackageMetadata(descriptor, version) {
-    const stacks = stacksOf(descriptor);
-    return goJson({
-        ...omitEmpty({
-            id: descriptor.id,
-            name: descriptor.name,
-            version,
-            description: descriptor.description,
-            homepage: descriptor.homepage,
-            keywords: descriptor.keywords,
-            licenses: descriptor.licenses.map((l) => ({ Type: l.type ?? '', URI: l.uri ?? '' })),
-        }),
-        // pack always writes stacks, with the wildcard for a targets-only buildpack.
-        stacks: stacks.length ? stacks : [{ id: '*' }],
-    });
-}
-function layerInfo(descriptor, platform, diffID) {
-    return omitEmpty({
-        api: descriptor.api,
-        stacks: stacksOf(descriptor),
-        targets: targetsFor(descriptor, platform),
-        order: descriptor.order?.map((o) => ({ group: o.group.map((g) => omitEmpty({ id: g.id, version: g.version, optional: g.optional })) })),
-        layerDiffID: diffID,
-        homepage: descriptor.homepage,
-        name: descriptor.name,
-    });
-}
-/** `io.buildpacks.buildpack.layers`: id -> version -> layer info, keys sorted as Go sorts maps. */
-function buildpackLayers(entries) {
-    const byId = {};
-    for (const e of [...entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
-        byId[e.id] ??= {};
-        byId[e.id][e.version] = e.info;
-    }
-    for (const id of Object.keys(byId)) {
-        byId[id] = Object.fromEntries(Object.entries(byId[id]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return goJson(byId);
-}
-
-;// CONCATENATED MODULE: ./build/src/image/layer.js
-
-/** pack's normalised timestamp (archive.NormalizedDateTime): 1980-01-01T00:00:01Z. */
-const NORMALIZED_MTIME = new Date(Date.UTC(1980, 0, 1, 0, 0, 1));
-// The lifecycle executes these whatever their mode on disk (pack forces 0755).
-const ENTRY_POINTS = new Set(['bin/build', 'bin/detect', 'bin/generate']);
-/**
- * The tar entries of a buildpack layer as `pack buildpack package` writes them: the
- * cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
- * mtime 1980-01-01T00:00:01Z, directories and executables 0755, other files 0644, links kept.
- * Names are relative (no leading `/`), as OCI layers conventionally are; tar-stream would also
- * drop a leading `/` from long names it splits into the ustar prefix field.
- */
-function buildpackLayerEntries(tree, id, version) {
-    const base = `cnb/buildpacks/${escapedId(id)}`;
-    const root = `${base}/${version}`;
-    const entries = [
-        { name: base, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-        { name: root, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-    ];
-    for (const e of tree) {
-        const name = `${root}/${e.path}`;
-        if (e.type === 'directory') {
-            entries.push({ name, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME });
-        }
-        else if (e.type === 'symlink') {
-            entries.push({ name, type: 'symlink', mode: 0o777, mtime: NORMALIZED_MTIME, linkname: e.target });
-        }
-        else {
-            const mode = e.executable || ENTRY_POINTS.has(e.path) ? 0o755 : 0o644;
-            entries.push({
-                name,
-                type: 'file',
-                mode,
-                mtime: NORMALIZED_MTIME,
-                size: e.size,
-                ...('source' in e ? { source: e.source } : { content: e.content }),
-            });
-        }
-    }
-    return entries;
-}
-
-;// CONCATENATED MODULE: ./build/src/image/image.js
-
-
-
-
-
-
-/** Writes the layer, config and manifest of one platform's image into the store. */
-async function writeBuildpackImage(request, store) {
-    const { descriptor, version, platform } = request;
-    const types = mediaTypes(request.format);
-    const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, types.layer);
-    const labels = sortedRecord({
-        [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version),
-        [BUILDPACK_LAYERS_LABEL]: buildpackLayers([{ id: descriptor.id, version, info: layerInfo(descriptor, platform, layer.diffID) }]),
-    });
-    const config = {
-        architecture: platform.architecture,
-        os: platform.os,
-        ...(platform.variant ? { variant: platform.variant } : {}),
-        created: request.created,
-        config: { Labels: labels },
-        rootfs: { type: 'layers', diff_ids: [layer.diffID] },
-    };
-    const configBlob = await store.writeJson(types.config, config);
-    const manifest = {
-        schemaVersion: 2,
-        mediaType: types.manifest,
-        config: configBlob.descriptor,
-        layers: [layer.descriptor],
-    };
-    const manifestBlob = await store.writeJson(types.manifest, manifest);
-    return {
-        platform,
-        manifest: manifestBlob.descriptor,
-        config: configBlob.descriptor,
-        layers: [layer.descriptor],
-        diffIDs: [layer.diffID],
-    };
-}
-/** SOURCE_DATE_EPOCH when set (reproducible-builds.org), else pack's 1980-01-01T00:00:01Z. */
-function creationTime(env) {
-    const epoch = env.SOURCE_DATE_EPOCH?.trim();
-    if (!epoch)
-        return '1980-01-01T00:00:01Z';
-    if (!/^\d{1,11}$/.test(epoch)) {
-        throw new errors/* InputError */.d(`SOURCE_DATE_EPOCH is "${epoch}", which is not a number of seconds since 1970; set it to an integer such as $(git log -1 --format=%ct) or unset it.`);
-    }
-    return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-;// CONCATENATED MODULE: ./build/src/packager/native.js
-
-
-
-
-
-/**
- * The native packager's images: each platform's files as pack would lay them out, checked
- * (entry points, binaries, include-files) before anything is written.
- */
-async function nativeImages(descriptor, plan, source, builds) {
-    const isComposite = descriptor.order !== undefined;
-    const rendered = renderDescriptor(descriptor, plan.version);
-    const trees = builds.map((b) => platformTree({ source, built: b.built, descriptor: rendered, includeFiles: descriptor.includeFiles, platform: b.platform }));
-    // Missing entry points first: they explain a missing include-files entry better than it does.
-    for (const [i, build] of builds.entries())
-        await verifyPlatformTree(trees[i], build.platform, isComposite);
-    if (descriptor.includeFiles)
-        checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, source, descriptor.file);
-    return (store) => mapLimit(builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format }, store));
-}
-
-;// CONCATENATED MODULE: ./build/src/util/archive.js
-
-
-
-
-
-
-
-/**
- * The path an archive entry may be written to, relative to the extraction root. A leading `/` or
- * `./` is accepted (pack writes `/index.json`); an entry that climbs out with `..` is refused,
- * so a crafted archive can never write outside `dest`.
- */
-function entryPath(name, archive) {
-    const parts = name.replaceAll('\\', '/').split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) {
-        throw new errors/* InputError */.d(`${archive} holds the entry "${name}", which climbs out of the archive with ".."; refusing to extract it, so rebuild the archive.`);
-    }
-    return parts.join('/');
-}
-/**
- * Extracts a tar (optionally gzip) stream into `dest`: files, directories and symlinks whose
- * targets stay inside `dest`; anything else (devices, hard links out of the tree) is refused.
- * Modes keep only permission bits.
- */
-async function extractArchive(source, dest, options) {
-    const ex = (0,tar_stream.extract)();
-    const consume = (async () => {
-        for await (const entry of ex) {
-            const { header } = entry;
-            const rel = entryPath(header.name, options.archive);
-            const target = external_node_path_.join(dest, rel);
-            if (header.type === 'directory') {
-                await (0,promises_.mkdir)(target, { recursive: true, mode: 0o755 });
-            }
-            else if (header.type === 'file' || header.type === 'contiguous-file') {
-                await (0,promises_.mkdir)(external_node_path_.dirname(target), { recursive: true });
-                await (0,external_node_stream_promises_namespaceObject.pipeline)(entry, (0,external_node_fs_.createWriteStream)(target, { mode: header.mode & 0o777 }));
-                continue;
-            }
-            else if (header.type === 'symlink') {
-                const link = header.linkname ?? '';
-                const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(rel), link));
-                if (external_node_path_.posix.isAbsolute(link) || resolved === '..' || resolved.startsWith('../')) {
-                    throw new errors/* InputError */.d(`${options.archive} holds the symlink "${header.name}" -> "${link}", which points outside the archive; refusing to extract it.`);
-                }
-                await (0,promises_.mkdir)(external_node_path_.dirname(target), { recursive: true });
-                await (0,promises_.symlink)(link, target);
-            }
-            else {
-                throw new errors/* InputError */.d(`${options.archive} holds "${header.name}" of type ${header.type}, which a buildpack archive never needs; refusing to extract it.`);
-            }
-            entry.resume();
-        }
-    })();
-    const sink = ex;
-    await Promise.all([options.gzip ? (0,external_node_stream_promises_namespaceObject.pipeline)(source, (0,external_node_zlib_.createGunzip)(), sink) : (0,external_node_stream_promises_namespaceObject.pipeline)(source, sink), consume]);
-}
-
-// EXTERNAL MODULE: ./build/src/util/hash.js
-var hash = __nccwpck_require__(176);
-;// CONCATENATED MODULE: ./build/src/image/import.js
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Imports one platform's image from a `.cnb` written by pack, whatever its quirks: entry names
- * with a leading `/`, Docker media types, and a config whose architecture is missing, empty or
- * wrong (pack wrote amd64 for every target, later ""). The config gets the platform it was
- * built for, the manifest the chosen format; the layers keep their exact bytes and diffIDs.
- */
-async function importCnb(file, platform, format, store, scratch) {
-    const dir = await (0,promises_.mkdtemp)(external_node_path_.join(scratch, 'cnb-'));
-    try {
-        await extractArchive((0,external_node_fs_.createReadStream)(file), dir, { gzip: false, archive: file });
-        const readBlob = async (descriptor, what) => {
-            const hex = /^sha256:([a-f0-9]{64})$/.exec(descriptor.digest)?.[1];
-            const bytes = hex ? await (0,promises_.readFile)(external_node_path_.join(dir, 'blobs', 'sha256', hex)).catch(() => undefined) : undefined;
-            if (!bytes || sha256Digest(bytes) !== descriptor.digest) {
-                throw new errors/* InputError */.d(`${file} has no intact ${what} ${descriptor.digest}; the .cnb is damaged, so run pack again.`);
-            }
-            return bytes;
-        };
-        const index = parseJson(await (0,promises_.readFile)(external_node_path_.join(dir, 'index.json')).catch(() => undefined), file, 'index.json');
-        const first = index.manifests?.[0];
-        if (!first)
-            throw new errors/* InputError */.d(`${file} lists no image in index.json; check the pack output.`);
-        const manifest = parseJson(await readBlob(first, 'manifest'), file, 'its manifest');
-        const config = parseJson(await readBlob(manifest.config, 'config'), file, 'its config');
-        if (!config.config?.Labels?.[BUILDPACKAGE_METADATA_LABEL] || !config.config.Labels[BUILDPACK_LAYERS_LABEL]) {
-            throw new errors/* InputError */.d(`${file} lacks the ${BUILDPACKAGE_METADATA_LABEL} and ${BUILDPACK_LAYERS_LABEL} labels, so it is not a buildpackage; check the pack command.`);
-        }
-        const claimed = [config.os, config.architecture, config.variant].filter(Boolean).join('/') || 'no platform';
-        if (config.os !== platform.os || config.architecture !== platform.architecture || (config.variant ?? '') !== (platform.variant ?? '')) {
-            core/* info */.pq(`${external_node_path_.basename(file)}: pack wrote ${claimed} in the config; corrected to ${formatPlatform(platform)}, which it was built for.`);
-        }
-        config.os = platform.os;
-        config.architecture = platform.architecture;
-        if (platform.variant)
-            config.variant = platform.variant;
-        else
-            delete config.variant;
-        const types = mediaTypes(format);
-        const layers = [];
-        for (const layer of manifest.layers) {
-            // Layers can be hundreds of megabytes: hashed while streamed, then copied, never held.
-            const source = external_node_path_.join(dir, 'blobs', 'sha256', layer.digest.replace(/^sha256:/, ''));
-            const seen = await (0,hash/* hashFile */.D)(source).catch(() => undefined);
-            if (!seen || seen.digest !== layer.digest)
-                throw new errors/* InputError */.d(`${file} has no intact layer ${layer.digest}; the .cnb is damaged, so run pack again.`);
-            await store.importFile(layer.digest, source);
-            const gzip = seen.head[0] === 0x1f && seen.head[1] === 0x8b;
-            layers.push({ mediaType: gzip ? types.layer : uncompressedLayerType(format), digest: layer.digest, size: seen.size });
-        }
-        const configBlob = await store.writeJson(types.config, config);
-        const manifestBlob = await store.writeJson(types.manifest, { schemaVersion: 2, mediaType: types.manifest, config: configBlob.descriptor, layers });
-        return { platform, manifest: manifestBlob.descriptor, config: configBlob.descriptor, layers, diffIDs: config.rootfs?.diff_ids ?? [] };
-    }
-    finally {
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
-    }
-}
-function uncompressedLayerType(format) {
-    return format === 'docker' ? 'application/vnd.docker.image.rootfs.diff.tar' : MediaType.Layer.replace('+gzip', '');
-}
-function parseJson(bytes, file, what) {
-    if (!bytes)
-        throw new errors/* InputError */.d(`${file} has no ${what}; it is not an OCI layout archive, so check the pack output.`);
-    try {
-        return JSON.parse(bytes.toString('utf8'));
-    }
-    catch {
-        throw new errors/* InputError */.d(`${file} has a ${what} that is not JSON; the .cnb is damaged, so run pack again.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/packager/pack.js
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Paketo's own toolchain: `jam pack` (version, include-files and pre-package handled by jam),
- * the archive extracted (pack needs a directory for several targets), then `pack buildpack
- * package --format file --target <os>/<arch>` once per platform. Binaries are checked against
- * each platform before pack sees them.
- */
-async function packageWithPack(request) {
-    const { dir, version, work, run } = request;
-    const archive = external_node_path_.join(work, 'jam', 'buildpack.tgz');
-    await (0,promises_.mkdir)(external_node_path_.dirname(archive), { recursive: true });
-    check('jam pack', await run(request.jam, ['pack', '--buildpack', external_node_path_.join(dir, 'buildpack.toml'), '--version', version, '--output', archive], { cwd: dir }));
-    const root = external_node_path_.join(work, 'jam', 'root');
-    await (0,promises_.mkdir)(root, { recursive: true });
-    await extractArchive((0,external_node_fs_.createReadStream)(archive), root, { gzip: true, archive: `the jam pack archive ${archive}` });
-    const outputs = [];
-    for (const platform of request.platforms) {
-        await verifyPlatformTree(await packagedFiles(root, platform), platform, request.descriptor.order !== undefined);
-        const outDir = external_node_path_.join(work, 'pack', platformSlug(platform));
-        await (0,promises_.mkdir)(outDir, { recursive: true });
-        const args = ['buildpack', 'package', external_node_path_.join(outDir, 'buildpack.cnb'), '--path', root, '--format', 'file', '--target', formatPlatform(platform)];
-        check(`pack buildpack package for ${formatPlatform(platform)}`, await run(request.pack, args, { cwd: root }));
-        const written = (await (0,promises_.readdir)(outDir)).filter((f) => f.endsWith('.cnb'));
-        if (written.length !== 1) {
-            throw new errors/* InputError */.d(`pack buildpack package for ${formatPlatform(platform)} wrote ${written.length} .cnb files in ${outDir}, not one; check the pack version.`);
-        }
-        core/* info */.pq(`${formatPlatform(platform)}: ${written[0]}`);
-        outputs.push({ platform, cnb: external_node_path_.join(outDir, written[0]) });
-    }
-    return outputs;
-}
-/** What pack will package for a platform: its platform root when present, else the whole root. */
-async function packagedFiles(root, platform) {
-    const own = external_node_path_.join(root, platformRoot(platform));
-    const exists = await (0,promises_.stat)(own).then((s) => s.isDirectory(), () => false);
-    return (await scanTree(exists ? own : root, [], false));
-}
-function check(what, result) {
-    if (result.exitCode !== 0) {
-        throw new errors/* InputError */.d(`${what} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix the buildpack or the tool and run again.\n${result.stdout}${result.stderr}`);
-    }
-    const output = `${result.stdout}${result.stderr}`.trim();
-    if (output)
-        core/* info */.pq(output);
-}
-/** The pack packager's images: each .cnb imported, its config corrected to its platform. */
-function packImages(outputs, format, scratch) {
-    return async (store) => {
-        const images = [];
-        for (const o of outputs)
-            images.push(await importCnb(o.cnb, o.platform, format, store, scratch));
-        return images;
-    };
-}
-
-// EXTERNAL MODULE: ./build/src/tools/tools.js + 5 modules
-var tools = __nccwpck_require__(5377);
-;// CONCATENATED MODULE: ./build/src/oci/layout.js
-
-
-
-
-const OCI_LAYOUT_FILE = 'oci-layout';
-const OCI_LAYOUT = { imageLayoutVersion: '1.0.0' };
-const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
-/** The top-level index.json of a layout: one descriptor, optionally named (`oci:<dir>:<name>`). */
-function layoutIndex(descriptor, refName) {
-    return canonicalJson({
-        schemaVersion: 2,
-        mediaType: MediaType.ImageIndex,
-        manifests: [
-            {
-                mediaType: descriptor.mediaType,
-                digest: descriptor.digest,
-                size: descriptor.size,
-                ...(refName ? { annotations: { [REF_NAME_ANNOTATION]: refName } } : {}),
-            },
-        ],
-    });
-}
-/** Writes `oci-layout` and `index.json` into a directory whose blobs are already in place. */
-async function writeLayoutFiles(dir, descriptor, refName) {
-    await (0,promises_.writeFile)(external_node_path_.join(dir, OCI_LAYOUT_FILE), canonicalJson(OCI_LAYOUT));
-    await (0,promises_.writeFile)(external_node_path_.join(dir, 'index.json'), layoutIndex(descriptor, refName));
-}
-
-;// CONCATENATED MODULE: ./build/src/package/output.js
-
-
-
-
-
-/**
- * Refuses an `output` that would destroy something: the buildpack itself (or a folder holding
- * it), or an existing non-empty directory that is not a layout from an earlier run.
- */
-async function checkOutput(output, buildpackDir) {
-    const rel = external_node_path_.relative(output, buildpackDir);
-    if (rel === '' || (!rel.startsWith('..') && !external_node_path_.isAbsolute(rel))) {
-        throw new errors/* InputError */.d(`Input "output" is ${output}, which holds the buildpack directory and would be replaced; choose a directory of its own, such as \${{ runner.temp }}/multiarch-buildpack.`);
-    }
-    let entries;
-    try {
-        if (!(await (0,promises_.stat)(output)).isDirectory()) {
-            throw new errors/* InputError */.d(`Input "output" is ${output}, which is a file; choose a directory.`);
-        }
-        entries = await (0,promises_.readdir)(output);
-    }
-    catch (error) {
-        if (error.code === 'ENOENT')
-            return;
-        throw error;
-    }
-    if (entries.length && !entries.includes(OCI_LAYOUT_FILE)) {
-        throw new errors/* InputError */.d(`Input "output" is ${output}, which holds files that are not an OCI layout from an earlier run; choose an empty or new directory.`);
-    }
-}
-/** A fresh directory beside `output`, so the finished result can be renamed into place. */
-async function createStaging(output) {
-    const staging = external_node_path_.join(external_node_path_.dirname(output), `.${external_node_path_.basename(output)}.partial-${(0,external_node_crypto_.randomUUID)()}`);
-    await (0,promises_.mkdir)(staging, { recursive: true });
-    return staging;
-}
-/** Replaces `output` with the finished staging directory: readers see the old or the new, whole. */
-async function commitStaging(staging, output) {
-    const old = `${staging}.old`;
-    let hadOld = false;
-    try {
-        await (0,promises_.rename)(output, old);
-        hadOld = true;
-    }
-    catch (error) {
-        if (error.code !== 'ENOENT')
-            throw error;
-    }
-    await (0,promises_.rename)(staging, output);
-    if (hadOld)
-        await (0,promises_.rm)(old, { recursive: true, force: true });
-}
-
-;// CONCATENATED MODULE: ./build/src/image/cnb.js
-
-
-
-
-
-
-
-
-/** pack's file name for one target: `<name>-<os>-<arch>[-<variant>].cnb`. */
-function cnbFileName(id, version, image) {
-    return `${escapedId(id)}-${version}-${platformSlug(image.platform)}.cnb`;
-}
-/**
- * Writes one platform's image as a `.cnb`: an uncompressed tar of an OCI layout holding exactly
- * that image (pack reads only the first manifest of index.json), blobs streamed from the store.
- */
-async function writeCnb(file, image, store) {
-    const file0644 = (name, content) => ({ name, type: 'file', mode: 0o644, mtime: NORMALIZED_MTIME, content, size: content.length });
-    const blobs = [image.config, ...image.layers, image.manifest].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-    const entries = [
-        file0644(OCI_LAYOUT_FILE, canonicalJson(OCI_LAYOUT)),
-        file0644('index.json', layoutIndex(image.manifest)),
-        { name: 'blobs', type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-        { name: 'blobs/sha256', type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-        ...blobs
-            .filter((b, i) => i === 0 || b.digest !== blobs[i - 1].digest)
-            .map((b) => ({
-            name: `blobs/sha256/${digestHex(b.digest)}`,
-            type: 'file',
-            mode: 0o644,
-            mtime: NORMALIZED_MTIME,
-            size: b.size,
-            source: store.blobPath(b.digest),
-        })),
-    ];
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(tarStream(entries), (0,external_node_fs_.createWriteStream)(file));
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/index.js
-
-/**
- * An OCI image index over per-platform manifests, in the order given (callers sort platforms).
- * Each descriptor carries its platform; annotations are written with sorted keys.
- */
-function imageIndex(mediaType, entries, annotations) {
-    const index = {
-        schemaVersion: 2,
-        mediaType,
-        manifests: entries.map((e) => ({
-            mediaType: e.manifest.mediaType,
-            digest: e.manifest.digest,
-            size: e.manifest.size,
-            platform: {
-                architecture: e.platform.architecture,
-                os: e.platform.os,
-                ...(e.platform.variant ? { variant: e.platform.variant } : {}),
-            },
-            ...(e.annotations && Object.keys(e.annotations).length ? { annotations: sortedRecord(e.annotations) } : {}),
-        })),
-    };
-    if (Object.keys(annotations).length)
-        index.annotations = sortedRecord(annotations);
-    return index;
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/store.js
-
-
-
-
-
-/**
- * Content-addressed blobs on disk, in OCI image layout form (`blobs/sha256/<hex>`). Writers go
- * to a temporary name and are renamed into place once their digest is known, so a blob file
- * always holds exactly the bytes its name promises.
- */
-class BlobStore {
-    root;
-    constructor(root) {
-        this.root = root;
-    }
-    blobPath(digest) {
-        return external_node_path_.join(this.root, 'blobs', 'sha256', digestHex(digest));
-    }
-    /** A fresh temporary file name inside the store, for streaming writers. */
-    async tempPath() {
-        const dir = external_node_path_.join(this.root, 'blobs', 'sha256');
-        await (0,promises_.mkdir)(dir, { recursive: true });
-        return external_node_path_.join(dir, `.tmp-${(0,external_node_crypto_.randomUUID)()}`);
-    }
-    /** Moves a finished temporary file to its digest's name. */
-    async commit(temp, digest) {
-        await (0,promises_.rename)(temp, this.blobPath(digest));
-    }
-    async discard(temp) {
-        await (0,promises_.rm)(temp, { force: true });
-    }
-    async writeBytes(mediaType, bytes) {
-        const digest = sha256Digest(bytes);
-        await (0,promises_.mkdir)(external_node_path_.dirname(this.blobPath(digest)), { recursive: true });
-        await (0,promises_.writeFile)(this.blobPath(digest), bytes);
-        return { mediaType, digest, size: bytes.length };
-    }
-    /** Serialises once and stores those bytes; returns them too, for callers that send them. */
-    async writeJson(mediaType, value) {
-        const bytes = canonicalJson(value);
-        return { descriptor: await this.writeBytes(mediaType, bytes), bytes };
-    }
-    /** Copies a file whose digest the caller has verified into the store. */
-    async importFile(digest, source) {
-        await (0,promises_.mkdir)(external_node_path_.dirname(this.blobPath(digest)), { recursive: true });
-        await (0,promises_.copyFile)(source, this.blobPath(digest));
-    }
-    async has(digest) {
-        try {
-            await (0,promises_.stat)(this.blobPath(digest));
-            return true;
-        }
-        catch {
-            return false;
-        }
-    }
-    open(digest) {
-        return (0,external_node_fs_.createReadStream)(this.blobPath(digest));
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/package/package.js
-
-
-
-
-
-
-
-
-
-
-const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
-/**
- * Turns platform images into the output: the images, one image index over them, an OCI layout
- * naming the index by version, and a .cnb per platform. Everything is written to a staging
- * directory first, so a failure leaves `output` as it was.
- */
-async function packageBuildpack(request) {
-    const { descriptor, plan } = request;
-    const staging = await createStaging(request.output);
-    try {
-        const store = new BlobStore(staging);
-        const images = await request.images(store);
-        const platforms = [];
-        for (const image of images) {
-            const cnbFile = cnbFileName(descriptor.id, plan.version, image);
-            await writeCnb(external_node_path_.join(staging, cnbFile), image, store);
-            platforms.push({
-                image,
-                experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
-                cnbFile: external_node_path_.join(request.output, cnbFile),
-            });
-        }
-        const index = imageIndex(mediaTypes(plan.format).index, platforms.map((p) => ({
-            manifest: p.image.manifest,
-            platform: p.image.platform,
-            annotations: p.experimental ? { [EXPERIMENTAL_ANNOTATION]: 'true' } : undefined,
-        })), plan.annotations);
-        const indexBlob = await store.writeJson(index.mediaType, index);
-        await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
-        await commitStaging(staging, request.output);
-        return { index: indexBlob.descriptor, platforms, layout: request.output };
-    }
-    catch (error) {
-        await (0,promises_.rm)(staging, { recursive: true, force: true });
-        throw error;
-    }
-}
-/** Logs what was written where. */
-function logPackage(result, version) {
-    for (const p of result.platforms) {
-        core/* info */.pq(`${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
-    }
-    core/* info */.pq(`Image index ${result.index.digest} in the OCI layout ${result.layout} (oci:${result.layout}:${version})`);
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/reference.js
-
-const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_API = 'registry-1.docker.io';
-const reference_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-const reference_DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
-// Path components: lowercase alphanumerics separated by `.`, `_`, `__` or runs of `-`.
-const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
-const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
-/**
- * Parses `[host[:port]/]path[:tag][@digest]`. The first component is a host when it is
- * `localhost` or holds a `.` or `:`; otherwise the reference is on Docker Hub, where a single
- * component lives under `library/`. `where` names the input, for the error.
- */
-function parseReference(text, where) {
-    const raw = text.trim();
-    const fail = (why, fix) => new errors/* InputError */.d(`${where} has "${raw}", ${why}; ${fix}.`);
-    if (!raw)
-        throw fail('which is empty', 'write a full reference such as ghcr.io/acme/my-buildpack:1.2.3');
-    let rest = raw;
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-        if (!reference_DIGEST.test(digest))
-            throw fail(`whose digest "${digest}" is not algorithm:hex`, 'write @sha256:<64 hex digits> or leave the digest out');
-    }
-    let tag;
-    const lastSlash = rest.lastIndexOf('/');
-    const colon = rest.lastIndexOf(':');
-    if (colon > lastSlash) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-        if (!reference_TAG.test(tag)) {
-            const fix = tag.includes('+')
-                ? `tags cannot hold "+" (semver build metadata), so write ${tag.replaceAll('+', '-')} instead`
-                : 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"';
-            throw fail(`whose tag "${tag}" is not a valid tag`, fix);
-        }
-    }
-    const parts = rest.split('/');
-    let registry = DOCKER_HUB;
-    if (parts.length > 1 && (parts[0] === 'localhost' || parts[0].includes('.') || parts[0].includes(':'))) {
-        registry = parts.shift();
-        if (!HOST.test(registry))
-            throw fail(`whose registry "${registry}" is not a host name`, 'write host[:port]/repository:tag');
-    }
-    if (registry === 'index.docker.io' || registry === DOCKER_HUB_API)
-        registry = DOCKER_HUB;
-    if (registry === DOCKER_HUB && parts.length === 1)
-        parts.unshift('library');
-    const repository = parts.join('/');
-    if (repository !== repository.toLowerCase()) {
-        throw fail(`whose repository "${repository}" has capital letters, which registries refuse`, `write ${registry === DOCKER_HUB ? '' : `${registry}/`}${repository.toLowerCase()} (in workflows, lowercase \${{ github.repository_owner }})`);
-    }
-    if (!parts.every((p) => COMPONENT.test(p))) {
-        throw fail(`whose repository "${repository}" is not valid`, 'use lowercase letters, digits and single ".", "_" or "-" between them, separated by "/"');
-    }
-    if (repository.length > 255)
-        throw fail('whose repository is longer than 255 characters', 'shorten it');
-    return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
-}
-/** The host to speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */
-function apiHost(registry) {
-    return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
-}
-/** `ghcr.io/acme/bp`, `docker.io/library/alpine`. */
-function repositoryName(ref) {
-    return `${ref.registry}/${ref.repository}`;
-}
-function formatReference(ref) {
-    return `${repositoryName(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-
-;// CONCATENATED MODULE: ./build/src/tools/versions.js
-/**
- * The versions installed when `tools` names a tool without one. Kept in this one place so an
- * update is a one-line change; exact versions install without asking GitHub anything.
- */
-const DEFAULT_VERSIONS = {
-    pack: '0.38.2',
-    jam: '2.17.3',
-    buildx: '0.27.0',
-};
-const TOOL_NAMES = Object.keys(DEFAULT_VERSIONS);
-
-;// CONCATENATED MODULE: ./build/src/tools/request.js
-
-
-const EXACT = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
-/** Parses `tools` items (`pack`, `jam@2.17.3`, `buildx@v0.27.0`), each tool at most once. */
-function parseToolRequests(items) {
-    const requests = [];
-    for (const item of items) {
-        const [rawName, rawVersion, ...rest] = item.split('@');
-        const name = rawName.trim().toLowerCase();
-        if (!TOOL_NAMES.includes(name) || rest.length) {
-            throw new errors/* InputError */.d(`Input "tools" lists "${item}", which is not one of ${TOOL_NAMES.join(', ')} (optionally with @<version>); fix the entry.`);
-        }
-        const version = (rawVersion ?? DEFAULT_VERSIONS[name]).trim().replace(/^v/, '');
-        if (!EXACT.test(version)) {
-            throw new errors/* InputError */.d(`Input "tools" asks for ${name}@${rawVersion}, which is not an exact version; write ${name}@${DEFAULT_VERSIONS[name]} or another exact x.y.z release.`);
-        }
-        if (requests.some((r) => r.name === name))
-            throw new errors/* InputError */.d(`Input "tools" lists ${name} twice; keep one entry.`);
-        requests.push({ name: name, version });
-    }
-    return requests;
-}
-
-;// CONCATENATED MODULE: ./build/src/plan/plan.js
-
-
-
-
-
-
-
-function planRelease(inputs, descriptor, env) {
-    const version = resolveVersion(inputs.version, descriptor);
-    const platforms = inputs.architectures.length
-        ? parsePlatformList(inputs.architectures, 'Input "architectures"')
-        : defaultPlatforms(descriptor);
-    let experimental = [];
-    if (inputs.experimental) {
-        if (inputs.experimentalArchitectures) {
-            experimental = parsePlatformList(inputs.experimentalArchitectures, 'Input "experimental-architectures"');
-            const stray = experimental.find((e) => !platforms.some((p) => samePlatform(p, e)));
-            if (stray) {
-                throw new errors/* InputError */.d(`Input "experimental-architectures" lists ${formatPlatform(stray)}, which is not being built (architectures: ${platforms.map(formatPlatform).join(', ')}); remove it or add it to architectures.`);
-            }
-        }
-        else {
-            experimental = platforms.filter((p) => p.architecture !== 'amd64');
-        }
-    }
-    if (inputs.format === 'docker') {
-        // A Docker manifest list has no annotations: refuse rather than silently drop them.
-        if (Object.keys(inputs.annotations).length) {
-            throw new errors/* InputError */.d('Input "annotations" is set but "format" is docker, whose manifest lists cannot carry annotations; use format: oci or remove the annotations.');
-        }
-        if (experimental.length) {
-            throw new errors/* InputError */.d('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
-        }
-    }
-    if (inputs.packager === 'pack' && inputs.build === 'command') {
-        throw new errors/* InputError */.d('Input "packager" is pack, which builds through jam and buildpack.toml\'s pre-package, but "build" is command; remove build-command (put it in metadata.pre-package) or use packager: native.');
-    }
-    const tools = parseToolRequests(inputs.tools);
-    if (inputs.packager === 'pack') {
-        for (const name of ['jam', 'pack']) {
-            if (!tools.some((t) => t.name === name))
-                tools.push({ name, version: DEFAULT_VERSIONS[name] });
-        }
-    }
-    return {
-        version,
-        platforms,
-        experimental,
-        annotations: inputs.format === 'docker' ? {} : indexAnnotations(descriptor, version, inputs.annotations, env),
-        created: creationTime(env),
-        format: inputs.format,
-        tags: parseTags(inputs.tags),
-        tools,
-    };
-}
-/** Every tag must be a full reference with a tag (no digest), each named once. */
-function parseTags(items) {
-    const refs = [];
-    for (const item of items) {
-        const ref = parseReference(item, 'Input "tags"');
-        if (ref.digest) {
-            throw new errors/* InputError */.d(`Input "tags" has "${item}", which names a digest; tags are written, digests are computed, so write ${formatReference({ ...ref, digest: undefined })}.`);
-        }
-        if (ref.tag === undefined) {
-            throw new errors/* InputError */.d(`Input "tags" has "${item}", which has no tag; write it with one, such as ${formatReference({ ...ref, tag: '1.2.3' })}.`);
-        }
-        if (refs.some((r) => formatReference(r) === formatReference(ref))) {
-            throw new errors/* InputError */.d(`Input "tags" lists ${formatReference(ref)} twice; remove one.`);
-        }
-        refs.push(ref);
-    }
-    return refs;
-}
-/** buildpack.toml `[[targets]]` when present, else amd64 and arm64. */
-function defaultPlatforms(descriptor) {
-    if (!descriptor.targets.length)
-        return parsePlatformList(['amd64', 'arm64'], 'The default architectures');
-    const names = descriptor.targets.map((t, i) => {
-        if (!t.arch) {
-            throw new errors/* InputError */.d(`${descriptor.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`);
-        }
-        return [t.os ?? 'linux', t.arch, t.variant].filter(Boolean).join('/');
-    });
-    // Several targets may differ only in distros; they are one platform.
-    const unique = names.filter((n, i) => names.indexOf(n) === i);
-    return parsePlatformList(unique, `${descriptor.file} [[targets]]`);
-}
-/**
- * Index annotations GHCR and other registries show for a multi-platform package: where known,
- * from buildpack.toml and the GitHub environment; the `annotations` input wins.
- */
-function indexAnnotations(descriptor, version, user, env) {
-    const known = {
-        'org.opencontainers.image.version': version,
-        'org.opencontainers.image.title': descriptor.name ?? descriptor.id,
-        'org.opencontainers.image.description': descriptor.description,
-        'org.opencontainers.image.source': env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}` : undefined,
-        'org.opencontainers.image.revision': env.GITHUB_SHA || undefined,
-        'org.opencontainers.image.licenses': descriptor.licenses.length && descriptor.licenses.every((l) => l.type)
-            ? descriptor.licenses.map((l) => l.type).join(' AND ')
-            : undefined,
-    };
-    const annotations = {};
-    for (const [k, v] of Object.entries(known))
-        if (v)
-            annotations[k] = v;
-    return { ...annotations, ...user };
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-// EXTERNAL MODULE: external "node:https"
-var external_node_https_ = __nccwpck_require__(4708);
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./build/src/registry/http.js
-
-
-
-
-// Keep-alive connections: a publish makes many small requests to one host.
-const agents = {
-    'http:': new external_node_http_.Agent({ keepAlive: true, maxSockets: 8 }),
-    'https:': new external_node_https_.Agent({ keepAlive: true, maxSockets: 8 }),
-};
-/** Responses are manifests, tokens and errors; anything larger is refused rather than buffered. */
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
-const REQUEST_TIMEOUT_MS = 120_000;
-/** One HTTP exchange, no retries, no redirects followed. */
-function send(request) {
-    return new Promise((resolve, reject) => {
-        const transport = request.url.protocol === 'https:' ? external_node_https_ : external_node_http_;
-        const headers = { 'User-Agent': 'multiarch-buildpack-action', ...request.headers };
-        const body = typeof request.body === 'function' ? request.body() : request.body;
-        if (Buffer.isBuffer(body))
-            headers['Content-Length'] = String(body.length);
-        else if (body)
-            headers['Content-Length'] = String(request.contentLength ?? 0);
-        else if (['PUT', 'POST', 'PATCH'].includes(request.method))
-            headers['Content-Length'] = '0';
-        const req = transport.request(request.url, { method: request.method, headers, agent: agents[request.url.protocol], timeout: REQUEST_TIMEOUT_MS }, (res) => {
-            const chunks = [];
-            let size = 0;
-            res.on('data', (chunk) => {
-                size += chunk.length;
-                if (size > MAX_RESPONSE_BYTES) {
-                    res.destroy(new Error(`response from ${request.url.host} larger than ${MAX_RESPONSE_BYTES} bytes`));
-                    return;
-                }
-                chunks.push(chunk);
-            });
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: request.url }));
-            res.on('error', reject);
-        });
-        req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
-        req.on('error', (error) => {
-            if (body && !Buffer.isBuffer(body))
-                body.destroy();
-            reject(error);
-        });
-        if (!body)
-            req.end();
-        else if (Buffer.isBuffer(body))
-            req.end(body);
-        else {
-            body.on('error', (error) => req.destroy(error));
-            body.pipe(req);
-        }
-    });
-}
-const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, budgetMs: 120_000 };
-const RETRIABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function isRetriableStatus(status) {
-    return status === 408 || status === 429 || (status >= 500 && status <= 599);
-}
-function isRetriableError(error) {
-    const code = error.code;
-    return (code !== undefined && RETRIABLE_CODES.has(code)) || /socket hang up/i.test(String(error.message));
-}
-/** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or odd. */
-function retryAfterMs(value, now = Date.now()) {
-    const text = Array.isArray(value) ? value[0] : value;
-    if (!text)
-        return undefined;
-    if (/^\d+$/.test(text.trim()))
-        return Number(text.trim()) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-/** Counts retries across the run, for the info-level summary. */
-const retryStats = { retries: 0 };
-/**
- * Sends with retries on 408, 429 (honouring Retry-After), 5xx and network failures, with
- * exponential backoff and full jitter, within a bounded total time. Other statuses are returned
- * to the caller. Each attempt re-creates the body from its factory.
- */
-async function sendWithRetry(request, policy = DEFAULT_RETRY) {
-    const started = Date.now();
-    for (let attempt = 1;; attempt++) {
-        let outcome;
-        let waitMs;
-        let reason;
-        try {
-            const response = await send(request);
-            outcome = { response };
-            if (!isRetriableStatus(response.status))
-                return response;
-            reason = `HTTP ${response.status}`;
-            waitMs = retryAfterMs(response.headers['retry-after']) ?? backoff(attempt, policy);
-        }
-        catch (error) {
-            if (!isRetriableError(error))
-                throw error;
-            outcome = { error };
-            reason = error.code ?? error.message;
-            waitMs = backoff(attempt, policy);
-        }
-        if (attempt >= policy.attempts || Date.now() - started + waitMs > policy.budgetMs) {
-            if ('response' in outcome)
-                return outcome.response;
-            throw outcome.error;
-        }
-        retryStats.retries++;
-        core/* debug */.Yz(`${request.method} ${request.url.host}${request.url.pathname}: ${reason}; retry ${attempt} of ${policy.attempts - 1} in ${waitMs} ms`);
-        await (0,external_node_timers_promises_namespaceObject.setTimeout)(waitMs);
-    }
-}
-function backoff(attempt, policy) {
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/challenge.js
-/** Parses the first challenge of a WWW-Authenticate header (registries send one). */
-function parseChallenge(header) {
-    if (!header)
-        return undefined;
-    const match = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header);
-    if (!match)
-        return undefined;
-    const params = {};
-    const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
-    for (let m = re.exec(match[2]); m; m = re.exec(match[2])) {
-        params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
-    }
-    return { scheme: match[1].toLowerCase(), params };
-}
-/** The registry's error codes (`{"errors":[{"code":"DENIED","message":"..."}]}`), if any. */
-function errorCodes(body) {
-    try {
-        const parsed = JSON.parse(body.toString('utf8'));
-        return (parsed.errors ?? []).map((e) => ({ code: String(e.code ?? ''), message: String(e.message ?? '') }));
-    }
-    catch {
-        return [];
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/client.js
-
-
-
-
-
-/**
- * One registry, spoken to over distribution-spec v1.1: the /v2/ challenge, anonymous, Basic or
- * Bearer auth (tokens per scope, refreshed when they expire or are refused), and requests with
- * retries. Errors a user can fix become one-sentence InputErrors.
- */
-class RegistryClient {
-    registry;
-    base;
-    options;
-    challenge;
-    pinged = false;
-    tokens = new Map();
-    constructor(options) {
-        this.options = options;
-        this.registry = options.registry;
-        const host = apiHost(options.registry);
-        const insecure = options.insecureRegistries.includes(options.registry) || options.insecureRegistries.includes(host);
-        this.base = new URL(`${insecure ? 'http' : 'https'}://${host}`);
-    }
-    get who() {
-        const c = this.options.credentials;
-        if (!c)
-            return 'anonymous access';
-        return c.kind === 'basic' ? `the user ${c.username} (from ${c.source})` : `the identity token from ${c.source}`;
-    }
-    /** GET /v2/: learns how the registry wants to be authenticated. */
-    async ping() {
-        if (this.pinged)
-            return;
-        const response = await this.send('GET', new URL('/v2/', this.base), {});
-        if (response.status === 401)
-            this.challenge = parseChallenge(header(response, 'www-authenticate'));
-        else if (response.status !== 200) {
-            throw new errors/* InputError */.d(`The registry ${this.registry} answered GET /v2/ with HTTP ${response.status}; check that ${this.base.origin} is a container registry.`);
-        }
-        this.pinged = true;
-    }
-    /**
-     * Sends an authenticated request. On a 401 it learns the challenge, fetches a fresh token and
-     * tries once more; a second refusal is a credentials or permissions error naming the repository.
-     */
-    async request(method, url, options) {
-        await this.ping();
-        let authorization = await this.authorization(options, false);
-        let response = await this.send(method, url, { ...options, authorization });
-        if (response.status === 401) {
-            const challenge = parseChallenge(header(response, 'www-authenticate'));
-            if (challenge)
-                this.challenge = challenge;
-            authorization = await this.authorization(options, true);
-            if (authorization !== undefined)
-                response = await this.send(method, url, { ...options, authorization });
-        }
-        if (response.status === 401 || response.status === 403)
-            throw this.refused(response, options);
-        return response;
-    }
-    async send(method, url, options) {
-        const headers = { ...options.headers };
-        // Credentials go only to the registry itself, never to a storage backend it redirects to.
-        if (options.authorization && url.origin === this.base.origin)
-            headers.Authorization = options.authorization;
-        try {
-            return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength }, this.options.retry ?? DEFAULT_RETRY);
-        }
-        catch (error) {
-            throw this.unreachable(error);
-        }
-    }
-    unreachable(error) {
-        const code = error.code ?? '';
-        const message = (0,errors/* errorMessage */.g)(error);
-        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-            return new errors/* InputError */.d(`The registry ${this.registry} presented a certificate that is not trusted (${code}); add its CA certificate with NODE_EXTRA_CA_CERTS, or list ${this.registry} in insecure-registries if it speaks plain HTTP.`);
-        }
-        if (/wrong version number|EPROTO/i.test(`${code} ${message}`)) {
-            return new errors/* InputError */.d(`The registry ${this.registry} does not speak HTTPS (${code || message}); list it in insecure-registries to use plain HTTP.`);
-        }
-        const attempts = (this.options.retry ?? DEFAULT_RETRY).attempts;
-        return new errors/* InputError */.d(`Could not reach the registry ${this.registry} at ${this.base.origin} (${code || message}) after ${attempts} attempts; check the host in tags and that the runner can reach it.`);
-    }
-    /** Why the registry refused: wrong credentials, none, or no right to push. */
-    refused(response, options) {
-        const codes = errorCodes(response.body).map((e) => e.code);
-        const challenge = parseChallenge(header(response, 'www-authenticate'));
-        const insufficient = challenge?.params.error === 'insufficient_scope' || response.status === 403 || codes.includes('DENIED');
-        const login = `log in to ${this.registry} with docker/login-action or set registry-username and registry-password`;
-        if (!this.options.credentials) {
-            return new errors/* InputError */.d(`The registry ${this.registry} requires credentials to ${options.action} ${options.repository} (HTTP ${response.status}); ${login}.`);
-        }
-        if (insufficient || this.challenge?.scheme === 'bearer') {
-            const hub = this.registry === DOCKER_HUB ? ' (GitHub-hosted runners carry a pull-only Docker Hub credential when nobody logged in)' : '';
-            return new errors/* InputError */.d(`The registry ${this.registry} does not let ${this.who} ${options.action} ${options.repository} (insufficient_scope)${hub}; use credentials with ${options.action} rights to ${options.repository}: ${login}.`);
-        }
-        return new errors/* InputError */.d(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status}); check the username and password: ${login}.`);
-    }
-    async authorization(options, fresh) {
-        const challenge = this.challenge;
-        const credentials = this.options.credentials;
-        if (!challenge)
-            return undefined;
-        if (challenge.scheme === 'basic') {
-            if (!credentials)
-                return undefined;
-            if (credentials.kind !== 'basic') {
-                throw new errors/* InputError */.d(`The registry ${this.registry} asks for a password, but the docker config holds only an identity token for it; log in with a username and password.`);
-            }
-            const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-            core/* setSecret */.Pq(value);
-            return `Basic ${value}`;
-        }
-        if (challenge.scheme !== 'bearer') {
-            throw new errors/* InputError */.d(`The registry ${this.registry} asks for "${challenge.scheme}" authentication, which is not supported; use a registry with Basic or Bearer token auth.`);
-        }
-        const scopes = [`repository:${options.repository}:${options.action === 'push' ? 'pull,push' : 'pull'}`, ...(options.extraScopes ?? [])];
-        const key = scopes.join(' ');
-        const cached = this.tokens.get(key);
-        if (!fresh && cached && cached.expiresAt > Date.now() + 10_000)
-            return `Bearer ${cached.value}`;
-        const token = await this.fetchToken(challenge, scopes, options);
-        this.tokens.set(key, token);
-        return `Bearer ${token.value}`;
-    }
-    /** A Bearer token for the scopes from the challenge's realm (GET, or OAuth2 POST for identity tokens). */
-    async fetchToken(challenge, scopes, options) {
-        const realm = this.realm(challenge);
-        const credentials = this.options.credentials;
-        let response;
-        try {
-            if (credentials?.kind === 'identity-token') {
-                const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.token, client_id: 'multiarch-buildpack-action', scope: scopes.join(' ') });
-                if (challenge.params.service)
-                    form.set('service', challenge.params.service);
-                response = await sendWithRetry({ method: 'POST', url: realm, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) });
-            }
-            else {
-                const url = new URL(realm);
-                if (challenge.params.service)
-                    url.searchParams.set('service', challenge.params.service);
-                for (const scope of scopes)
-                    url.searchParams.append('scope', scope);
-                const headers = {};
-                if (credentials) {
-                    const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-                    core/* setSecret */.Pq(value);
-                    headers.Authorization = `Basic ${value}`;
-                }
-                response = await sendWithRetry({ method: 'GET', url, headers }, this.options.retry ?? DEFAULT_RETRY);
-            }
-        }
-        catch (error) {
-            throw new errors/* InputError */.d(`Could not reach the token service ${realm.origin} of ${this.registry} (${error.code ?? (0,errors/* errorMessage */.g)(error)}); check that the runner can reach it.`);
-        }
-        if (response.status === 401 || response.status === 403) {
-            throw new errors/* InputError */.d(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status} from its token service); check the username and password: log in with docker/login-action or set registry-username and registry-password.`);
-        }
-        if (response.status !== 200) {
-            throw new errors/* InputError */.d(`The token service of ${this.registry} answered HTTP ${response.status} for ${options.repository}; try again later or check the registry's status.`);
-        }
-        let body;
-        try {
-            body = JSON.parse(response.body.toString('utf8'));
-        }
-        catch {
-            throw new errors/* InputError */.d(`The token service of ${this.registry} answered something that is not JSON; check the registry's auth configuration.`);
-        }
-        const value = body.token || body.access_token;
-        if (!value)
-            throw new errors/* InputError */.d(`The token service of ${this.registry} answered without a token; check the registry's auth configuration.`);
-        core/* setSecret */.Pq(value);
-        const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
-        return { value, expiresAt: Date.now() + lifetime * 1000 };
-    }
-    /** The token realm, refused when it would carry credentials over plain HTTP to another host. */
-    realm(challenge) {
-        let realm;
-        try {
-            realm = new URL(challenge.params.realm ?? '');
-        }
-        catch {
-            throw new errors/* InputError */.d(`The registry ${this.registry} sent a token realm "${challenge.params.realm ?? ''}" that is not a URL; check the registry's auth configuration.`);
-        }
-        const plainAllowed = this.options.insecureRegistries.includes(realm.host) || (this.base.protocol === 'http:' && realm.hostname === this.base.hostname);
-        if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && plainAllowed)) {
-            throw new errors/* InputError */.d(`The registry ${this.registry} sends credentials to ${realm.origin}, which is not HTTPS; refusing to send them in clear (list ${realm.host} in insecure-registries only for a test registry).`);
-        }
-        return realm;
-    }
-    url(path) {
-        return new URL(path, this.base);
-    }
-}
-function header(response, name) {
-    const value = response.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/push.js
-
-
-
-
-function fail(client, what, response) {
-    const codes = errorCodes(response.body);
-    const detail = codes.length ? `: ${codes.map((c) => `${c.code} ${c.message}`.trim()).join('; ')}` : '';
-    return new errors/* InputError */.d(`The registry ${client.registry} refused to ${what} (HTTP ${response.status}${detail}); check the registry's logs or try again.`);
-}
-/** HEAD a blob: 200 (or a redirect to storage) means present. */
-async function blobExists(client, repository, digest) {
-    const response = await client.request('HEAD', client.url(`/v2/${repository}/blobs/${digest}`), { repository, action: 'pull' });
-    if (response.status === 200 || (response.status >= 300 && response.status < 400))
-        return true;
-    if (response.status === 404)
-        return false;
-    throw fail(client, `say whether ${repository} has blob ${digest}`, response);
-}
-/**
- * Asks the registry to mount a blob from another repository it holds. Returns true when
- * mounted; false when the registry declined (any 202 or 4xx: Harbor, Docker Hub and Quay
- * differ), in which case the caller uploads.
- */
-async function mountBlob(client, repository, digest, from) {
-    const url = client.url(`/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`);
-    try {
-        const response = await client.request('POST', url, { repository, action: 'push', extraScopes: [`repository:${from}:pull`] });
-        if (response.status === 201)
-            return true;
-        if (response.status === 202)
-            await cancelUpload(client, repository, response);
-        return false;
-    }
-    catch (error) {
-        // A registry that refuses the mount scope or the mount itself still takes an upload.
-        if (error instanceof errors/* InputError */.d && /insufficient_scope|HTTP 40\d/.test(error.message))
-            return false;
-        throw error;
-    }
-}
-async function cancelUpload(client, repository, response) {
-    const location = header(response, 'location');
-    if (!location)
-        return;
-    await client.request('DELETE', new URL(location, response.url), { repository, action: 'push' }).catch(() => undefined);
-}
-/** Opens an upload session; returns its Location resolved against the request URL. */
-async function startUpload(client, repository) {
-    const response = await client.request('POST', client.url(`/v2/${repository}/blobs/uploads/`), { repository, action: 'push' });
-    const location = header(response, 'location');
-    if (response.status !== 202 || !location)
-        throw fail(client, `start an upload to ${repository}`, response);
-    return new URL(location, response.url);
-}
-/** Appends `digest=` to the raw query: URLSearchParams would re-encode opaque state parameters. */
-function withDigest(location, digest) {
-    const href = location.href.replace(/#.*$/, '');
-    return new URL(`${href}${location.search ? '&' : '?'}digest=${encodeURIComponent(digest)}`);
-}
-const CHUNK_BYTES = 16 * 1024 * 1024;
-/**
- * Uploads a blob monolithically (POST, then PUT of the whole stream with its digest). After a
- * 413 from a proxy in front of the registry, uploads it in chunks instead.
- */
-async function uploadBlob(client, repository, blob, open) {
-    const location = await startUpload(client, repository);
-    const response = await client.request('PUT', withDigest(location, blob.digest), {
-        repository,
-        action: 'push',
-        headers: { 'Content-Type': 'application/octet-stream' },
-        body: () => open(),
-        contentLength: blob.size,
-    });
-    if (response.status === 413)
-        return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
-    if (![200, 201, 202, 204].includes(response.status))
-        throw fail(client, `accept blob ${blob.digest} in ${repository}`, response);
-    checkDigestHeader(client, response, blob.digest, `blob in ${repository}`);
-}
-async function uploadChunked(client, repository, blob, open, minimum) {
-    let location = await startUpload(client, repository);
-    const chunk = Math.max(CHUNK_BYTES, minimum);
-    for (let start = 0; start < blob.size; start += chunk) {
-        const end = Math.min(blob.size, start + chunk) - 1;
-        const response = await client.request('PATCH', location, {
-            repository,
-            action: 'push',
-            headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${start}-${end}` },
-            body: () => open(start, end),
-            contentLength: end - start + 1,
-        });
-        const next = header(response, 'location');
-        if (response.status !== 202 || !next)
-            throw fail(client, `accept a chunk of blob ${blob.digest} in ${repository}`, response);
-        location = new URL(next, response.url);
-    }
-    const done = await client.request('PUT', withDigest(location, blob.digest), { repository, action: 'push' });
-    if (![200, 201, 202, 204].includes(done.status))
-        throw fail(client, `complete blob ${blob.digest} in ${repository}`, done);
-}
-async function manifestExists(client, repository, descriptor) {
-    const response = await client.request('HEAD', client.url(`/v2/${repository}/manifests/${descriptor.digest}`), {
-        repository,
-        action: 'pull',
-        headers: { Accept: descriptor.mediaType },
-    });
-    if (response.status === 200)
-        return true;
-    if (response.status === 404)
-        return false;
-    throw fail(client, `say whether ${repository} has manifest ${descriptor.digest}`, response);
-}
-/** PUTs manifest bytes under a digest or a tag; Content-Type is the body's own mediaType. */
-async function putManifest(client, repository, reference, mediaType, bytes) {
-    const response = await client.request('PUT', client.url(`/v2/${repository}/manifests/${reference}`), {
-        repository,
-        action: 'push',
-        headers: { 'Content-Type': mediaType },
-        body: bytes,
-    });
-    if (response.status !== 201 && response.status !== 200)
-        throw fail(client, `store the manifest ${reference} in ${repository}`, response);
-    checkDigestHeader(client, response, sha256Digest(bytes), `manifest ${reference} in ${repository}`);
-}
-/** GETs what a tag or digest points at: the exact bytes, for verification. */
-async function getManifest(client, repository, reference, accept) {
-    const response = await client.request('GET', client.url(`/v2/${repository}/manifests/${reference}`), { repository, action: 'pull', headers: { Accept: accept.join(', ') } });
-    if (response.status === 404)
-        return undefined;
-    if (response.status !== 200)
-        throw fail(client, `return the manifest ${reference} of ${repository}`, response);
-    return response.body;
-}
-function checkDigestHeader(client, response, expected, what) {
-    const digest = header(response, 'docker-content-digest');
-    if (digest && digest !== expected) {
-        throw new errors/* InputError */.d(`The registry ${client.registry} stored the ${what} as ${digest}, not ${expected}; it altered the content, so nothing was tagged.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/publish.js
-
-
-
-
-
-
-
-
-/** How many blob transfers run at once per repository. */
-const BLOB_CONCURRENCY = 4;
-function repositoriesOf(references) {
-    const repos = [];
-    for (const ref of references) {
-        let repo = repos.find((r) => r.registry === ref.registry && r.repository === ref.repository);
-        if (!repo)
-            repos.push((repo = { registry: ref.registry, repository: ref.repository, tags: [] }));
-        repo.tags.push(ref);
-    }
-    return repos;
-}
-/**
- * Publishes content to the repositories of `references`, then the index under each tag:
- * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
- *    registry that already has it; else uploaded) and every manifest by digest;
- * 2. only then, the index bytes under each tag: a tag never points at something incomplete,
- *    and no per-architecture or temporary tag is ever written;
- * 3. each tag read back and compared with the digest of the bytes sent.
- */
-async function publish(content, references, clientFor) {
-    const stats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
-    const repos = repositoriesOf(references);
-    const blobs = uniqueBlobs(content.manifests);
-    // Per registry: which repository already holds each blob, so others can mount it.
-    const holders = new Map();
-    for (const repo of repos) {
-        const client = clientFor(repo.registry);
-        const held = holders.get(repo.registry) ?? new Map();
-        holders.set(repo.registry, held);
-        const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
-            const outcome = await pushBlob(client, repo.repository, blob, held.get(blob.digest), content.store);
-            held.set(blob.digest, repo.repository);
-            return outcome;
-        });
-        for (const [i, outcome] of outcomes.entries()) {
-            stats[outcome]++;
-            if (outcome === 'uploaded')
-                stats.bytesUploaded += blobs[i].size;
-        }
-        for (const manifest of content.manifests) {
-            if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
-                await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
-            }
-        }
-        const count = (o) => outcomes.filter((x) => x === o).length;
-        core/* info */.pq(`${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`);
-    }
-    const tags = [];
-    if (content.index) {
-        const { descriptor, bytes } = content.index;
-        for (const ref of references) {
-            const client = clientFor(ref.registry);
-            await putManifest(client, ref.repository, ref.tag, descriptor.mediaType, bytes);
-            tags.push(formatReference(ref));
-        }
-        for (const ref of references)
-            await verifyTag(clientFor(ref.registry), ref, descriptor);
-        for (const tag of tags)
-            core/* info */.pq(`${tag} -> ${descriptor.digest}`);
-    }
-    return { tags, stats };
-}
-function uniqueBlobs(manifests) {
-    const seen = new Map();
-    for (const m of manifests)
-        for (const b of m.blobs)
-            if (!seen.has(b.digest))
-                seen.set(b.digest, b);
-    return [...seen.values()];
-}
-async function pushBlob(client, repository, blob, mountFrom, store) {
-    if (await blobExists(client, repository, blob.digest))
-        return 'existing';
-    if (mountFrom && mountFrom !== repository && (await mountBlob(client, repository, blob.digest, mountFrom)))
-        return 'mounted';
-    const path = store.blobPath(blob.digest);
-    await uploadBlob(client, repository, blob, (start, end) => (0,external_node_fs_.createReadStream)(path, { start, end }));
-    return 'uploaded';
-}
-/** Reads a tag back and compares it with the bytes sent. */
-async function verifyTag(client, ref, index) {
-    const accept = [index.mediaType, MediaType.ImageIndex, MediaType.DockerManifestList];
-    const body = await getManifest(client, ref.repository, ref.tag, accept);
-    const digest = body ? sha256Digest(body) : 'nothing';
-    if (digest !== index.digest) {
-        throw new errors/* InputError */.d(`${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed; another publisher may be writing the same tag, so check the registry and run again.`);
-    }
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./build/src/registry/credentials.js
-
-
-
-
-
-
-
-// Docker keeps Docker Hub's credentials under its old index URL.
-const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
-/** `https://ghcr.io/v1/` -> `ghcr.io`: how docker config keys compare with registry hosts. */
-function keyHost(key) {
-    return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
-}
-function matches(key, registry) {
-    const host = keyHost(key);
-    if (registry === DOCKER_HUB)
-        return DOCKER_HUB_KEYS.map(keyHost).includes(host);
-    return host === registry.toLowerCase();
-}
-/** The server URL a credential helper knows the registry by. */
-function helperServerUrl(registry) {
-    return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
-}
-async function readDockerConfig(env) {
-    const dir = env.DOCKER_CONFIG || external_node_path_.join((0,external_node_os_.homedir)(), '.docker');
-    const file = external_node_path_.join(dir, 'config.json');
-    let text;
-    try {
-        text = await (0,promises_.readFile)(file, 'utf8');
-    }
-    catch {
-        return undefined;
-    }
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        throw new errors/* InputError */.d(`${file} is not valid JSON; fix it or remove it (docker login writes it).`);
-    }
-}
-/**
- * Credentials for a registry from a docker config (what docker/login-action writes): the
- * registry's credHelper, else its `auths` entry, else the default credsStore. Every secret found
- * is masked before anything can log it.
- */
-async function dockerConfigCredentials(registry, config, env) {
-    if (!config)
-        return undefined;
-    const helperKey = Object.keys(config.credHelpers ?? {}).find((k) => matches(k, registry));
-    if (helperKey)
-        return fromHelper(config.credHelpers[helperKey], registry, env);
-    const authKey = Object.keys(config.auths ?? {}).find((k) => matches(k, registry));
-    const entry = authKey ? config.auths[authKey] : undefined;
-    if (entry) {
-        const source = `docker config (${authKey})`;
-        if (entry.identitytoken) {
-            core/* setSecret */.Pq(entry.identitytoken);
-            return { kind: 'identity-token', token: entry.identitytoken, source };
-        }
-        let username = entry.username;
-        let password = entry.password;
-        if (entry.auth) {
-            const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-            const colon = decoded.indexOf(':');
-            if (colon < 0)
-                throw new errors/* InputError */.d(`The docker config entry for ${authKey} has an auth value that is not base64 of user:password; log in again.`);
-            username = decoded.slice(0, colon);
-            password = decoded.slice(colon + 1);
-            core/* setSecret */.Pq(entry.auth);
-        }
-        if (username && password) {
-            core/* setSecret */.Pq(password);
-            return { kind: 'basic', username, password, source };
-        }
-    }
-    if (config.credsStore)
-        return fromHelper(config.credsStore, registry, env);
-    return undefined;
-}
-/** Runs `docker-credential-<name> get` with the server URL on stdin (never in argv). */
-async function fromHelper(name, registry, env) {
-    const program = `docker-credential-${name}`;
-    const result = await new Promise((resolve) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(program, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '';
-        child.stdout.on('data', (d) => (stdout += d.toString('utf8')));
-        child.on('error', (error) => resolve({ code: null, stdout, error }));
-        child.on('close', (code) => resolve({ code, stdout }));
-        child.stdin.end(helperServerUrl(registry));
-    });
-    if (result.error) {
-        core/* info */.pq(`The docker config names the credential helper ${program}, which is not on PATH; going on without credentials for ${registry}.`);
-        return undefined;
-    }
-    if (result.code !== 0) {
-        core/* debug */.Yz(`${program} has no credentials for ${registry}`);
-        return undefined;
-    }
-    let parsed;
-    try {
-        parsed = JSON.parse(result.stdout);
-    }
-    catch {
-        throw new errors/* InputError */.d(`The credential helper ${program} answered something that is not JSON for ${registry}; check the helper.`);
-    }
-    if (!parsed.Secret)
-        return undefined;
-    core/* setSecret */.Pq(parsed.Secret);
-    const source = `credential helper ${program}`;
-    if (parsed.Username === '<token>')
-        return { kind: 'identity-token', token: parsed.Secret, source };
-    return { kind: 'basic', username: parsed.Username ?? '', password: parsed.Secret, source };
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/session.js
-
-
-
-/**
- * One client per registry named in the tags, each with its credentials: the inputs'
- * registry-username/registry-password belong to the first tag's registry only (never sent to
- * another host); every other registry, or all of them without those inputs, uses the docker
- * config (what docker/login-action writes), else anonymous access.
- */
-async function openRegistries(tags, inputs, env) {
-    const registries = [...new Set(tags.map((t) => t.registry))];
-    const config = await readDockerConfig(env);
-    const clients = new Map();
-    for (const registry of registries) {
-        let credentials;
-        if (inputs.registryUsername && inputs.registryPassword && registry === tags[0].registry) {
-            credentials = { kind: 'basic', username: inputs.registryUsername, password: inputs.registryPassword, source: 'registry-username/registry-password' };
-        }
-        else {
-            credentials = await dockerConfigCredentials(registry, config, env);
-        }
-        core/* info */.pq(`${registry}: ${credentials ? `credentials from ${credentials.source}` : 'anonymous'}`);
-        clients.set(registry, new RegistryClient({ registry, insecureRegistries: inputs.insecureRegistries, credentials }));
-    }
-    return (registry) => {
-        const client = clients.get(registry);
-        if (!client)
-            throw new Error(`no client for ${registry}`);
-        return client;
-    };
-}
-
-;// CONCATENATED MODULE: ./build/src/publish/content.js
-
-
-/** What a publish sends, read from the finished layout: the exact bytes that were hashed. */
-async function publishContent(result) {
-    const store = new BlobStore(result.layout);
-    return {
-        store,
-        manifests: await Promise.all(result.platforms.map(async (p) => ({
-            descriptor: p.image.manifest,
-            bytes: await (0,promises_.readFile)(store.blobPath(p.image.manifest.digest)),
-            blobs: [p.image.config, ...p.image.layers],
-        }))),
-        index: { descriptor: result.index, bytes: await (0,promises_.readFile)(store.blobPath(result.index.digest)) },
-    };
-}
-
-;// CONCATENATED MODULE: ./build/src/publish/release.js
-
-
-
-
-
-
-/**
- * Publishes the packaged layout to the plan's tags, unless there are none or this is a dry run
- * (push: false), in which case nothing is sent. Returns undefined when nothing was published.
- */
-async function publishRelease(result, plan, inputs, env) {
-    if (!plan.tags.length) {
-        core/* info */.pq('No tags: packaged only.');
-        return undefined;
-    }
-    if (!inputs.push) {
-        core/* info */.pq(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
-        return undefined;
-    }
-    const clients = await openRegistries(plan.tags, inputs, env);
-    const published = await publish(await publishContent(result), plan.tags, clients);
-    const { stats } = published;
-    core/* info */.pq(`Uploaded ${stats.uploaded} blobs (${stats.bytesUploaded} bytes), mounted ${stats.mounted}, ${stats.existing} already present; ${retryStats.retries} retries.`);
-    return published;
-}
-
-;// CONCATENATED MODULE: ./build/src/report/outputs.js
-
-
-
-
-function manifestRecords(result) {
-    return result.platforms.map((p) => ({
-        platform: {
-            os: p.image.platform.os,
-            architecture: p.image.platform.architecture,
-            ...(p.image.platform.variant ? { variant: p.image.platform.variant } : {}),
-        },
-        digest: p.image.manifest.digest,
-        size: p.image.manifest.size,
-        mediaType: p.image.manifest.mediaType,
-        experimental: p.experimental,
-    }));
-}
-function cnbFiles(result) {
-    return Object.fromEntries(result.platforms.map((p) => [[p.image.platform.os, p.image.platform.architecture, p.image.platform.variant].filter(Boolean).join('/'), p.cnbFile]));
-}
-/** Everything one run produced, as the outputs and the summary report it. */
-function runMetadata(descriptor, plan, result, published, installed) {
-    return {
-        id: descriptor.id,
-        version: plan.version,
-        digest: result.index.digest,
-        mediaType: result.index.mediaType,
-        size: result.index.size,
-        layout: result.layout,
-        manifests: manifestRecords(result),
-        'cnb-files': cnbFiles(result),
-        annotations: plan.annotations,
-        image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
-        tags: published?.tags ?? [],
-        push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
-        tools: (0,tools/* toolsOutput */.vT)(installed),
-    };
-}
-function setOutputs(metadata) {
-    core/* setOutput */.uH('digest', metadata.digest);
-    core/* setOutput */.uH('manifests', JSON.stringify(metadata.manifests));
-    core/* setOutput */.uH('layout', metadata.layout);
-    core/* setOutput */.uH('cnb-files', JSON.stringify(metadata['cnb-files']));
-    core/* setOutput */.uH('image', metadata.image ?? '');
-    core/* setOutput */.uH('tags', metadata.tags.join('\n'));
-    core/* setOutput */.uH('tools', JSON.stringify(metadata.tools));
-    core/* setOutput */.uH('metadata', JSON.stringify(metadata));
-}
-
-;// CONCATENATED MODULE: ./build/src/report/summary.js
-
-
-function escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-function platformName(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-/** A job summary table of platforms, digests and sizes. A summary failure is only a warning. */
-async function writeSummary(metadata) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return; // outside Actions (the CLI): nothing to write to
-    try {
-        core/* summary */.z
-            .addHeading(escapeHtml(`${metadata.id} ${metadata.version}`), 3)
-            .addRaw(`Image index <code>${metadata.digest}</code> (${metadata.size} bytes)`, true)
-            .addTable([
-            [
-                { data: 'Platform', header: true },
-                { data: 'Manifest digest', header: true },
-                { data: 'Size', header: true },
-                { data: 'Experimental', header: true },
-            ],
-            ...metadata.manifests.map((m) => [
-                platformName(m.platform),
-                `<code>${m.digest}</code>`,
-                String(m.size),
-                m.experimental ? 'yes' : 'no',
-            ]),
-        ]);
-        if (metadata.tags.length) {
-            core/* summary */.z.addRaw('Published to:', true).addList(metadata.tags.map((t) => `<code>${escapeHtml(t)}</code>`));
-        }
-        await core/* summary */.z.write();
-    }
-    catch (error) {
-        core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.g)(error)}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/main.js
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * The action: read and check everything first (inputs, buildpack.toml, tags, output), then build
- * every platform, package them into one index, publish it, report. Each phase is a log group.
- */
-async function run(env = process.env) {
-    try {
-        const inputs = getInputs();
-        const descriptor = await core/* group */.Os('Read buildpack', () => readDescriptor(inputs.path));
-        const plan = planRelease(inputs, descriptor, env);
-        core/* info */.pq(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
-        await checkOutput(inputs.output, inputs.path);
-        const installed = plan.tools.length ? await core/* group */.Os('Install tools', () => (0,tools/* installTools */.HG)(plan.tools, inputs)) : [];
-        const work = await (0,promises_.mkdtemp)(external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-work-'));
-        try {
-            const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work);
-            const result = await core/* group */.Os('Package', async () => {
-                const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
-                logPackage(packaged, plan.version);
-                return packaged;
-            });
-            const published = await core/* group */.Os('Publish', () => publishRelease(result, plan, inputs, env));
-            const metadata = runMetadata(descriptor, plan, result, published, installed);
-            setOutputs(metadata);
-            await writeSummary(metadata);
-        }
-        finally {
-            await (0,promises_.rm)(work, { recursive: true, force: true });
-        }
-    }
-    catch (error) {
-        main_fail(error);
-    }
-}
-/** Builds every platform root and prepares the native packager's images. */
-async function buildNatively(inputs, descriptor, plan, work) {
-    const source = await scanTree(inputs.path, [inputs.output, work]);
-    const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
-    const builds = await core/* group */.Os(`Build (${strategy.kind})`, async () => {
-        const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
-        logBuilds(results);
-        return results;
-    });
-    return nativeImages(descriptor, plan, source, builds);
-}
-/** jam pack, then pack buildpack package per platform, with the installed tools. */
-async function packWithTools(inputs, descriptor, plan, work, installed) {
-    const tool = (name) => installed.find((t) => t.name === name)?.path ?? name;
-    const outputs = await core/* group */.Os('Build and package with jam and pack', () => packageWithPack({ dir: inputs.path, descriptor, version: plan.version, platforms: plan.platforms, work, jam: tool('jam'), pack: tool('pack'), run: runProcess }));
-    return packImages(outputs, plan.format, work);
-}
-/** One sentence via setFailed; the stack only when debug logging is on. */
-function main_fail(error) {
-    const message = (0,errors/* errorMessage */.g)(error);
-    const [sentence, ...details] = message.split('\n');
-    if (details.length)
-        core/* info */.pq(details.join('\n'));
-    core/* setFailed */.C1(error instanceof errors/* InputError */.d ? sentence : `Internal error: ${sentence}`);
-    if (core/* isDebug */._o() && error instanceof Error && error.stack)
-        core/* debug */.Yz(error.stack);
-}
-
-
-/***/ }),
-
-/***/ 5779:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ runPost)
-/* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _tools_cache_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7049);
-/* harmony import */ var _tools_tools_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5377);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6143);
-
-
-
-
-/** The post step: save freshly downloaded tools to the Actions cache. Never fails the job. */
-async function runPost() {
-    try {
-        for (const entry of (0,_tools_tools_js__WEBPACK_IMPORTED_MODULE_2__/* .toolsToCache */ .X1)())
-            await (0,_tools_cache_js__WEBPACK_IMPORTED_MODULE_1__/* .saveToActionsCache */ .y)(entry.paths, entry.key);
-    }
-    catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not save tools to the Actions cache: ${(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errorMessage */ .g)(error)}`);
-    }
-}
-
-
-/***/ }),
-
-/***/ 7049:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  a: () => (/* binding */ restoreFromActionsCache),
-  y: () => (/* binding */ saveToActionsCache)
+  DU: () => (/* binding */ entriesToSave),
+  aH: () => (/* binding */ restoreFromActionsCache),
+  $w: () => (/* binding */ saveInPostStep),
+  yz: () => (/* binding */ saveToActionsCache)
 });
 
 // NAMESPACE OBJECT: ./node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
@@ -102830,7 +98529,7 @@ function saveCacheV2(paths_1, key_1, options_1) {
 //# sourceMappingURL=cache.js.map
 // EXTERNAL MODULE: ./build/src/util/errors.js
 var errors = __nccwpck_require__(6143);
-;// CONCATENATED MODULE: ./build/src/tools/cache.js
+;// CONCATENATED MODULE: ./build/src/cache/actions-cache.js
 
 
 
@@ -102864,23 +98563,2787 @@ async function saveToActionsCache(paths, key) {
             lib_core/* warning */.$e(`Could not save ${key} to the Actions cache (${(0,errors/* errorMessage */.g)(error)}).`);
     }
 }
+const STATE_KEY = 'actions-cache-entries';
+const remembered = [];
+/**
+ * Remembers entries for the post step to save (tools and dependencies downloaded this run),
+ * adding to what earlier calls remembered.
+ */
+function saveInPostStep(entries) {
+    if (!entries.length)
+        return;
+    remembered.push(...entries);
+    lib_core/* saveState */.LZ(STATE_KEY, JSON.stringify(remembered));
+}
+/** What the main step asked the post step to save. */
+function entriesToSave() {
+    const state = lib_core/* getState */.Gu(STATE_KEY);
+    if (!state)
+        return [];
+    try {
+        return JSON.parse(state);
+    }
+    catch {
+        return [];
+    }
+}
 
 
 /***/ }),
 
-/***/ 5377:
+/***/ 6857:
+/***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4740);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5779);
+
+
+
+// One bundle serves both steps: the main step marks itself in the state the post step reads.
+if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true') {
+    await (0,_post_js__WEBPACK_IMPORTED_MODULE_2__/* .runPost */ .a)();
+}
+else {
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .run */ .e)();
+}
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 4740:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  HG: () => (/* binding */ installTools),
-  vT: () => (/* binding */ toolsOutput),
-  X1: () => (/* binding */ toolsToCache)
+  e: () => (/* binding */ run)
 });
+
+// UNUSED EXPORTS: fail
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var lib_core = __nccwpck_require__(3838);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+;// CONCATENATED MODULE: ./build/src/buildpack/files.js
+
+
+
+// Never part of a buildpack: version control and CI configuration (what jam and pack users
+// exclude by hand with include-files).
+const EXCLUDED_TOP_LEVEL = new Set([
+    '.git', '.hg', '.svn', '.github', '.gitlab', '.circleci', '.buildkite', '.gitlab-ci.yml', '.travis.yml',
+]);
+/**
+ * Lists everything below `root` without following symlinks, so a link can never pull files from
+ * outside the buildpack. `skip` holds absolute paths not to descend into (the action's own
+ * output and work directories when they sit inside the buildpack).
+ */
+async function scanTree(root, skip = [], topLevelExcludes = true) {
+    const entries = [];
+    async function walk(dir, rel) {
+        const names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+        for (const name of names) {
+            const abs = external_node_path_.join(dir, name);
+            const relPath = rel ? `${rel}/${name}` : name;
+            if (topLevelExcludes && !rel && EXCLUDED_TOP_LEVEL.has(name))
+                continue;
+            if (skip.includes(abs))
+                continue;
+            const stat = await (0,promises_namespaceObject.lstat)(abs);
+            if (stat.isSymbolicLink()) {
+                entries.push({ path: relPath, type: 'symlink', target: await (0,promises_namespaceObject.readlink)(abs) });
+            }
+            else if (stat.isDirectory()) {
+                entries.push({ path: relPath, type: 'directory' });
+                await walk(abs, relPath);
+            }
+            else if (stat.isFile()) {
+                entries.push({ path: relPath, type: 'file', source: abs, executable: (stat.mode & 0o111) !== 0, size: stat.size });
+            }
+            else {
+                throw new errors/* InputError */.d(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
+            }
+        }
+    }
+    await walk(root, '');
+    return entries;
+}
+/**
+ * Normalises a relative POSIX path and refuses one that is absolute or climbs out with `..`.
+ * `what` describes where it came from, for the error.
+ */
+function containedPath(p, what) {
+    const normalised = external_node_path_.posix.normalize(p.replaceAll('\\', '/')).replace(/\/$/, '');
+    if (external_node_path_.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || /^[A-Za-z]:/.test(normalised)) {
+        throw new errors/* InputError */.d(`${what} "${p}" leaves the buildpack directory; use a path inside it.`);
+    }
+    return normalised === '.' ? '' : normalised;
+}
+/** Path comparison in walk order: component by component (a/b before a-c, like filepath.Walk). */
+function compareWalkOrder(a, b) {
+    const pa = a.split('/');
+    const pb = b.split('/');
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+        if (pa[i] !== pb[i])
+            return pa[i] < pb[i] ? -1 : 1;
+    }
+    return pa.length - pb.length;
+}
+
+;// CONCATENATED MODULE: ./build/src/platform/platform.js
+
+// Aliases users and tools write, mapped to OCI's names (containerd's platforms.Normalize).
+const ARCH_ALIASES = {
+    amd64: { os: 'linux', architecture: 'amd64' },
+    x86_64: { os: 'linux', architecture: 'amd64' },
+    'x86-64': { os: 'linux', architecture: 'amd64' },
+    arm64: { os: 'linux', architecture: 'arm64' },
+    aarch64: { os: 'linux', architecture: 'arm64' },
+    arm: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    armhf: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    armel: { os: 'linux', architecture: 'arm', variant: 'v6' },
+    '386': { os: 'linux', architecture: '386' },
+    i386: { os: 'linux', architecture: '386' },
+    i686: { os: 'linux', architecture: '386' },
+    ppc64le: { os: 'linux', architecture: 'ppc64le' },
+    s390x: { os: 'linux', architecture: 's390x' },
+    riscv64: { os: 'linux', architecture: 'riscv64' },
+};
+const ARM_VARIANTS = ['v5', 'v6', 'v7'];
+/** Architectures a buildpack can be built for; the order here is the order of index entries. */
+const KNOWN_ARCHITECTURES = ['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64'];
+/**
+ * Parses `arm64`, `linux/arm64`, `linux/arm/v7`, `aarch64`, `x86_64` and the like into a
+ * normalised platform. `where` names the input or file the text came from, for the error.
+ */
+function parsePlatform(text, where) {
+    const raw = text.trim();
+    const parts = raw.toLowerCase().split('/');
+    const unknown = () => new errors/* InputError */.d(`${where} lists "${raw}", which is not a known architecture; use one of ${KNOWN_ARCHITECTURES.join(', ')} (optionally as linux/<arch>[/<variant>]).`);
+    let os = 'linux';
+    let archPart;
+    let variant;
+    if (parts.length === 1) {
+        archPart = parts[0];
+    }
+    else if (parts.length === 2 || parts.length === 3) {
+        [os, archPart, variant] = parts;
+    }
+    else {
+        throw unknown();
+    }
+    if (os !== 'linux') {
+        throw new errors/* InputError */.d(`${where} lists "${raw}", but only linux platforms are supported; use linux/<arch>.`);
+    }
+    const base = ARCH_ALIASES[archPart];
+    if (!base)
+        throw unknown();
+    const platform = { os, architecture: base.architecture };
+    if (base.architecture === 'arm') {
+        const v = variant ?? base.variant;
+        if (!v || !ARM_VARIANTS.includes(v)) {
+            throw new errors/* InputError */.d(`${where} lists "${raw}", whose arm variant is not one of ${ARM_VARIANTS.join(', ')}; write linux/arm/v7 or linux/arm/v6.`);
+        }
+        platform.variant = v;
+    }
+    else if (variant !== undefined) {
+        // arm64/v8 is the only variant spelled in the wild for the others; OCI omits it.
+        if (!(base.architecture === 'arm64' && variant === 'v8')) {
+            throw new errors/* InputError */.d(`${where} lists "${raw}", but ${base.architecture} has no variant "${variant}"; write linux/${base.architecture}.`);
+        }
+    }
+    return platform;
+}
+/** `linux/arm64`, `linux/arm/v7`. */
+function formatPlatform(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/** `linux-arm64`, `linux-arm-v7`: for file names. */
+function platformSlug(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('-');
+}
+function samePlatform(a, b) {
+    return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
+}
+/** A fixed order for index entries and logs, whatever order the user wrote. */
+function comparePlatforms(a, b) {
+    const rank = (p) => KNOWN_ARCHITECTURES.indexOf(p.architecture);
+    return (a.os.localeCompare(b.os, 'en') ||
+        rank(a) - rank(b) ||
+        (a.variant ?? '').localeCompare(b.variant ?? '', 'en'));
+}
+/** Parses a list of platforms, rejecting duplicates after normalisation, sorted. */
+function parsePlatformList(items, where) {
+    const platforms = [];
+    for (const item of items) {
+        const p = parsePlatform(item, where);
+        const dup = platforms.find((q) => samePlatform(p, q));
+        if (dup) {
+            throw new errors/* InputError */.d(`${where} lists ${formatPlatform(p)} twice ("${item}" is the same platform as an earlier entry); remove one.`);
+        }
+        platforms.push(p);
+    }
+    return platforms.sort(comparePlatforms);
+}
+/** The Go toolchain's names for a platform (GOARM is the variant's digit). */
+function goEnvironment(p) {
+    const env = { GOOS: p.os, GOARCH: p.architecture };
+    if (p.architecture === 'arm' && p.variant)
+        env.GOARM = p.variant.slice(1);
+    return env;
+}
+
+;// CONCATENATED MODULE: ./build/src/buildpack/tree.js
+
+
+
+
+/** `linux/arm64`, `linux/arm/v7`: where a platform's own files live in the source (pack >= 0.34). */
+function platformRoot(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+function isAnyPlatformRoot(relPath) {
+    const [os, arch] = relPath.split('/');
+    return os === 'linux' && arch !== undefined && KNOWN_ARCHITECTURES.includes(arch);
+}
+/**
+ * Maps a source path to where it ships for `platform`: files under the platform's own root move
+ * to the top, files under another platform's root are dropped (undefined), the rest is shared.
+ */
+function mapToPlatform(relPath, platform) {
+    const root = `${platformRoot(platform)}/`;
+    if (relPath.startsWith(root))
+        return relPath.slice(root.length);
+    if (`${relPath}/` === root || root.startsWith(`${relPath}/`))
+        return undefined; // the root dirs themselves
+    if (isAnyPlatformRoot(relPath))
+        return undefined;
+    return relPath;
+}
+/** The files of one platform's image, with parent directories, in walk order. */
+function platformTree(input) {
+    const byPath = new Map();
+    for (const entry of input.source) {
+        if (entry.type === 'directory')
+            continue;
+        const mapped = mapToPlatform(entry.path, input.platform);
+        if (mapped)
+            byPath.set(mapped, { ...entry, path: mapped });
+    }
+    for (const entry of input.built) {
+        if (entry.type !== 'directory')
+            byPath.set(entry.path, entry);
+    }
+    let shipped = [...byPath.values()];
+    if (input.includeFiles) {
+        const wanted = input.includeFiles
+            .map((p) => mapToPlatform(containedPath(p, 'buildpack.toml metadata.include-files lists'), input.platform))
+            .filter((p) => p !== undefined && p !== '');
+        shipped = shipped.filter((e) => wanted.some((w) => e.path === w || e.path.startsWith(`${w}/`)));
+    }
+    shipped = shipped.filter((e) => e.path !== 'buildpack.toml');
+    for (const entry of input.bundled ?? [])
+        if (entry.type !== 'directory')
+            shipped.push(entry);
+    const content = Buffer.from(input.descriptor, 'utf8');
+    shipped.push({ path: 'buildpack.toml', type: 'file', content, executable: false, size: content.length });
+    for (const entry of shipped) {
+        if (entry.type === 'symlink')
+            checkSymlink(entry.path, entry.target, input.platform);
+    }
+    const dirs = new Set();
+    for (const entry of shipped) {
+        for (let dir = external_node_path_.posix.dirname(entry.path); dir !== '.'; dir = external_node_path_.posix.dirname(dir))
+            dirs.add(dir);
+    }
+    const tree = [...shipped, ...[...dirs].map((d) => ({ path: d, type: 'directory' }))];
+    return tree.sort((a, b) => compareWalkOrder(a.path, b.path));
+}
+function checkSymlink(linkPath, target, platform) {
+    const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(linkPath), target));
+    if (external_node_path_.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../')) {
+        throw new errors/* InputError */.d(`The symlink ${linkPath} -> ${target} in the ${formatPlatform(platform)} buildpack points outside the buildpack directory; make it a relative link to a file inside the buildpack.`);
+    }
+}
+/**
+ * Every include-files entry must ship in at least one platform; a typo otherwise silently drops
+ * a file. An entry under a symlinked directory is reported as such: links are never followed.
+ */
+function checkIncludeFiles(includeFiles, trees, platforms, source, descriptorFile) {
+    for (const raw of includeFiles) {
+        const entry = containedPath(raw, 'buildpack.toml metadata.include-files lists');
+        if (entry === '' || entry === 'buildpack.toml')
+            continue;
+        // An entry for a platform not being built this run is not an error.
+        if (isAnyPlatformRoot(entry) && platforms.every((p) => mapToPlatform(entry, p) === undefined))
+            continue;
+        const found = platforms.some((p, i) => {
+            const mapped = mapToPlatform(entry, p);
+            return mapped !== undefined && trees[i].some((e) => e.path === mapped || e.path.startsWith(`${mapped}/`));
+        });
+        if (found)
+            continue;
+        const viaLink = source.find((e) => e.type === 'symlink' && entry.startsWith(`${e.path}/`));
+        if (viaLink) {
+            throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is inside the symlink ${viaLink.path}; links are not followed, so list the files where they really are.`);
+        }
+        throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is not in the buildpack directory and was not produced by the build; fix the path or remove the entry.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/util/concurrency.js
+
+/** Maps over items with at most `limit` promises in flight; results keep the input order. */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failed = false;
+    async function worker() {
+        while (!failed && next < items.length) {
+            const index = next++;
+            try {
+                results[index] = await fn(items[index], index);
+            }
+            catch (error) {
+                failed = true; // stop starting new work; let running work finish
+                throw error;
+            }
+        }
+    }
+    const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker());
+    const settled = await Promise.allSettled(workers);
+    const rejected = settled.find((s) => s.status === 'rejected');
+    if (rejected)
+        throw rejected.reason;
+    return results;
+}
+function coreCount() {
+    return (0,external_node_os_.availableParallelism)();
+}
+
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
+var lib_exec = __nccwpck_require__(5260);
+;// CONCATENATED MODULE: ./build/src/util/process.js
+
+const runProcess = async (command, args, options = {}) => {
+    const result = await (0,lib_exec/* getExecOutput */.H)(command, args, {
+        cwd: options.cwd,
+        env: options.env,
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
+/** The last non-empty line a tool printed on stderr (or stdout), for one-sentence errors. */
+function lastLine(result) {
+    const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
+    const fromStderr = result.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+    return (fromStderr.at(-1) ?? lines.at(-1) ?? '').replace(/\.$/, '');
+}
+/** Environment for a child: the current one plus `extra`, without undefined values. */
+function childEnv(extra) {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env))
+        if (v !== undefined)
+            env[k] = v;
+    return { ...env, ...extra };
+}
+
+;// CONCATENATED MODULE: ./build/src/build/go.js
+
+
+
+
+/**
+ * Cross-compiles Paketo's way: `cmd/run` becomes bin/run with bin/detect and bin/build linked to
+ * it; otherwise each `cmd/<name>` becomes bin/<name>. Static (CGO off), stripped, and with
+ * -trimpath and -buildvcs=false so the bytes do not depend on the checkout's path or state.
+ */
+async function goBuild(dir, platform, outRoot, commands, run) {
+    const bin = external_node_path_.join(outRoot, 'bin');
+    await (0,promises_namespaceObject.mkdir)(bin, { recursive: true });
+    const env = childEnv({ ...goEnvironment(platform), CGO_ENABLED: '0' });
+    const targets = commands.includes('run') ? ['run'] : commands;
+    const results = [];
+    for (const name of targets) {
+        const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w', '-o', external_node_path_.join(bin, name), `./cmd/${name}`];
+        const result = await run('go', args, { cwd: dir, env });
+        results.push(result);
+        if (result.exitCode !== 0)
+            return results;
+    }
+    if (targets.includes('run')) {
+        await (0,promises_namespaceObject.symlink)('run', external_node_path_.join(bin, 'detect'));
+        await (0,promises_namespaceObject.symlink)('run', external_node_path_.join(bin, 'build'));
+    }
+    return results;
+}
+
+;// CONCATENATED MODULE: ./build/src/build/build.js
+
+
+
+
+
+
+
+
+
+
+/**
+ * Builds every platform into its own root under `workDir`, in parallel up to the core count.
+ * A failure names the platform and the tool's last line of output.
+ */
+async function buildPlatforms(strategy, dir, platforms, workDir, run) {
+    return mapLimit(platforms, coreCount(), async (platform) => {
+        const outRoot = external_node_path_.join(workDir, 'roots', platformRoot(platform));
+        await (0,promises_namespaceObject.mkdir)(outRoot, { recursive: true });
+        const results = await runBuild(strategy, dir, platform, outRoot, run);
+        const log = results.map((r) => `${r.stdout}${r.stderr}`).join('');
+        const failed = results.find((r) => r.exitCode !== 0);
+        if (failed) {
+            const what = strategy.kind === 'go' ? 'go build' : 'build-command';
+            throw new errors/* InputError */.d(`${what} failed for ${formatPlatform(platform)} (exit code ${failed.exitCode}): ${lastLine(failed) || 'no output'}; fix the build and run again.\n${log}`);
+        }
+        return { platform, built: await scanTree(outRoot, [], false), log };
+    });
+}
+/** Logs each platform's build, one block at a time (the builds ran in parallel). */
+function logBuilds(builds) {
+    for (const b of builds) {
+        lib_core/* info */.pq(`${formatPlatform(b.platform)}: ${b.built.filter((e) => e.type !== 'directory').length} files built`);
+        if (b.log.trim())
+            lib_core/* info */.pq(b.log.trimEnd());
+    }
+}
+async function runBuild(strategy, dir, platform, outRoot, run) {
+    try {
+        switch (strategy.kind) {
+            case 'go':
+                return await goBuild(dir, platform, outRoot, strategy.commands, run);
+            case 'command':
+                return [await run('bash', ['-e', '-o', 'pipefail', '-c', strategy.command], { cwd: dir, env: commandEnv(platform, outRoot) })];
+            default:
+                return [];
+        }
+    }
+    catch (error) {
+        // @actions/exec throws when the program is not on PATH.
+        if (/Unable to locate executable file/.test((0,errors/* errorMessage */.g)(error))) {
+            const tool = strategy.kind === 'go' ? 'go' : 'bash';
+            const fix = tool === 'go' ? 'add actions/setup-go before this step, or ship prebuilt linux/<arch>/bin' : 'run on a runner with bash';
+            throw new errors/* InputError */.d(`${tool} is not on PATH, so ${dir} cannot be built; ${fix}.`);
+        }
+        throw error;
+    }
+}
+/** What build-command sees: the target platform, in Go's and in plain names, and where to write. */
+function commandEnv(platform, outRoot) {
+    const go = goEnvironment(platform);
+    return childEnv({
+        TARGET_OS: platform.os,
+        TARGET_ARCH: platform.architecture,
+        TARGET_VARIANT: platform.variant ?? '',
+        GOOS: go.GOOS,
+        GOARCH: go.GOARCH,
+        GOARM: go.GOARM ?? '',
+        OUTPUT_DIR: outRoot,
+    });
+}
+
+;// CONCATENATED MODULE: ./build/src/build/strategy.js
+
+
+
+function chooseStrategy(mode, buildCommand, source, platforms, dir, isComposite) {
+    if (mode === 'none')
+        return { kind: 'none' };
+    if (mode === 'command')
+        return { kind: 'command', command: buildCommand ?? '' };
+    if (isComposite)
+        return { kind: 'none' }; // an [[order]] buildpack has no binaries of its own
+    const has = (p) => source.some((e) => e.path === p);
+    const under = (p) => source.some((e) => e.type !== 'directory' && e.path.startsWith(`${p}/`));
+    if (platforms.every((p) => under(`${platformRoot(p)}/bin`)))
+        return { kind: 'prebuilt' };
+    const commands = [
+        ...new Set(source
+            .filter((e) => e.type === 'file' && /^cmd\/[^/]+\/[^/]+\.go$/.test(e.path) && !e.path.endsWith('_test.go'))
+            .map((e) => e.path.split('/')[1])),
+    ].sort();
+    if (has('go.mod') && commands.length > 0)
+        return { kind: 'go', commands };
+    if (under('bin'))
+        return { kind: 'scripts' };
+    const missing = platforms.filter((p) => !under(`${platformRoot(p)}/bin`)).map(formatPlatform);
+    throw new errors/* InputError */.d(`Found nothing to build ${dir} for ${missing.join(', ')}: no ${platformRoot(platforms[0])}/bin, no go.mod with cmd/<name>/main.go and no bin/ scripts; add one of them, or set build: command with a build-command.`);
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/error.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+function getLineColFromPtr(string, ptr) {
+    let lines = string.slice(0, ptr).split(/\r?\n/);
+    return [lines.length, lines.pop().length + 1];
+}
+function makeCodeBlock(string, line, column) {
+    let lines = string.split(/\r?\n/);
+    let codeblock = '';
+    let numberLen = (Math.log10(line + 1) | 0) + 1;
+    for (let i = line - 1; i <= line + 1; i++) {
+        let l = lines[i - 1];
+        if (!l)
+            continue;
+        codeblock += i.toString().padEnd(numberLen, ' ');
+        codeblock += ':  ';
+        codeblock += l;
+        codeblock += '\n';
+        if (i === line) {
+            codeblock += ' '.repeat(numberLen + column + 2);
+            codeblock += '^\n';
+        }
+    }
+    return codeblock;
+}
+class TomlError extends Error {
+    line;
+    column;
+    codeblock;
+    constructor(message, options) {
+        const [line, column] = getLineColFromPtr(options.toml, options.ptr);
+        const codeblock = makeCodeBlock(options.toml, line, column);
+        super(`Invalid TOML document: ${message}\n\n${codeblock}`, options);
+        this.line = line;
+        this.column = column;
+        this.codeblock = codeblock;
+    }
+    /** @internal */
+    static x(message, ctx, ptr) {
+        throw new TomlError(message, { toml: ctx.s, ptr: ptr ?? ctx.p });
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/primitive.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/** @internal */
+function parseString(ctx) {
+    let startPtr = ctx.p;
+    let c = ctx.s.charCodeAt(ctx.p++);
+    let first = c;
+    let isLiteral = c === 0x27; /* ' */
+    let isMultiline = c === ctx.s.charCodeAt(ctx.p) && c === ctx.s.charCodeAt(ctx.p + 1);
+    if (isMultiline) {
+        // Trim initial newline
+        if ((c = ctx.s.charCodeAt(ctx.p += 2)) === 0xa /* \n */)
+            ctx.p++;
+        else if (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */)
+            ctx.p += 2;
+    }
+    // For the record: it is not worth it to use a fast-path for literal strings using `indexOf`.
+    // Doing a char-by-char iteration ends up dispatching less instructions, for the same wall-clock runtime.
+    let parsed = '';
+    let sliceStart = ctx.p;
+    // states:
+    //   0 - decoding
+    //   1 - decoding escape
+    //   2 - whitespace escape (no newline encountered yet, must fail on non-whitespace)
+    //   3 - whitespace escape (newline encountered, allowed to transition back to normal decode)
+    let state = 0;
+    for (; ctx.p < ctx.s.length; ctx.p++) {
+        c = ctx.s.charCodeAt(ctx.p);
+        // Deal with newlines first, since that simplifies control character checking and handling across all states
+        if (isMultiline && (c === 0xa /* \n */ || (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */))) {
+            state = state && 3;
+        }
+        // Control characters are banned in TOML, so we throw an error if we encounter them
+        else if ((c < 0x20 && c !== 0x9 /* \t */) || c === 0x7f) {
+            TomlError.x('control characters are not allowed in strings', ctx);
+        }
+        // The string might terminate while we're parsing through a newline escape.
+        // It must have encountered a newline; otherwise, it'll simply fail in another branch.
+        else if ((!state || state === 3) && c === first && (!isMultiline || (ctx.s.charCodeAt(ctx.p + 1) === first && ctx.s.charCodeAt(ctx.p + 2) === first))) {
+            if (isMultiline) {
+                // If the string ends with 4-5 quotes, then the first 1-2 are part of the string
+                if (ctx.s.charCodeAt(ctx.p + 3) === first)
+                    ctx.p++;
+                if (ctx.s.charCodeAt(ctx.p + 3) === first)
+                    ctx.p++;
+            }
+            // If we're in a newline escape still, then there's nothing to add.
+            if (!state) {
+                // Avoid a useless concat operation if the string can be used as-is.
+                let s = ctx.s.slice(sliceStart, ctx.p);
+                parsed = parsed ? parsed + s : s;
+            }
+            ctx.p += isMultiline ? 3 : 1;
+            return parsed;
+        }
+        // Baseline state; keep moving forward unless an escape sequence starts
+        else if (!state) {
+            if (!isLiteral && c === 0x5c /* \ */) {
+                parsed += ctx.s.slice(sliceStart, (sliceStart = ctx.p));
+                state = 1;
+            }
+        }
+        else if (state === 1) {
+            if (c === 0x78 /* x */ || c === 0x75 /* u */ || c === 0x55 /* U */) { // Unicode escape
+                let errPtr = ctx.p++ - 1;
+                let value = 0;
+                let len = c === 0x78 /* x */ ? 2 : c === 0x75 /* u */ ? 4 : 8;
+                for (let j = 0; j < len; j++, ctx.p++) {
+                    let hex = ctx.s.charCodeAt(ctx.p);
+                    let digit = 
+                    /* 0-9 */ hex >= 0x30 && hex <= 0x39 ? hex - 0x30 :
+                        /* A-F */ hex >= 0x41 && hex <= 0x46 ? hex - 0x41 + 10 :
+                            /* a-f */ hex >= 0x61 && hex <= 0x66 ? hex - 0x61 + 10 : -1;
+                    if (digit < 0)
+                        TomlError.x('invalid non-hex character in unicode escape', ctx);
+                    value = (value << 4) | digit;
+                }
+                // Because JS does bitwise on signed 32bit integers, all 0xfzzzzzzz values are actually seen as negative
+                if (value < 0 || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) {
+                    TomlError.x('invalid unicode escape', ctx, errPtr);
+                }
+                parsed += String.fromCodePoint(value);
+                sliceStart = ctx.p--;
+                state = 0;
+            }
+            // Newline escape sequence. We only need to care about spaces and tabs; newlines are dealt with earlier
+            else if (isMultiline && (c === 0x20 || c === 0x9 /* \t */)) {
+                state = 2;
+            }
+            // Basic escape sequence
+            else {
+                if (c === 0x62 /* b */)
+                    parsed += '\b';
+                else if (c === 0x74 /* t */)
+                    parsed += '\t';
+                else if (c === 0x6e /* n */)
+                    parsed += '\n';
+                else if (c === 0x66 /* f */)
+                    parsed += '\f';
+                else if (c === 0x72 /* r */)
+                    parsed += '\r';
+                else if (c === 0x65 /* e */)
+                    parsed += '\x1b';
+                else if (c === 0x22 /* " */)
+                    parsed += '"';
+                else if (c === 0x5c /* \ */)
+                    parsed += '\\';
+                else
+                    TomlError.x('unrecognised escape sequence', ctx);
+                sliceStart = ctx.p + 1;
+                state = 0;
+            }
+        }
+        // Newline escape continuation: keep moving forward until the first non-whitespace char
+        else if (c !== 0x20 && c !== 0x9 /* \t */) {
+            if (state === 2)
+                TomlError.x('invalid escape: only line-ending whitespace may be escaped', ctx, sliceStart);
+            // State cannot be zero, or we'd have branched earlier already.
+            // If it's a backslash, immediately transition to the escape state so it can be processed.
+            state = !isLiteral && c === 0x5c /* \ */ ? 1 : 0;
+            sliceStart = ctx.p;
+        }
+    }
+    TomlError.x('unfinished string', ctx, startPtr);
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/date.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+let DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
+class TomlDate extends Date {
+    #hasDate = false;
+    #hasTime = false;
+    #offset = null;
+    constructor(date, fasttype, unsafeDelim) {
+        let hasDate = true;
+        let hasTime = true;
+        let offset = 'Z';
+        let c;
+        if (typeof date === 'string') {
+            if (fasttype)
+                prep: {
+                    // Date-time
+                    if (fasttype < 3) {
+                        if (+date.slice(11, 13) > 23) {
+                            date = '';
+                            break prep;
+                        }
+                        // Local
+                        if (fasttype === 2) {
+                            offset = null;
+                            date += 'Z';
+                        }
+                        // Offset; keep track of offset if not Z
+                        else if ((c = date.charCodeAt(date.length - 1)) !== 0x5a /* Z */ && c !== 0x7a /* z */) {
+                            offset = date.slice(date.length - 6);
+                        }
+                        if (unsafeDelim)
+                            date = date.slice(0, 10) + 'T' + date.slice(11);
+                    }
+                    // Time
+                    else if (fasttype === 4) {
+                        date = +date.slice(0, 2) > 23 ? '' : `0000-01-01T${date}Z`;
+                    }
+                    hasDate = fasttype !== 4;
+                    hasTime = fasttype !== 3;
+                }
+            else {
+                let match = date.match(DATE_TIME_RE);
+                if (match) {
+                    if (!match[1]) {
+                        hasDate = false;
+                        date = `0000-01-01T${date}`;
+                    }
+                    hasTime = !!match[2];
+                    // Make sure to use T instead of a space. Breaks in case of extreme values otherwise.
+                    hasTime && date[10] === ' ' && (date = date.replace(' ', 'T'));
+                    // Do not allow rollover hours.
+                    if (match[2] && +match[2] > 23) {
+                        date = '';
+                    }
+                    else {
+                        offset = match[3] || null;
+                        if (!offset && hasTime)
+                            date += 'Z';
+                    }
+                }
+                else {
+                    date = '';
+                }
+            }
+        }
+        super(date);
+        if (!isNaN(this.getTime())) {
+            this.#hasDate = hasDate;
+            this.#hasTime = hasTime;
+            this.#offset = offset;
+        }
+    }
+    isDateTime() {
+        return this.#hasDate && this.#hasTime;
+    }
+    isLocal() {
+        return !this.#hasDate || !this.#hasTime || !this.#offset;
+    }
+    isDate() {
+        return this.#hasDate && !this.#hasTime;
+    }
+    isTime() {
+        return this.#hasTime && !this.#hasDate;
+    }
+    isValid() {
+        return this.#hasDate || this.#hasTime;
+    }
+    toISOString() {
+        let iso = super.toISOString();
+        // Local Date
+        if (this.isDate())
+            return iso.slice(0, 10);
+        // Local Time
+        if (this.isTime())
+            return iso.slice(11, 23);
+        // Local DateTime
+        if (this.#offset === null)
+            return iso.slice(0, -1);
+        // Offset DateTime
+        if (this.#offset === 'Z' || this.#offset === 'z')
+            return iso;
+        // This part is quite annoying: JS strips the original timezone from the ISO string representation
+        // Instead of using a "modified" date and "Z", we restore the representation "as authored"
+        let offset = (+(this.#offset.slice(1, 3)) * 60) + +(this.#offset.slice(4, 6));
+        offset = this.#offset[0] === '-' ? offset : -offset;
+        let offsetDate = new Date(this.getTime() - (offset * 60e3));
+        return offsetDate.toISOString().slice(0, -1) + this.#offset;
+    }
+    static wrapAsOffsetDateTime(jsDate, offset = 'Z') {
+        let date = new TomlDate(jsDate);
+        date.#offset = offset;
+        return date;
+    }
+    static wrapAsLocalDateTime(jsDate) {
+        let date = new TomlDate(jsDate);
+        date.#offset = null;
+        return date;
+    }
+    static wrapAsLocalDate(jsDate) {
+        let date = new TomlDate(jsDate);
+        date.#hasTime = false;
+        date.#offset = null;
+        return date;
+    }
+    static wrapAsLocalTime(jsDate) {
+        let date = new TomlDate(jsDate);
+        date.#hasDate = false;
+        date.#offset = null;
+        return date;
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/extract.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+function isDigit(char, base = 10) {
+    return base === 16
+        ? (char > 0x2f && char < 0x3a) || (char > 0x40 && char < 0x47) || (char > 0x60 && char < 0x67)
+        : (char > 0x2f && char < 0x30 + base);
+}
+function isEndOfValue(char, delim) {
+    // Whitespace -- we're permissive on `\r` for performance; it'll be dealt with later anyway
+    return char === 0x20 || char === 0x9 /* \t */ || char === 0xa /* \n */ || char === 0xd /* \r */ ||
+        // Structure end or next value delimiter
+        (delim && (char === delim || char === 0x2c /* , */)) ||
+        // Comment
+        char === 0x23; /* # */
+}
+/** @internal */
+function extractValue(ctx, end) {
+    let errPtr = ctx.p;
+    let c = ctx.s.charCodeAt(ctx.p);
+    // Structs
+    if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+        ctx.d-- || TomlError.x('document contains excessively nested structures. aborting.', ctx);
+        let value = c === 0x5b /* [ */
+            ? parseArray(ctx)
+            : parseInlineTable(ctx);
+        ctx.d++;
+        return value;
+    }
+    // Strings
+    if (c === 0x22 /* " */ || c === 0x27 /* ' */) {
+        return parseString(ctx);
+    }
+    // Booleans
+    // We can fast-path because the first character is enough to know the only possible value
+    if (c === 0x74 /* t */) { // Only possible valid value is `true`
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x72 || ctx.s.charCodeAt(++ctx.p) !== 0x75 || ctx.s.charCodeAt(++ctx.p) !== 0x65)
+            TomlError.x('invalid value', ctx, errPtr);
+        return ctx.p++, true;
+    }
+    if (c === 0x66 /* f */) { // Only possible valid value is `false`
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x61 || ctx.s.charCodeAt(++ctx.p) !== 0x6c || ctx.s.charCodeAt(++ctx.p) !== 0x73 || ctx.s.charCodeAt(++ctx.p) !== 0x65)
+            TomlError.x('invalid value', ctx, errPtr);
+        return ctx.p++, false;
+    }
+    if (c === 0x2b /* + */ || c === 0x2d /* - */) {
+        return parseNumber(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 0x2c - c, end);
+    }
+    // Rough heuristic, but `parseDate` falls back to number parsing if it's a false positive.
+    // e.g.: `a = 1\n-------------- = 1` would match this heuristic, but gracefully fallback to numbers.
+    if (ctx.s.charCodeAt(ctx.p + 4) === 0x2d /* - */ && ctx.s.charCodeAt(ctx.p + 7) === 0x2d /* - */) {
+        return parseDate(ctx, c, end);
+    }
+    // Same logic as above; `parseTime` falls back to number parsing if it's a false positive.
+    if (ctx.s.charCodeAt(ctx.p + 2) === 0x3a /* : */) {
+        return parseTime(ctx, c, end);
+    }
+    return parseNumber(ctx, ctx.p, c, 0, end);
+}
+// State:
+// 0: init
+// 1: integer
+// 2: fractional dot
+// 3: fractional
+// 4: exponent letter
+// 5: exponent
+// 6: exponent sign
+// 7: exponent with sign
+// >9: underscore; see below
+//     -> 12: was integer
+//     -> 14: was fractional
+//     -> 16: was exponent
+// states 2-5, 14, 16 are ONLY permitted iif base === 10
+function parseNumber(ctx, startPtr, startChr, sign, endChr) {
+    let c = startChr;
+    let state = 0;
+    let hasUnderscores = false;
+    // (+/-)inf
+    if (c === 0x69 /* i */) {
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x6e || ctx.s.charCodeAt(++ctx.p) !== 0x66)
+            TomlError.x('invalid value', ctx, startPtr);
+        return ctx.p++, (sign || 1) / 0;
+    }
+    // (+/-)nan
+    if (c === 0x6e /* n */) {
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x61 || ctx.s.charCodeAt(++ctx.p) !== 0x6e)
+            TomlError.x('invalid value', ctx, startPtr);
+        return ctx.p++, NaN;
+    }
+    // Leading zero
+    // Only allowed cases: `0<EOV>`, `0.(...)`, `0e(...)`, `0x(...)`, `0b(...)`, `0o(...)`
+    // FWIW, `0e(...)` is a stupid case, but it's not banned per-se so we have to parse it
+    if (c === 0x30 /* 0 */) {
+        if (++ctx.p >= ctx.s.length || isEndOfValue(c = ctx.s.charCodeAt(ctx.p), endChr))
+            return ctx.bi === true ? 0n : 0; // note: conveniently deals with `-0`
+        if (!sign) {
+            if (c === 0x78 /* x */)
+                return parseIntegerBaseN(ctx, startPtr, 16, endChr);
+            else if (c === 0x62 /* b */)
+                return parseIntegerBaseN(ctx, startPtr, 2, endChr);
+            else if (c === 0x6f /* o */)
+                return parseIntegerBaseN(ctx, startPtr, 8, endChr);
+        }
+        if (c === 0x2e /* . */)
+            state = 2;
+        else if (c === 0x65 /* e */ || c === 0x45 /* E */)
+            state = 4;
+        else
+            TomlError.x('illegal leading zero', ctx, startPtr);
+    }
+    // If the 1st char is not a digit by now, then it's not a valid TOML value at all
+    else if (!isDigit(c))
+        TomlError.x('invalid value', ctx, startPtr);
+    while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
+        if (!state)
+            state = 1; // Detects single-digit numbers we can use a fast parse path for
+        // The way the states are numbered is not random: underscores are always permitted in odd-numbered states and
+        // never permitted in even-numbered ones.
+        if (c === 0x5f /* _ */) {
+            if (!(state & 1))
+                TomlError.x('illegal underscore', ctx);
+            state += 11; // 11 is a marker that makes the state even and greater than 9; see the numbering + rationale above
+            hasUnderscores = true;
+        }
+        // Transition to fractional part.
+        else if (state === 1 && c === 0x2e /* . */)
+            state = 2;
+        // Transition to exponent part.
+        else if ((state === 1 || state === 3) && (c === 0x65 /* e */ || c === 0x45 /* E */))
+            state = 4;
+        // + and - are permitted in state 4 only (handled before entering the function for state 0)
+        else if (state === 4 && (c === 0x2b /* + */ || c === 0x2d /* - */)) {
+            state = 6;
+        }
+        // All special cases have been handled; only digits are allowed here
+        else if (!isDigit(c))
+            TomlError.x(`illegal character in numeric literal`, ctx);
+        // Clear state flags
+        else if (state > 9)
+            state -= 11;
+        else if (!(state & 1))
+            state++;
+    }
+    // Single-char number; we can fast-path these very easily.
+    if (!state) {
+        let val = (startChr - 0x30 /* 0 */) * (sign || 1);
+        return ctx.bi === true ? BigInt(val) : val;
+    }
+    // Even-numbered states absolutely require a digit next; not even end of value is permitted
+    if (!(state & 1))
+        TomlError.x('unfinished numeric value', ctx, startPtr);
+    let str = ctx.s.slice(startPtr, ctx.p);
+    if (hasUnderscores)
+        str = str.replaceAll('_', ''); // perf: replaceAll 1.25x faster than replace with a regex
+    return state > 1
+        ? parseFloat(str)
+        : parseInteger(ctx, str, 10, startPtr);
+}
+function parseIntegerBaseN(ctx, startPtr, base, endChr) {
+    let c, underscore = 1;
+    while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
+        if (c === 0x5f /* _ */) {
+            if (underscore & 1)
+                TomlError.x('illegal underscore', ctx);
+            underscore = 3;
+        }
+        // We only need to check if the number is a valid digit, nothing else is permitted
+        else if (!isDigit(c, base))
+            TomlError.x(`illegal character in numeric literal`, ctx);
+        // Clear underscore flag
+        else if (underscore & 1)
+            underscore--;
+    }
+    // Trailing underscore is not allowed
+    if (underscore & 1)
+        TomlError.x('unfinished numeric value', ctx);
+    let str = ctx.s.slice(startPtr + 2, ctx.p);
+    if (underscore)
+        str = str.replaceAll('_', ''); // perf: replaceAll 1.25x faster than replace with a regex
+    return parseInteger(ctx, str, base, startPtr);
+}
+function parseInteger(ctx, str, base, startPtr) {
+    if (ctx.bi !== true)
+        int: {
+            let val = parseInt(str, base);
+            if (!Number.isSafeInteger(val)) {
+                if (ctx.bi)
+                    break int;
+                TomlError.x('integer value cannot be represented losslessly', ctx, startPtr);
+            }
+            return val;
+        }
+    return base === 10 ? BigInt(str) : BigInt((base === 2 ? '0b' : base === 8 ? '0o' : '0x') + str);
+}
+function parseDate(ctx, c, endChr) {
+    let startPtr = ctx.p++, unsafeSeparator;
+    if (!isDigit(c) ||
+        !isDigit(ctx.s.charCodeAt(ctx.p++)) ||
+        !isDigit(ctx.s.charCodeAt(ctx.p++)) ||
+        !isDigit(ctx.s.charCodeAt(ctx.p++))) {
+        return parseNumber(ctx, ctx.p = startPtr, c, 0, endChr);
+    }
+    ctx.p += 5;
+    if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
+        TomlError.x('invalid date-time: date part is malformed', ctx, startPtr);
+    if (ctx.p >= ctx.s.length || (((c = ctx.s.charCodeAt(ctx.p)) !== 0x20 || (unsafeSeparator = true, !isDigit(ctx.s.charCodeAt(ctx.p + 1)))) && c !== 0x54 /* T */ && c !== 0x74 /* t */)) {
+        let t = ctx.s.slice(startPtr, ctx.p);
+        return readDate(ctx, t, 3, false, startPtr);
+    }
+    if (ctx.s.charCodeAt(ctx.p += 3) !== 0x3a /* : */)
+        TomlError.x('invalid date-time: time part is malformed', ctx, startPtr);
+    if (ctx.s.charCodeAt(ctx.p += 3) === 0x3a /* : */)
+        ctx.p += 3;
+    if (ctx.s.charCodeAt(ctx.p) === 0x2e /* . */)
+        while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+            ;
+    if (c = ctx.s.charCodeAt(ctx.p)) {
+        if (c === 0x5a /* Z */ || c === 0x7a /* z */) {
+            let t = ctx.s.slice(startPtr, ++ctx.p);
+            return readDate(ctx, t, 1, unsafeSeparator, startPtr, '[+00:00]');
+        }
+        if (c === 0x2b /* + */ || c === 0x2d /* - */) {
+            // Temporal's ZonedDateTime is weird asf when it comes to dealing with traditional offsets...
+            // It's 1.2x faster to allocate a new string to pass to ZDT than use Instant.toZonedDateTimeISO
+            let t = ctx.s.slice(startPtr, ctx.p += 6);
+            return readDate(ctx, t, 1, unsafeSeparator, startPtr, !ctx.ld && ('[' + ctx.s.slice(ctx.p - 6, ctx.p) + ']'));
+        }
+    }
+    let t = ctx.s.slice(startPtr, ctx.p);
+    return readDate(ctx, t, 2, unsafeSeparator, startPtr);
+}
+function parseTime(ctx, c, endChr) {
+    let start = ctx.p;
+    if (!isDigit(c) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
+        return parseNumber(ctx, --ctx.p, c, 0, endChr);
+    }
+    if (ctx.s.charCodeAt(ctx.p += 4) === 0x3a /* : */)
+        ctx.p += 3;
+    if (ctx.s.charCodeAt(ctx.p) === 0x2e /* . */)
+        while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+            ;
+    let t = ctx.s.slice(start, ctx.p);
+    return readDate(ctx, t, 4, false, start);
+}
+function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
+    if (ctx.ld) {
+        let date = new TomlDate(str, type, unsafeDelim);
+        if (!date.isValid())
+            TomlError.x('invalid date', ctx, errPtr);
+        return date;
+    }
+    try {
+        if (temporalSuffix)
+            str += temporalSuffix;
+        switch (type) {
+            case 1: return Temporal.ZonedDateTime.from(str);
+            case 2: return Temporal.PlainDateTime.from(str);
+            case 3: return Temporal.PlainDate.from(str);
+            case 4: return Temporal.PlainTime.from(str);
+        }
+    }
+    catch (e) {
+        TomlError.x(e instanceof Error ? e.message : '' + e, ctx, errPtr);
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/util.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/** @internal */
+function skipComment(ctx) {
+    for (; ctx.p < ctx.s.length; ctx.p++) {
+        let c = ctx.s.charCodeAt(ctx.p);
+        if (c === 0xa /* \n */)
+            break;
+        if (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */) {
+            ctx.p++;
+            break;
+        }
+        if ((c < 0x20 && c !== 0x9 /* \t */) || c === 0x7f) {
+            TomlError.x('control characters are not allowed in comments', ctx);
+        }
+    }
+}
+/** @internal */
+function skipVoid(ctx, banNewLines, banComments) {
+    let c;
+    while (ctx.p < ctx.s.length) {
+        while (ctx.p < ctx.s.length && ((c = ctx.s.charCodeAt(ctx.p)) === 0x20 ||
+            c === 0x9 /* \t */ ||
+            (!banNewLines &&
+                (c === 0xa /* \n */ || (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */)))))
+            ctx.p++;
+        if (banComments || c !== 0x23 /* # */)
+            break;
+        skipComment(ctx);
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/struct.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+/** @internal */
+function parseKey(ctx, end = 0x3d /* = */) {
+    // States:
+    // 0: before first char
+    // 1: parsing bare key
+    // 2: after key component
+    let startPtr;
+    let state = 0;
+    let parsed = [];
+    let sliceStart;
+    let c = ctx.s.charCodeAt(startPtr = ctx.p);
+    do {
+        // End of key
+        if (c === end) {
+            if (!state)
+                TomlError.x('unexpected end of key', ctx);
+            if (state === 1)
+                parsed.push(ctx.s.slice(sliceStart, ctx.p));
+            return ctx.p++, parsed;
+        }
+        // Dotted key separator
+        else if (c === 0x2e /* . */) {
+            if (!state)
+                TomlError.x('illegal empty bare key', ctx);
+            if (state === 1)
+                parsed.push(ctx.s.slice(sliceStart, ctx.p));
+            state = 0;
+        }
+        // Quoted key
+        else if (!state && (c === 0x22 /* " */ || c === 0x27 /* ' */)) {
+            if (c === ctx.s.charCodeAt(ctx.p + 1) && c === ctx.s.charCodeAt(ctx.p + 2))
+                TomlError.x('illegal quoted key: multiline strings are not allowed', ctx);
+            parsed.push(parseString(ctx));
+            state = 2;
+            ctx.p--;
+        }
+        // Whitespace; no-op in state 0 and 2, end of bare key in state 1
+        else if (c === 0x20 || c === 0x9 /* \t */) {
+            if (state === 1) {
+                parsed.push(ctx.s.slice(sliceStart, ctx.p));
+                state = 2;
+            }
+        }
+        // If state is post-key, no character is allowed; otherwise ensure it's a bare-key component
+        else if (state === 2 || (c < 0x30 && c !== 0x2d /* - */) || (c > 0x39 && c < 0x41) || (c > 0x5a && c < 0x61 && c !== 0x5f /* _ */) || c > 0x7a) {
+            TomlError.x('illegal character in key', ctx);
+        }
+        // Illegal character
+        else if (!state) {
+            state = 1;
+            sliceStart = ctx.p;
+        }
+    } while (c = ctx.s.charCodeAt(++ctx.p));
+    TomlError.x('incomplete key-value: cannot find end of key', ctx, startPtr);
+}
+/** @internal */
+function parseInlineTable(ctx) {
+    let startPtr = ctx.p++;
+    let res = Object.create(null);
+    let seen = new Set();
+    let c;
+    while (ctx.p < ctx.s.length) {
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p)) === 0x7d /* } */) {
+            ctx.p++;
+            return res;
+        }
+        let k;
+        let t = res;
+        let hasOwn = false;
+        let errPtr = ctx.p;
+        let key = parseKey(ctx);
+        for (let i = 0; i < key.length; i++) {
+            if (i)
+                t = hasOwn ? t[k] : (t[k] = Object.create(null));
+            k = key[i];
+            if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== 'object' || seen.has(t[k]))) {
+                TomlError.x('trying to redefine an already defined value', ctx, errPtr);
+            }
+            let unsafe = k === '__proto__';
+            if (ctx.uk && (unsafe || k === 'constructor')) {
+                t = ctx.uk !== 1 && TomlError.x('document contains an unsafe property', ctx, errPtr);
+                break;
+            }
+            if (!hasOwn && unsafe) {
+                Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+            }
+        }
+        if (hasOwn) {
+            TomlError.x('trying to redefine an already defined value', ctx, errPtr);
+        }
+        skipVoid(ctx, true, true);
+        let value = extractValue(ctx, 0x7d /* } */);
+        if (t && typeof (t[k] = value) === 'object')
+            seen.add(value);
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p++)) === 0x7d /* } */) {
+            return res;
+        }
+        if (c !== 0x2c /* , */)
+            TomlError.x('expected comma or end of structure', ctx, ctx.p - 1);
+    }
+    TomlError.x('unfinished table', ctx, startPtr);
+}
+/** @internal */
+function parseArray(ctx) {
+    let startPtr = ctx.p++;
+    let res = [];
+    let c;
+    while (ctx.p < ctx.s.length) {
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p)) === 0x5d /* ] */) {
+            ctx.p++;
+            return res;
+        }
+        res.push(extractValue(ctx, 0x5d /* ] */));
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p++)) === 0x5d /* ] */) {
+            return res;
+        }
+        if (c !== 0x2c /* , */)
+            TomlError.x('expected comma or end of structure', ctx, ctx.p - 1);
+    }
+    TomlError.x('unfinished array', ctx, startPtr);
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/parse.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+function peekTable(ctx, key, table, meta, type) {
+    let t = table;
+    let m = meta;
+    let k;
+    let hasOwn = false;
+    let state;
+    for (let i = 0; i < key.length; i++) {
+        if (i) {
+            t = hasOwn ? t[k] : (t[k] = Object.create(null));
+            m = (state = m[k]).c;
+            if (type === 0 /* Type.DOTTED */ && (state.t === 1 /* Type.EXPLICIT */ || state.t === 2 /* Type.ARRAY */)) {
+                return null;
+            }
+            if (state.t === 2 /* Type.ARRAY */) {
+                let l = t.length - 1;
+                t = t[l];
+                m = m[l].c;
+            }
+        }
+        k = key[i];
+        if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 /* Type.DOTTED */ && m[k]?.d) {
+            return null;
+        }
+        if (!hasOwn) {
+            let unsafe = k === '__proto__';
+            if (ctx.uk && (unsafe || k === 'constructor'))
+                return false;
+            if (unsafe) {
+                Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+                Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
+            }
+            m[k] = {
+                t: i < key.length - 1 && type === 2 /* Type.ARRAY */
+                    ? 3 /* Type.ARRAY_DOTTED */ : type,
+                d: false,
+                i: 0,
+                c: Object.create(null),
+            };
+        }
+    }
+    state = m[k];
+    if (state.t !== type && !(type === 1 /* Type.EXPLICIT */ && state.t === 3 /* Type.ARRAY_DOTTED */)) {
+        // Bad key type!
+        return null;
+    }
+    if (type === 2 /* Type.ARRAY */) {
+        if (!state.d) {
+            state.d = true;
+            t[k] = [];
+        }
+        t[k].push(t = Object.create(null));
+        state.c[state.i++] = (state = { t: 1 /* Type.EXPLICIT */, d: false, i: 0, c: Object.create(null) });
+    }
+    if (state.d) {
+        // Redefining a table!
+        return null;
+    }
+    state.d = true;
+    if (type === 1 /* Type.EXPLICIT */) {
+        t = hasOwn ? t[k] : (t[k] = Object.create(null));
+    }
+    else if (type === 0 /* Type.DOTTED */ && hasOwn) {
+        return null;
+    }
+    return [k, t, state.c];
+}
+function validateTablePeek(ctx, peek, ptr) {
+    if (peek === null || ctx.uk === 2)
+        TomlError.x(peek === null
+            ? 'trying to redefine an already defined table or value'
+            : 'document contains an unsafe property', ctx, ptr);
+}
+function parse(toml, options = {}) {
+    let ctx = {
+        s: toml,
+        p: 0,
+        d: options.maxDepth ?? 1000,
+        bi: options.integersAsBigInt ?? false,
+        ld: options.useLegacyDate ?? true,
+        uk: options.unsafeKeyBehaviour === 'throw' ? 2 : options.unsafeKeyBehaviour === 'drop' ? 1 : 0,
+    };
+    let res = Object.create(null);
+    let meta = Object.create(null);
+    let tmp;
+    let skipping = false;
+    let tbl = res;
+    let m = meta;
+    // BOM is allowed, skip.
+    // JS is UTF-16, so we have to check for the UTF-16 BOM instead of the UTF-8 BOM sequence!
+    if (toml.charCodeAt(0) === 0xfeff)
+        ctx.p++;
+    skipVoid(ctx);
+    while (ctx.p < toml.length) {
+        if (toml.charCodeAt(ctx.p) === 0x5b /* [ */) {
+            let isTableArray = toml.charCodeAt(++ctx.p) === 0x5b; /* [ */
+            tmp = ctx.p += +isTableArray;
+            skipping = false;
+            let k = parseKey(ctx, 0x5d /* ] */);
+            if (isTableArray) {
+                if (toml.charCodeAt(ctx.p) !== 0x5d /* ] */) {
+                    TomlError.x('expected end of table array declaration', ctx);
+                }
+                ctx.p++;
+            }
+            let p = peekTable(ctx, k, res, meta, isTableArray ? 2 /* Type.ARRAY */ : 1 /* Type.EXPLICIT */);
+            if (!p) {
+                validateTablePeek(ctx, p, tmp);
+                skipping = true;
+            }
+            else {
+                m = p[2];
+                tbl = p[1];
+            }
+        }
+        else {
+            tmp = ctx.p;
+            let k = parseKey(ctx);
+            let p = peekTable(ctx, k, tbl, m, 0 /* Type.DOTTED */);
+            if (!p && !skipping)
+                validateTablePeek(ctx, p, tmp);
+            skipVoid(ctx, true, true);
+            let v = extractValue(ctx, void 0);
+            if (p && !skipping)
+                p[1][p[0]] = v;
+        }
+        skipVoid(ctx, true);
+        if (ctx.p < toml.length && (tmp = toml.charCodeAt(ctx.p)) !== 0xa /* \n */ && (tmp !== 0xd /* \r */ || toml.charCodeAt(ctx.p + 1) !== 0xa /* \n */)) {
+            TomlError.x('each key-value declaration must be followed by an end-of-line', ctx);
+        }
+        skipVoid(ctx);
+    }
+    return res;
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/stringify.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+let BARE_KEY = /^[a-z0-9-_]+$/i;
+let HAS_WELLFORMED = !!(''.isWellFormed);
+function extendedTypeOf(obj) {
+    let type = typeof obj;
+    if (type === 'object') {
+        if (Array.isArray(obj))
+            return 'array';
+        if (typeof obj.getUTCDate === 'function' && obj instanceof Date)
+            return 'date';
+        if (globalThis.Temporal) {
+            if (obj.until) {
+                if (obj instanceof Temporal.ZonedDateTime)
+                    return 'temporal/tz+uc';
+                if (obj instanceof Temporal.PlainDateTime || obj instanceof Temporal.PlainDate)
+                    return 'temporal/uc';
+                if (obj instanceof Temporal.PlainTime || obj instanceof Temporal.Instant)
+                    return 'temporal';
+                if (obj instanceof Temporal.PlainYearMonth)
+                    return 'temporal/x';
+            }
+            else if ((obj.toPlainDate && obj instanceof Temporal.PlainMonthDay) ||
+                (obj.negated && obj instanceof Temporal.Duration)) {
+                return 'temporal/x';
+            }
+        }
+    }
+    return type;
+}
+function isArrayOfTables(obj) {
+    for (let i = 0; i < obj.length; i++) {
+        if (extendedTypeOf(obj[i]) !== 'object')
+            return false;
+    }
+    return obj.length != 0;
+}
+function formatWellFormedStringUnchecked(s) {
+    return JSON.stringify(s).replaceAll('\x7f', '\\u007f');
+}
+function formatString(s) {
+    return formatWellFormedStringUnchecked(HAS_WELLFORMED ? s.toWellFormed() : s);
+}
+function formatKey(s) {
+    if (BARE_KEY.test(s))
+        return s;
+    if (HAS_WELLFORMED && !s.isWellFormed())
+        throw new RangeError('key contains illegal lone surrogates');
+    return formatWellFormedStringUnchecked(s);
+}
+function stringifyValue(val, type, depth, numberAsFloat, strictTemporal) {
+    if (depth === 0) {
+        throw new Error('Could not stringify the object: maximum object depth exceeded');
+    }
+    switch (type) {
+        // @ts-expect-error -- intentional fallthrough case
+        case 'number':
+            if (isNaN(val))
+                return 'nan';
+            if (val === Infinity)
+                return 'inf';
+            if (val === -Infinity)
+                return '-inf';
+            if (Number.isInteger(val) && (numberAsFloat || !Number.isSafeInteger(val)))
+                return val.toFixed(1);
+        case 'bigint':
+        case 'boolean':
+        case 'temporal':
+            return val.toString();
+        case 'string':
+            return formatString(val);
+        case 'date':
+            if (isNaN(val.getTime()))
+                throw new TypeError('cannot serialize invalid date');
+            return val.toISOString();
+        case 'object':
+            return stringifyInlineTable(val, depth, numberAsFloat, strictTemporal);
+        case 'array':
+            return stringifyArray(val, depth, numberAsFloat, strictTemporal);
+        // @ts-expect-error -- intentional fallthrough case
+        case 'temporal/tz+uc':
+            if (strictTemporal) {
+                let tz = val.timeZoneId;
+                let tzc = tz.charCodeAt(0);
+                if (
+                // Classic offset
+                tzc !== 0x2b /* + */ && tzc !== 0x2d /* - */ &&
+                    (
+                    // Fast pre-check pass; see below for the actually accepted values
+                    (tzc !== 0x55 /* U */ && tzc !== 0x47 /* G */ && tzc !== 0x5a /* Z */ && tzc !== 0x45 /* E */) ||
+                        (
+                        // UTC and its aliases; Temporal implementations don't all canonicalise unfortunately
+                        tz !== 'UTC' && tz !== 'UCT' && tz !== 'Universal' && tz !== 'Zulu' &&
+                            // GMT is a TZ but it's for all intents and purposes equivalent to UTC. Safe to downgrade.
+                            !tz.startsWith('GMT') && tz !== 'Greenwich' &&
+                            // Etc/* are all safe to downgrade to offset (either UTC, GMT, or offset)
+                            !tz.startsWith('Etc/')))) {
+                    throw new TypeError('Temporal objects with an IANA timezone are not allowed in Temporal strict mode');
+                }
+            }
+        case 'temporal/uc':
+            if (strictTemporal && val.calendarId !== 'iso8601')
+                throw new TypeError('Temporal objects with a non-default calendar are not allowed in Temporal strict mode');
+            return val.toString({
+                calendarName: 'never',
+                timeZoneName: 'never',
+            });
+        case 'temporal/x':
+            throw new TypeError('Unsupported ' + val[Symbol.toStringTag]);
+    }
+}
+function stringifyInlineTable(obj, depth, numberAsFloat, strictTemporal) {
+    let keys = Object.keys(obj);
+    if (keys.length === 0)
+        return '{}';
+    let res = '{ ';
+    for (let i = 0; i < keys.length; i++) {
+        let k = keys[i];
+        if (i)
+            res += ', ';
+        res += formatKey(k) + ' = ' + stringifyValue(obj[k], extendedTypeOf(obj[k]), depth - 1, numberAsFloat, strictTemporal);
+    }
+    return res + ' }';
+}
+function stringifyArray(array, depth, numberAsFloat, strictTemporal) {
+    if (array.length === 0)
+        return '[]';
+    let res = '[ ';
+    for (let i = 0; i < array.length; i++) {
+        if (i)
+            res += ', ';
+        if (array[i] === null || array[i] === void 0) {
+            throw new TypeError('arrays cannot contain null or undefined values');
+        }
+        res += stringifyValue(array[i], extendedTypeOf(array[i]), depth - 1, numberAsFloat, strictTemporal);
+    }
+    return res + ' ]';
+}
+function stringifyArrayTable(array, key, depth, numberAsFloat, strictTemporal) {
+    if (depth === 0) {
+        throw new Error('Could not stringify the object: maximum object depth exceeded');
+    }
+    let res = '';
+    for (let i = 0; i < array.length; i++) {
+        res += `${res && '\n'}[[${key}]]\n`;
+        res += stringifyTable(0, array[i], key, depth, numberAsFloat, strictTemporal);
+    }
+    return res;
+}
+function stringifyTable(tableKey, obj, prefix, depth, numberAsFloat, strictTemporal) {
+    if (depth === 0) {
+        throw new Error('Could not stringify the object: maximum object depth exceeded');
+    }
+    let preamble = '';
+    let tables = '';
+    let keys = Object.keys(obj);
+    for (let i = 0; i < keys.length; i++) {
+        let k = keys[i];
+        if (obj[k] !== null && obj[k] !== void 0) {
+            let type = extendedTypeOf(obj[k]);
+            if (type === 'symbol' || type === 'function') {
+                throw new TypeError(`cannot serialize values of type '${type}'`);
+            }
+            let key = formatKey(k);
+            if (type === 'array' && isArrayOfTables(obj[k])) {
+                tables += (tables && '\n') + stringifyArrayTable(obj[k], prefix ? `${prefix}.${key}` : key, depth - 1, numberAsFloat, strictTemporal);
+            }
+            else if (type === 'object') {
+                let tblKey = prefix ? `${prefix}.${key}` : key;
+                tables += (tables && '\n') + stringifyTable(tblKey, obj[k], tblKey, depth - 1, numberAsFloat, strictTemporal);
+            }
+            else {
+                preamble += key;
+                preamble += ' = ';
+                preamble += stringifyValue(obj[k], type, depth, numberAsFloat, strictTemporal);
+                preamble += '\n';
+            }
+        }
+    }
+    if (tableKey && (preamble || !tables)) // Create table only if necessary
+        preamble = preamble ? `[${tableKey}]\n${preamble}` : `[${tableKey}]`;
+    return preamble && tables
+        ? `${preamble}\n${tables}`
+        : preamble || tables;
+}
+function stringify(obj, { maxDepth = 1000, numbersAsFloat = false, strictTemporal = false } = {}) {
+    if (extendedTypeOf(obj) !== 'object') {
+        throw new TypeError('stringify can only be called with an object');
+    }
+    let str = stringifyTable(0, obj, '', maxDepth, numbersAsFloat, strictTemporal);
+    if (str[str.length - 1] !== '\n')
+        return str + '\n';
+    return str;
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/index.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+
+/** @deprecated use `import * as ... from 'smol-toml'` instead */
+/* harmony default export */ const dist = ({ parse: parse, stringify: stringify, TomlDate: TomlDate, TomlError: TomlError });
+
+;// CONCATENATED MODULE: ./build/src/buildpack/dependencies.js
+
+
+
+function readDependencies(metadata, file) {
+    const raw = metadata.dependencies;
+    if (raw === undefined)
+        return [];
+    if (!Array.isArray(raw))
+        throw new errors/* InputError */.d(`${file} has a metadata.dependencies that is not an array of tables; write it as [[metadata.dependencies]].`);
+    return raw.map((entry, index) => {
+        const d = entry;
+        const text = (key) => (typeof d[key] === 'string' ? d[key] : undefined);
+        const id = text('id') ?? `#${index + 1}`;
+        let sha256;
+        const checksum = text('checksum');
+        if (checksum !== undefined) {
+            const m = /^sha256:([a-fA-F0-9]{64})$/.exec(checksum);
+            if (!m)
+                throw new errors/* InputError */.d(`${file} gives dependency ${id} the checksum "${checksum}", which is not sha256:<64 hex digits>; fix it.`);
+            sha256 = m[1].toLowerCase();
+        }
+        else if (text('sha256') !== undefined) {
+            if (!/^[a-fA-F0-9]{64}$/.test(text('sha256')))
+                throw new errors/* InputError */.d(`${file} gives dependency ${id} the sha256 "${text('sha256')}", which is not 64 hex digits; fix it.`);
+            sha256 = text('sha256').toLowerCase();
+        }
+        return { index, id, version: text('version'), uri: text('uri'), sha256, os: text('os'), arch: text('arch') };
+    });
+}
+/** `node 20.1.0 (arm64)`: how errors and warnings name a dependency. */
+function describeDependency(d) {
+    return [d.id, d.version, d.arch ? `(${d.arch})` : undefined].filter(Boolean).join(' ');
+}
+/** The dependencies a platform's image carries: those for its os and arch, and those for any. */
+function dependenciesFor(dependencies, platform) {
+    return dependencies.filter((d) => (!d.arch || d.arch === platform.architecture) && (!d.os || d.os === platform.os));
+}
+/** Where an offline buildpack keeps a dependency, relative to the buildpack root. */
+function bundledPath(dependency) {
+    const name = external_node_path_.posix.basename(new URL(dependency.uri).pathname) || 'dependency';
+    return `dependencies/${dependency.sha256}/${decodeURIComponent(name)}`;
+}
+const HEADER = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$/;
+/**
+ * buildpack.toml for one image: the text as written, with the `[[metadata.dependencies]]`
+ * blocks not in `keep` removed and, for offline images, each kept dependency's uri pointing
+ * into the image. Comments, order and formatting of everything else are untouched.
+ */
+function filterDependencies(text, total, keep, uris, file) {
+    if (total === 0)
+        return text;
+    const lines = text.split('\n');
+    // Each [[metadata.dependencies]] block runs to the next header that is not one of its own sub-tables.
+    const blocks = [];
+    for (let i = 0; i < lines.length; i++) {
+        const header = HEADER.exec(lines[i]);
+        if (!header)
+            continue;
+        const name = header[1];
+        const last = blocks.at(-1);
+        if (last && last.end === -1 && !name.startsWith('metadata.dependencies.'))
+            last.end = i;
+        if (name === 'metadata.dependencies' && /^\s*\[\[/.test(lines[i]))
+            blocks.push({ start: i, end: -1 });
+    }
+    const last = blocks.at(-1);
+    if (last && last.end === -1)
+        last.end = lines.length;
+    if (blocks.length !== total) {
+        throw new errors/* InputError */.d(`${file} lists dependencies in a form the action cannot filter per platform (${blocks.length} [[metadata.dependencies]] tables for ${total} entries); write each as a [[metadata.dependencies]] table.`);
+    }
+    const out = [];
+    let cursor = 0;
+    blocks.forEach((block, index) => {
+        out.push(...lines.slice(cursor, block.start));
+        if (keep.has(index)) {
+            const body = lines.slice(block.start, block.end);
+            const uri = uris.get(index);
+            if (uri !== undefined) {
+                const at = body.findIndex((l) => /^\s*uri\s*=/.test(l));
+                if (at < 0)
+                    throw new errors/* InputError */.d(`${file} has dependency #${index + 1} without a uri line to rewrite; add uri = "...".`);
+                body[at] = body[at].replace(/^(\s*uri\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')(.*)$/, (_m, pre, _old, post) => `${pre}${JSON.stringify(uri)}${post}`);
+            }
+            out.push(...body);
+        }
+        cursor = block.end;
+    });
+    out.push(...lines.slice(cursor));
+    const result = out.join('\n');
+    const check = parse(result).metadata?.dependencies ?? [];
+    if (check.length !== keep.size)
+        throw new Error(`filtering dependencies of ${file} kept ${check.length}, expected ${keep.size}`);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./build/src/buildpack/descriptor.js
+
+
+
+
+
+
+// The CNB spec's buildpack id grammar (buildpack.md): letters, digits, `.`, `/`, `-`.
+const ID = /^[a-zA-Z0-9][a-zA-Z0-9./-]*$/;
+async function readDescriptor(dir) {
+    const file = external_node_path_.join(dir, 'buildpack.toml');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (error) {
+        if (error.code === 'ENOENT') {
+            throw new errors/* InputError */.d(`No buildpack.toml in ${dir}; set the "path" input to the buildpack's directory.`);
+        }
+        throw error;
+    }
+    const descriptor = parseDescriptor(text, file);
+    lib_core/* info */.pq(`${descriptor.id} from ${file}`);
+    return descriptor;
+}
+function parseDescriptor(text, file) {
+    let doc;
+    try {
+        doc = parse(text);
+    }
+    catch (error) {
+        if (error instanceof TomlError) {
+            const reason = error.message.split('\n')[0].replace(/\.$/, '');
+            throw new errors/* InputError */.d(`${file} is not valid TOML at line ${error.line}, column ${error.column} (${reason}); fix the syntax there.`);
+        }
+        throw error;
+    }
+    const bp = table(doc.buildpack, file, '[buildpack]');
+    const id = str(bp.id, file, 'buildpack.id');
+    if (!id || !ID.test(id)) {
+        throw new errors/* InputError */.d(`${file} has ${id ? `the buildpack id "${id}", which is not valid` : 'no buildpack.id'}; set [buildpack] id to letters, digits, ".", "-" and "/" (for example "acme/my-buildpack").`);
+    }
+    const metadata = doc.metadata === undefined ? {} : table(doc.metadata, file, '[metadata]');
+    const includeFiles = metadata['include-files'];
+    if (includeFiles !== undefined && !isStringArray(includeFiles)) {
+        throw new errors/* InputError */.d(`${file} has a metadata.include-files that is not a list of paths; write include-files = ["bin/run", "buildpack.toml"].`);
+    }
+    return {
+        file,
+        text,
+        api: str(doc.api, file, 'api') ?? '0.2',
+        id,
+        name: str(bp.name, file, 'buildpack.name'),
+        version: versionField(bp.version, file),
+        homepage: str(bp.homepage, file, 'buildpack.homepage'),
+        description: str(bp.description, file, 'buildpack.description'),
+        keywords: isStringArray(bp.keywords) ? bp.keywords : undefined,
+        licenses: tables(bp.licenses, file, 'buildpack.licenses').map((l) => ({
+            type: str(l.type, file, 'buildpack.licenses.type'),
+            uri: str(l.uri, file, 'buildpack.licenses.uri'),
+        })),
+        stacks: tables(doc.stacks, file, 'stacks').map((s) => ({
+            id: str(s.id, file, 'stacks.id') ?? '',
+            ...(isStringArray(s.mixins) && s.mixins.length ? { mixins: s.mixins } : {}),
+        })),
+        targets: tables(doc.targets, file, 'targets').map((t) => readTarget(t, file)),
+        order: doc.order === undefined ? undefined : tables(doc.order, file, 'order').map((o) => ({
+            group: tables(o.group, file, 'order.group').map((g) => ({
+                id: str(g.id, file, 'order.group.id') ?? '',
+                version: str(g.version, file, 'order.group.version'),
+                optional: g.optional === true ? true : undefined,
+            })),
+        })),
+        includeFiles: includeFiles,
+        prePackage: str(metadata['pre-package'], file, 'metadata.pre-package'),
+        dependencies: readDependencies(metadata, file),
+    };
+}
+function readTarget(t, file) {
+    return {
+        os: str(t.os, file, 'targets.os'),
+        arch: str(t.arch, file, 'targets.arch'),
+        variant: str(t.variant, file, 'targets.variant'),
+        distros: t.distros === undefined ? undefined : tables(t.distros, file, 'targets.distros').map((d) => ({
+            name: str(d.name, file, 'targets.distros.name'),
+            version: str(d.version, file, 'targets.distros.version'),
+        })),
+    };
+}
+function versionField(value, file) {
+    // A bare number (version = 1.2) is a TOML float; accept it as its text would have been.
+    if (typeof value === 'number')
+        return String(value);
+    return str(value, file, 'buildpack.version');
+}
+function isStringArray(value) {
+    return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+function str(value, file, key) {
+    if (value === undefined)
+        return undefined;
+    if (typeof value !== 'string') {
+        throw new errors/* InputError */.d(`${file} has a ${key} that is not a string; quote its value.`);
+    }
+    return value;
+}
+function table(value, file, key) {
+    if (value === undefined) {
+        throw new errors/* InputError */.d(`${file} has no ${key} table; add it with at least an id.`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new errors/* InputError */.d(`${file} has a ${key} that is not a table; write it as a [table].`);
+    }
+    return value;
+}
+function tables(value, file, key) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
+        throw new errors/* InputError */.d(`${file} has a ${key} that is not an array of tables; write it as [[${key}]].`);
+    }
+    return value;
+}
+/** The id as a path component: `/` becomes `_` (pack's EscapedID). */
+function escapedId(id) {
+    return id.replaceAll('/', '_');
+}
+
+;// CONCATENATED MODULE: ./build/src/inputs/list.js
+/**
+ * Splits a List input: newlines and commas separate items, items are trimmed, empty items and
+ * `#` comment lines are dropped (docker/actions-toolkit's getInputList behaves the same way).
+ */
+function parseList(value) {
+    return value
+        .split(/\r?\n/)
+        .filter((line) => !line.trim().startsWith('#'))
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
+}
+/** Splits a List input that holds one item per line (values may contain commas). */
+function parseLines(value) {
+    return value
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line.length > 0 && !line.startsWith('#'));
+}
+
+;// CONCATENATED MODULE: ./build/src/inputs/inputs.js
+
+
+
+
+
+const readInput = (name) => lib_core/* getInput */.V4(name);
+function getInputs(read = readInput, env = process.env) {
+    const runnerTemp = env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+    const build = oneOf(read, 'build', ['auto', 'command', 'none'], 'auto');
+    const buildCommand = read('build-command').trim() || undefined;
+    if (build === 'command' && !buildCommand) {
+        throw new errors/* InputError */.d('Input "build" is "command" but "build-command" is empty; set build-command to the command that fills $OUTPUT_DIR for each architecture.');
+    }
+    if (build !== 'command' && buildCommand) {
+        throw new errors/* InputError */.d(`Input "build-command" is set but "build" is "${build}"; set build: command to use it, or remove build-command.`);
+    }
+    const experimentalArchitectures = parseList(read('experimental-architectures'));
+    const registryUsername = read('registry-username').trim() || undefined;
+    // Not trimmed: a password may end in spaces. Masked before anything can print it.
+    const registryPassword = read('registry-password') || undefined;
+    if (registryPassword)
+        lib_core/* setSecret */.Pq(registryPassword);
+    if (Boolean(registryUsername) !== Boolean(registryPassword)) {
+        throw new errors/* InputError */.d(`Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`);
+    }
+    return {
+        path: external_node_path_.resolve(read('path').trim() || '.'),
+        architectures: parseList(read('architectures')),
+        version: read('version').trim() || undefined,
+        output: external_node_path_.resolve(read('output').trim() || external_node_path_.join(runnerTemp, 'multiarch-buildpack')),
+        build,
+        buildCommand,
+        experimental: bool(read, 'experimental', false),
+        experimentalArchitectures: experimentalArchitectures.length ? experimentalArchitectures : undefined,
+        annotations: parseAnnotations(read('annotations')),
+        tags: parseList(read('tags')),
+        push: bool(read, 'push', true),
+        registryUsername,
+        registryPassword,
+        insecureRegistries: parseList(read('insecure-registries')),
+        format: oneOf(read, 'format', ['oci', 'docker'], 'oci'),
+        tools: parseList(read('tools')),
+        toolsDownloadBaseUrl: baseUrl(read('tools-download-base-url')),
+        cache: bool(read, 'cache', true),
+        cacheSave: bool(read, 'cache-save', true),
+        packager: oneOf(read, 'packager', ['native', 'pack'], 'native'),
+        offline: bool(read, 'offline', false),
+    };
+}
+function baseUrl(value) {
+    const text = value.trim().replace(/\/+$/, '');
+    if (!text)
+        return undefined;
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        throw new errors/* InputError */.d(`Input "tools-download-base-url" is "${text}", which is not a URL; write it like https://mirror.example.com (it replaces https://github.com).`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new errors/* InputError */.d(`Input "tools-download-base-url" is "${text}"; use an https:// URL.`);
+    }
+    return text;
+}
+function oneOf(read, name, allowed, fallback) {
+    const value = read(name).trim();
+    if (value === '')
+        return fallback;
+    if (allowed.includes(value))
+        return value;
+    throw new errors/* InputError */.d(`Input "${name}" is "${value}"; use one of ${allowed.join(', ')}.`);
+}
+/** YAML 1.2 core-schema booleans, as core.getBooleanInput accepts, with a default when empty. */
+function bool(read, name, fallback) {
+    const value = read(name).trim();
+    if (value === '')
+        return fallback;
+    if (['true', 'True', 'TRUE'].includes(value))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(value))
+        return false;
+    throw new errors/* InputError */.d(`Input "${name}" is "${value}"; use true or false.`);
+}
+// OCI annotation keys are reverse-domain names; this is the character set the spec's examples
+// and every registry accept.
+const ANNOTATION_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+/**
+ * `key=value` items separated by newlines or commas. A comma followed by something that is not
+ * `key=` belongs to the value ("description=Fast, small" is one item), so descriptions survive.
+ * Later keys override earlier ones.
+ */
+function parseAnnotations(value) {
+    const items = [];
+    for (const line of parseLines(value)) {
+        for (const segment of line.split(',')) {
+            const startsItem = /^\s*[A-Za-z0-9][A-Za-z0-9._/-]*\s*=/.test(segment);
+            if (startsItem || items.length === 0 || segment.trim() === '')
+                items.push(segment);
+            else
+                items[items.length - 1] += `,${segment}`;
+        }
+    }
+    const annotations = {};
+    for (const item of items.map((i) => i.trim()).filter(Boolean)) {
+        const eq = item.indexOf('=');
+        const key = eq > 0 ? item.slice(0, eq).trim() : '';
+        if (!ANNOTATION_KEY.test(key)) {
+            throw new errors/* InputError */.d(`Input "annotations" has the item "${item}", which is not key=value with a key like org.opencontainers.image.title; write one key=value per line.`);
+        }
+        annotations[key] = item.slice(eq + 1).trim();
+    }
+    return annotations;
+}
+
+;// CONCATENATED MODULE: ./build/src/platform/elf.js
+
+// ELF e_machine values (System V ABI) and the word size each architecture uses.
+const MACHINES = {
+    amd64: { machine: 0x3e, bits: 64, littleEndian: true, name: 'x86-64' },
+    arm64: { machine: 0xb7, bits: 64, littleEndian: true, name: 'aarch64' },
+    arm: { machine: 0x28, bits: 32, littleEndian: true, name: 'ARM' },
+    '386': { machine: 0x03, bits: 32, littleEndian: true, name: 'Intel 80386' },
+    ppc64le: { machine: 0x15, bits: 64, littleEndian: true, name: 'PowerPC64 (little-endian)' },
+    s390x: { machine: 0x16, bits: 64, littleEndian: false, name: 'IBM S/390' },
+    riscv64: { machine: 0xf3, bits: 64, littleEndian: true, name: 'RISC-V' },
+};
+/** Reads the ELF identity of a file, or undefined when it is not an ELF file. */
+async function readElfIdentity(file) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
+    try {
+        const header = Buffer.alloc(20);
+        const { bytesRead } = await handle.read(header, 0, 20, 0);
+        return parseElfIdentity(header.subarray(0, bytesRead));
+    }
+    finally {
+        await handle.close();
+    }
+}
+function parseElfIdentity(header) {
+    if (header.length < 20 || header.readUInt32BE(0) !== 0x7f454c46)
+        return undefined;
+    const bits = header[4] === 2 ? 64 : 32;
+    const littleEndian = header[5] !== 2;
+    const machine = littleEndian ? header.readUInt16LE(18) : header.readUInt16BE(18);
+    return { machine, bits, littleEndian };
+}
+/** A human name for an ELF identity: `x86-64`, `aarch64`, or the raw machine number. */
+function describeElf(id) {
+    const known = Object.values(MACHINES).find((m) => m.machine === id.machine && m.bits === id.bits && m.littleEndian === id.littleEndian);
+    return known ? known.name : `machine 0x${id.machine.toString(16)} (${id.bits}-bit)`;
+}
+/** Whether an ELF identity runs on the platform. */
+function elfMatchesPlatform(id, platform) {
+    const want = MACHINES[platform.architecture];
+    if (!want)
+        return false;
+    return want.machine === id.machine && want.bits === id.bits && want.littleEndian === id.littleEndian;
+}
+function expectedElfName(platform) {
+    return MACHINES[platform.architecture]?.name ?? platform.architecture;
+}
+
+;// CONCATENATED MODULE: ./build/src/build/verify.js
+
+
+
+
+/**
+ * A platform's tree must hold the lifecycle's entry points, and every ELF file in it must be for
+ * that platform: an amd64 binary in the arm64 image is the bug this action exists to prevent.
+ */
+async function verifyPlatformTree(tree, platform, isComposite) {
+    if (!isComposite) {
+        for (const entry of ['bin/detect', 'bin/build']) {
+            if (!tree.some((e) => e.path === entry && e.type !== 'directory')) {
+                throw new errors/* InputError */.d(`The ${formatPlatform(platform)} buildpack has no ${entry}; put the binaries in ${platformRoot(platform)}/bin or bin/ (or let build: auto compile cmd/), and list them in include-files if you use it.`);
+            }
+        }
+    }
+    for (const entry of tree) {
+        if (entry.type !== 'file')
+            continue;
+        const identity = 'source' in entry ? await readElfIdentity(entry.source) : undefined;
+        if (identity && !elfMatchesPlatform(identity, platform)) {
+            throw new errors/* InputError */.d(`${entry.path} in the ${formatPlatform(platform)} buildpack is built for ${describeElf(identity)}, not ${expectedElfName(platform)}; build it for ${platform.architecture} (GOARCH=${platform.architecture}) or move it under ${platformRoot(platform)}/bin.`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/buildpack/version.js
+
+
+// The version becomes an image tag and a path component, so it must satisfy the tag grammar
+// (distribution/reference): semver build metadata (`+build`) and templates do not.
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/** The version to publish: the input, else buildpack.toml's, which must then be a real one. */
+function resolveVersion(input, descriptor) {
+    if (input !== undefined) {
+        if (!TAG.test(input)) {
+            throw new errors/* InputError */.d(`Input "version" is "${input}", which cannot be an image tag; use letters, digits, ".", "_" and "-" only (write 1.2.3-build.5 rather than 1.2.3+build.5).`);
+        }
+        return input;
+    }
+    const version = descriptor.version;
+    if (!version) {
+        throw new errors/* InputError */.d(`${descriptor.file} has no buildpack.version and the "version" input is empty; set the version input (for example version: 1.2.3).`);
+    }
+    if (!TAG.test(version)) {
+        throw new errors/* InputError */.d(`${descriptor.file} has the version "${version}", which is not a real version; set the "version" input (for example version: 1.2.3) or write one into buildpack.toml.`);
+    }
+    return version;
+}
+/**
+ * buildpack.toml as it ships: the original text with only `[buildpack] version` replaced, so
+ * comments, ordering and everything else stay as the author wrote them.
+ */
+function renderDescriptor(descriptor, version) {
+    const lines = descriptor.text.split('\n');
+    let table = '';
+    let replaced = false;
+    for (let i = 0; i < lines.length && !replaced; i++) {
+        const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(lines[i]);
+        if (header) {
+            table = header[1];
+            continue;
+        }
+        const inBuildpack = table === 'buildpack';
+        const key = inBuildpack ? 'version' : table === '' ? 'buildpack\\.version' : undefined;
+        if (!key)
+            continue;
+        const match = new RegExp(`^(\\s*${key}\\s*=\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^#\\s]+)(.*)$`).exec(lines[i]);
+        if (match) {
+            lines[i] = `${match[1]}${JSON.stringify(version)}${match[3]}`;
+            replaced = true;
+        }
+    }
+    let text = lines.join('\n');
+    if (!replaced) {
+        // No version line: add one right under [buildpack].
+        text = text.replace(/^(\s*\[buildpack\]\s*(#.*)?)$/m, `$1\n  version = ${JSON.stringify(version)}`);
+    }
+    const check = parse(text);
+    if (check.buildpack?.version !== version) {
+        throw new errors/* InputError */.d(`Could not write the version into ${descriptor.file}; write [buildpack] version = "{{ .version }}" on a line of its own.`);
+    }
+    return text;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./build/src/oci/digest.js
+
+function sha256Digest(data) {
+    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(data).digest('hex')}`;
+}
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+function isDigest(value) {
+    return DIGEST.test(value);
+}
+/** The hex part of a sha256 digest, which names its blob file. */
+function digestHex(digest) {
+    if (!isDigest(digest))
+        throw new Error(`not a sha256 digest: ${digest}`);
+    return digest.slice('sha256:'.length);
+}
+/**
+ * JSON as the action writes it: keys in the order the object was built (callers build them in a
+ * fixed order), no whitespace. Serialised once; the same bytes are hashed, stored and sent.
+ */
+function canonicalJson(value) {
+    return Buffer.from(JSON.stringify(value), 'utf8');
+}
+/** Object with its keys sorted, for maps such as labels and annotations. */
+function sortedRecord(record) {
+    return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./build/src/oci/gzip.js
+
+
+/** The compression level of every layer; part of the digest, so changing it changes digests. */
+const GZIP_LEVEL = 6;
+/**
+ * The stages of a gzip stream whose bytes depend only on its input, for stream.pipeline. Node's
+ * gzip writes the OS byte of the zlib build it runs on (3 on Linux, 10/19 elsewhere), so the
+ * header and trailer are written here around raw deflate, with mtime 0 and OS 255 ("unknown",
+ * as Go writes). Plain stages keep the pipeline's backpressure intact.
+ */
+function reproducibleGzip(level = GZIP_LEVEL) {
+    let crc = 0;
+    let size = 0;
+    const checksum = new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            crc = (0,external_node_zlib_.crc32)(chunk, crc);
+            size = (size + chunk.length) % 0x1_0000_0000;
+            callback(null, chunk);
+        },
+    });
+    const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
+    let headerSent = false;
+    const frame = new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            if (!headerSent) {
+                this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]));
+                headerSent = true;
+            }
+            callback(null, chunk);
+        },
+        flush(callback) {
+            // Raw deflate always emits at least the final block, so the header has been sent.
+            const trailer = Buffer.alloc(8);
+            trailer.writeUInt32LE(crc >>> 0, 0);
+            trailer.writeUInt32LE(size, 4);
+            callback(null, trailer);
+        },
+    });
+    return [checksum, (0,external_node_zlib_.createDeflateRaw)({ level }), frame];
+}
+
+// EXTERNAL MODULE: ./node_modules/tar-stream/index.js
+var tar_stream = __nccwpck_require__(6118);
+;// CONCATENATED MODULE: ./build/src/oci/tar.js
+
+
+
+/**
+ * A tar stream of `entries` in the given order, read from disk as the consumer pulls. Owner
+ * fields are always root with empty names, so nothing of the build machine leaks into digests.
+ */
+function tarStream(entries) {
+    const tar = (0,tar_stream.pack)();
+    // tar-stream's Pack is a streamx stream; Readable.from bridges it with backpressure.
+    const out = external_node_stream_.Readable.from(tar, { objectMode: false });
+    feed(tar, entries).catch((error) => {
+        tar.destroy(error);
+        out.destroy(error);
+    });
+    return out;
+}
+async function feed(tar, entries) {
+    for (const entry of entries) {
+        const header = {
+            name: entry.name,
+            type: entry.type,
+            mode: entry.mode,
+            mtime: entry.mtime,
+            uid: 0,
+            gid: 0,
+            uname: '',
+            gname: '',
+        };
+        if (entry.type === 'symlink') {
+            header.linkname = entry.linkname;
+            await addEntry(tar, header);
+        }
+        else if (entry.type === 'directory') {
+            await addEntry(tar, header);
+        }
+        else if (entry.content) {
+            header.size = entry.content.length;
+            await addEntry(tar, header, entry.content);
+        }
+        else {
+            header.size = entry.size;
+            await new Promise((resolve, reject) => {
+                const sink = tar.entry(header, (error) => (error ? reject(error) : resolve()));
+                const file = (0,external_node_fs_.createReadStream)(entry.source);
+                file.on('error', (error) => {
+                    sink.destroy(error);
+                    reject(error);
+                });
+                file.pipe(sink);
+            });
+        }
+    }
+    tar.finalize();
+}
+function addEntry(tar, header, content) {
+    return new Promise((resolve, reject) => {
+        tar.entry(header, content ?? Buffer.alloc(0), (error) => (error ? reject(error) : resolve()));
+    });
+}
+
+;// CONCATENATED MODULE: ./build/src/oci/layer.js
+
+
+
+
+
+
+/** Counts and hashes the bytes passing through, without holding them. */
+class Digester extends external_node_stream_.Transform {
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    size = 0;
+    _transform(chunk, _enc, callback) {
+        this.hash.update(chunk);
+        this.size += chunk.length;
+        callback(null, chunk);
+    }
+    digest() {
+        return `sha256:${this.hash.digest('hex')}`;
+    }
+}
+/**
+ * Writes entries as a gzip-compressed tar layer in one pass: files -> tar -> sha256 (diffID)
+ * -> gzip -> sha256 (digest) -> disk. Nothing holds a whole layer in memory.
+ */
+async function writeLayer(entries, store, mediaType) {
+    const tarDigest = new Digester();
+    const gzDigest = new Digester();
+    const temp = await store.tempPath();
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, (0,external_node_fs_.createWriteStream)(temp)]);
+    }
+    catch (error) {
+        await store.discard(temp);
+        throw error;
+    }
+    const digest = gzDigest.digest();
+    await store.commit(temp, digest);
+    return { descriptor: { mediaType, digest, size: gzDigest.size }, diffID: tarDigest.digest() };
+}
+
+;// CONCATENATED MODULE: ./build/src/oci/types.js
+/** OCI image-spec v1.1 types and media types, as go-containerregistry's v1 package names them. */
+const MediaType = {
+    ImageIndex: 'application/vnd.oci.image.index.v1+json',
+    ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
+    ImageConfig: 'application/vnd.oci.image.config.v1+json',
+    Layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    DockerConfig: 'application/vnd.docker.container.image.v1+json',
+    DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+};
+/** The media types of one format; the blobs' bytes are the same in both, only the JSON differs. */
+function mediaTypes(format) {
+    return format === 'docker'
+        ? { index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayer }
+        : { index: MediaType.ImageIndex, manifest: MediaType.ImageManifest, config: MediaType.ImageConfig, layer: MediaType.Layer };
+}
+
+;// CONCATENATED MODULE: ./build/src/image/labels.js
+const BUILDPACKAGE_METADATA_LABEL = 'io.buildpacks.buildpackage.metadata';
+const BUILDPACK_LAYERS_LABEL = 'io.buildpacks.buildpack.layers';
+/**
+ * JSON as Go's encoding/json writes it (pack, the lifecycle and kpack are Go): fields in struct
+ * order, omitempty fields left out, and <, >, & escaped.
+ */
+function goJson(value) {
+    return JSON.stringify(value)
+        .replaceAll('<', '\\u003c')
+        .replaceAll('>', '\\u003e')
+        .replaceAll('&', '\\u0026')
+        .replaceAll('\u2028', '\\u2028')
+        .replaceAll('\u2029', '\\u2029');
+}
+/** Drops undefined, empty-string and empty-array fields (Go's omitempty), keeping order. */
+function omitEmpty(value) {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0)));
+}
+/** The targets this platform's image claims: buildpack.toml's matching entries, else the platform. */
+function targetsFor(descriptor, platform) {
+    const matching = descriptor.targets.filter((t) => (!t.os || t.os === platform.os) &&
+        (!t.arch || t.arch === platform.architecture) &&
+        (!t.variant || t.variant === platform.variant));
+    const targets = matching.length
+        ? matching.map((t) => ({ ...t, os: t.os ?? platform.os, arch: t.arch ?? platform.architecture }))
+        : [{ os: platform.os, arch: platform.architecture, variant: platform.variant }];
+    return targets.map((t) => omitEmpty({
+        os: t.os,
+        arch: t.arch,
+        variant: t.variant,
+        distros: t.distros?.map((d) => omitEmpty({ name: d.name, version: d.version })),
+    }));
+}
+function stacksOf(descriptor) {
+    return descriptor.stacks.map((s) => omitEmpty({ id: s.id, mixins: s.mixins }));
+}
+/** `io.buildpacks.buildpackage.metadata`: who the package is (pack's BuildpackageMetadata). */
+function buildpackageMetadata(descriptor, version) {
+    const stacks = stacksOf(descriptor);
+    return goJson({
+        ...omitEmpty({
+            id: descriptor.id,
+            name: descriptor.name,
+            version,
+            description: descriptor.description,
+            homepage: descriptor.homepage,
+            keywords: descriptor.keywords,
+            licenses: descriptor.licenses.map((l) => ({ Type: l.type ?? '', URI: l.uri ?? '' })),
+        }),
+        // pack always writes stacks, with the wildcard for a targets-only buildpack.
+        stacks: stacks.length ? stacks : [{ id: '*' }],
+    });
+}
+function layerInfo(descriptor, platform, diffID) {
+    return omitEmpty({
+        api: descriptor.api,
+        stacks: stacksOf(descriptor),
+        targets: targetsFor(descriptor, platform),
+        order: descriptor.order?.map((o) => ({ group: o.group.map((g) => omitEmpty({ id: g.id, version: g.version, optional: g.optional })) })),
+        layerDiffID: diffID,
+        homepage: descriptor.homepage,
+        name: descriptor.name,
+    });
+}
+/** `io.buildpacks.buildpack.layers`: id -> version -> layer info, keys sorted as Go sorts maps. */
+function buildpackLayers(entries) {
+    const byId = {};
+    for (const e of [...entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+        byId[e.id] ??= {};
+        byId[e.id][e.version] = e.info;
+    }
+    for (const id of Object.keys(byId)) {
+        byId[id] = Object.fromEntries(Object.entries(byId[id]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return goJson(byId);
+}
+
+;// CONCATENATED MODULE: ./build/src/image/layer.js
+
+/** pack's normalised timestamp (archive.NormalizedDateTime): 1980-01-01T00:00:01Z. */
+const NORMALIZED_MTIME = new Date(Date.UTC(1980, 0, 1, 0, 0, 1));
+// The lifecycle executes these whatever their mode on disk (pack forces 0755).
+const ENTRY_POINTS = new Set(['bin/build', 'bin/detect', 'bin/generate']);
+/**
+ * The tar entries of a buildpack layer as `pack buildpack package` writes them: the
+ * cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
+ * mtime 1980-01-01T00:00:01Z, directories and executables 0755, other files 0644, links kept.
+ * Names are relative (no leading `/`), as OCI layers conventionally are; tar-stream would also
+ * drop a leading `/` from long names it splits into the ustar prefix field.
+ */
+function buildpackLayerEntries(tree, id, version) {
+    const base = `cnb/buildpacks/${escapedId(id)}`;
+    const root = `${base}/${version}`;
+    const entries = [
+        { name: base, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+        { name: root, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+    ];
+    for (const e of tree) {
+        const name = `${root}/${e.path}`;
+        if (e.type === 'directory') {
+            entries.push({ name, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME });
+        }
+        else if (e.type === 'symlink') {
+            entries.push({ name, type: 'symlink', mode: 0o777, mtime: NORMALIZED_MTIME, linkname: e.target });
+        }
+        else {
+            const mode = e.executable || ENTRY_POINTS.has(e.path) ? 0o755 : 0o644;
+            entries.push({
+                name,
+                type: 'file',
+                mode,
+                mtime: NORMALIZED_MTIME,
+                size: e.size,
+                ...('source' in e ? { source: e.source } : { content: e.content }),
+            });
+        }
+    }
+    return entries;
+}
+
+;// CONCATENATED MODULE: ./build/src/image/image.js
+
+
+
+
+
+
+/** Writes the layer, config and manifest of one platform's image into the store. */
+async function writeBuildpackImage(request, store) {
+    const { descriptor, version, platform } = request;
+    const types = mediaTypes(request.format);
+    const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, types.layer);
+    const labels = sortedRecord({
+        [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version),
+        [BUILDPACK_LAYERS_LABEL]: buildpackLayers([{ id: descriptor.id, version, info: layerInfo(descriptor, platform, layer.diffID) }]),
+    });
+    const config = {
+        architecture: platform.architecture,
+        os: platform.os,
+        ...(platform.variant ? { variant: platform.variant } : {}),
+        created: request.created,
+        config: { Labels: labels },
+        rootfs: { type: 'layers', diff_ids: [layer.diffID] },
+    };
+    const configBlob = await store.writeJson(types.config, config);
+    const manifest = {
+        schemaVersion: 2,
+        mediaType: types.manifest,
+        config: configBlob.descriptor,
+        layers: [layer.descriptor],
+    };
+    const manifestBlob = await store.writeJson(types.manifest, manifest);
+    return {
+        platform,
+        manifest: manifestBlob.descriptor,
+        config: configBlob.descriptor,
+        layers: [layer.descriptor],
+        diffIDs: [layer.diffID],
+    };
+}
+/** SOURCE_DATE_EPOCH when set (reproducible-builds.org), else pack's 1980-01-01T00:00:01Z. */
+function creationTime(env) {
+    const epoch = env.SOURCE_DATE_EPOCH?.trim();
+    if (!epoch)
+        return '1980-01-01T00:00:01Z';
+    if (!/^\d{1,11}$/.test(epoch)) {
+        throw new errors/* InputError */.d(`SOURCE_DATE_EPOCH is "${epoch}", which is not a number of seconds since 1970; set it to an integer such as $(git log -1 --format=%ct) or unset it.`);
+    }
+    return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+;// CONCATENATED MODULE: ./build/src/packager/native.js
+
+
+
+
+
+
+
+/**
+ * The native packager's images: each platform's files as pack would lay them out, with its own
+ * buildpack.toml (only the dependencies for its os/arch, plus those for any) and, offline, its
+ * dependencies bundled. Checked (entry points, binaries, include-files) before anything is written.
+ */
+async function nativeImages(descriptor, plan, source, builds, bundled) {
+    const isComposite = descriptor.order !== undefined;
+    const rendered = renderDescriptor(descriptor, plan.version);
+    const trees = builds.map((b) => {
+        const deps = dependenciesFor(descriptor.dependencies, b.platform);
+        const uris = new Map(bundled ? deps.map((d) => [d.index, `file:///${bundledPath(d)}`]) : []);
+        const text = filterDependencies(rendered, descriptor.dependencies.length, new Set(deps.map((d) => d.index)), uris, descriptor.file);
+        const files = bundled
+            ? deps.map((d) => {
+                const download = bundled.get(d.sha256);
+                return { path: bundledPath(d), type: 'file', source: download.file, executable: false, size: download.size };
+            })
+            : [];
+        return platformTree({ source, built: b.built, descriptor: text, includeFiles: descriptor.includeFiles, platform: b.platform, bundled: files });
+    });
+    // Missing entry points first: they explain a missing include-files entry better than it does.
+    for (const [i, build] of builds.entries())
+        await verifyPlatformTree(trees[i], build.platform, isComposite);
+    if (descriptor.includeFiles)
+        checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, source, descriptor.file);
+    return (store) => mapLimit(builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format }, store));
+}
+/**
+ * packit treats a dependency without `arch` as amd64 at build time, so in a multi-platform
+ * buildpack such entries probably ship amd64 files to arm64 images: say which.
+ */
+function warnArchlessDependencies(descriptor, plan) {
+    const archless = descriptor.dependencies.filter((d) => !d.arch);
+    if (plan.platforms.length > 1 && archless.length) {
+        lib_core/* warning */.$e(`${descriptor.file} lists dependencies without arch, which go into every platform's image (packit reads a missing arch as amd64): ${archless.map(describeDependency).join(', ')}; add arch = "amd64" or "arm64" to each, or confirm they are architecture-independent.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/build/prepackage.js
+
+
+
+/**
+ * buildpack.toml's `metadata.pre-package`, run once in the buildpack directory before anything
+ * is built, as jam runs it (by bash: it is the author's own command line, such as
+ * `./scripts/build.sh --target linux/amd64`). Its failure stops everything, its output shown.
+ */
+async function runPrePackage(descriptor, dir, run) {
+    const command = descriptor.prePackage;
+    if (!command)
+        return;
+    const result = await run('bash', ['-e', '-o', 'pipefail', '-c', command], { cwd: dir, env: childEnv({}) });
+    const output = `${result.stdout}${result.stderr}`.trimEnd();
+    if (result.exitCode !== 0) {
+        throw new errors/* InputError */.d(`metadata.pre-package "${command}" in ${descriptor.file} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix it and run again.\n${output}`);
+    }
+    if (output)
+        lib_core/* info */.pq(output);
+}
+
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
 var lib_io = __nccwpck_require__(8701);
 // EXTERNAL MODULE: external "crypto"
@@ -103009,8 +101472,6 @@ var external_stream_ = __nccwpck_require__(2203);
 var external_util_ = __nccwpck_require__(9023);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
-var lib_exec = __nccwpck_require__(5260);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
 var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -103699,18 +102160,307 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
-// EXTERNAL MODULE: ./build/src/util/hash.js
-var hash = __nccwpck_require__(176);
+// EXTERNAL MODULE: ./build/src/cache/actions-cache.js + 344 modules
+var actions_cache = __nccwpck_require__(2929);
+;// CONCATENATED MODULE: ./build/src/util/hash.js
+
+
+/** sha256 and size of a file in one streamed read, never holding the file. */
+function hashFile(file) {
+    return new Promise((resolve, reject) => {
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        let size = 0;
+        let head;
+        (0,external_node_fs_.createReadStream)(file)
+            .on('data', (data) => {
+            const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
+            head ??= chunk.subarray(0, 16);
+            size += chunk.length;
+            hash.update(chunk);
+        })
+            .on('end', () => resolve({ digest: `sha256:${hash.digest('hex')}`, size, head: head ?? Buffer.alloc(0) }))
+            .on('error', reject);
+    });
+}
+
+;// CONCATENATED MODULE: ./build/src/dependencies/download.js
+
+
+
+
+
+
+
+
+
+/** How many dependency downloads run at once. */
+const DOWNLOAD_CONCURRENCY = 4;
+/** A dependency's cache directory, stable across runs of a job so the Actions cache can restore it. */
+function download_cacheDir(root, sha256) {
+    return external_node_path_.join(root, sha256);
+}
+/**
+ * Downloads every dependency an offline buildpack bundles, each once however many platforms
+ * share it: from the local cache, else the Actions cache, else its uri (streamed to disk,
+ * retried). Each file's sha256 must match buildpack.toml before it is used; a mismatch or a
+ * failed download names the dependency and stops the run before anything is packaged.
+ */
+async function downloadDependencies(dependencies, root, useActionsCache, file) {
+    const unique = new Map();
+    for (const d of dependencies) {
+        if (!d.uri || !d.sha256) {
+            throw new errors/* InputError */.d(`${file} gives dependency ${describeDependency(d)} no ${d.uri ? 'checksum' : 'uri'}, so it cannot be bundled offline; add uri and checksum = "sha256:...".`);
+        }
+        unique.set(d.sha256, d);
+    }
+    const results = await mapLimit([...unique.values()], DOWNLOAD_CONCURRENCY, (d) => fetchOne(d, root, useActionsCache));
+    return new Map(results.map((r) => [r.sha256, r]));
+}
+async function fetchOne(d, root, useActionsCache) {
+    const sha256 = d.sha256;
+    const dir = download_cacheDir(root, sha256);
+    const target = external_node_path_.join(dir, 'content');
+    const key = `buildpack-dependency-${sha256}`;
+    const present = async () => {
+        const found = await (0,promises_namespaceObject.stat)(target).catch(() => undefined);
+        if (!found)
+            return undefined;
+        const hash = await hashFile(target);
+        return hash.digest === `sha256:${sha256}` ? { sha256, file: target, size: hash.size } : undefined;
+    };
+    const cached = (await present()) ?? (useActionsCache && (await (0,actions_cache/* restoreFromActionsCache */.aH)([dir], key)) ? await present() : undefined);
+    if (cached) {
+        lib_core/* info */.pq(`${describeDependency(d)}: cached (sha256:${sha256})`);
+        return cached;
+    }
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    let downloaded;
+    try {
+        downloaded = await downloadTool(d.uri, external_node_path_.join(dir, `.partial-${process.pid}-${Date.now()}`));
+    }
+    catch (error) {
+        throw new errors/* InputError */.d(`Dependency ${describeDependency(d)} could not be downloaded from ${d.uri} (${(0,errors/* errorMessage */.g)(error)}); check the uri in buildpack.toml and the network.`);
+    }
+    const hash = await hashFile(downloaded);
+    if (hash.digest !== `sha256:${sha256}`) {
+        await (0,promises_namespaceObject.rm)(downloaded, { force: true });
+        throw new errors/* InputError */.d(`Dependency ${describeDependency(d)} from ${d.uri} has ${hash.digest}, but buildpack.toml says sha256:${sha256}; fix the checksum or the uri (nothing was packaged).`);
+    }
+    await (0,promises_namespaceObject.rename)(downloaded, target);
+    lib_core/* info */.pq(`${describeDependency(d)}: downloaded ${hash.size} bytes from ${d.uri}, sha256 verified`);
+    return { sha256, file: target, size: hash.size, ...(useActionsCache ? { cache: { paths: [dir], key } } : {}) };
+}
+
+;// CONCATENATED MODULE: ./build/src/util/archive.js
+
+
+
+
+
+
+
+/**
+ * The path an archive entry may be written to, relative to the extraction root. A leading `/` or
+ * `./` is accepted (pack writes `/index.json`); an entry that climbs out with `..` is refused,
+ * so a crafted archive can never write outside `dest`.
+ */
+function entryPath(name, archive) {
+    const parts = name.replaceAll('\\', '/').split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.includes('..')) {
+        throw new errors/* InputError */.d(`${archive} holds the entry "${name}", which climbs out of the archive with ".."; refusing to extract it, so rebuild the archive.`);
+    }
+    return parts.join('/');
+}
+/**
+ * Extracts a tar (optionally gzip) stream into `dest`: files, directories and symlinks whose
+ * targets stay inside `dest`; anything else (devices, hard links out of the tree) is refused.
+ * Modes keep only permission bits.
+ */
+async function extractArchive(source, dest, options) {
+    const ex = (0,tar_stream.extract)();
+    const consume = (async () => {
+        for await (const entry of ex) {
+            const { header } = entry;
+            const rel = entryPath(header.name, options.archive);
+            const target = external_node_path_.join(dest, rel);
+            if (header.type === 'directory') {
+                await (0,promises_namespaceObject.mkdir)(target, { recursive: true, mode: 0o755 });
+            }
+            else if (header.type === 'file' || header.type === 'contiguous-file') {
+                await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(target), { recursive: true });
+                await (0,external_node_stream_promises_namespaceObject.pipeline)(entry, (0,external_node_fs_.createWriteStream)(target, { mode: header.mode & 0o777 }));
+                continue;
+            }
+            else if (header.type === 'symlink') {
+                const link = header.linkname ?? '';
+                const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(rel), link));
+                if (external_node_path_.posix.isAbsolute(link) || resolved === '..' || resolved.startsWith('../')) {
+                    throw new errors/* InputError */.d(`${options.archive} holds the symlink "${header.name}" -> "${link}", which points outside the archive; refusing to extract it.`);
+                }
+                await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(target), { recursive: true });
+                await (0,promises_namespaceObject.symlink)(link, target);
+            }
+            else {
+                throw new errors/* InputError */.d(`${options.archive} holds "${header.name}" of type ${header.type}, which a buildpack archive never needs; refusing to extract it.`);
+            }
+            entry.resume();
+        }
+    })();
+    const sink = ex;
+    await Promise.all([options.gzip ? (0,external_node_stream_promises_namespaceObject.pipeline)(source, (0,external_node_zlib_.createGunzip)(), sink) : (0,external_node_stream_promises_namespaceObject.pipeline)(source, sink), consume]);
+}
+
+;// CONCATENATED MODULE: ./build/src/image/import.js
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Imports one platform's image from a `.cnb` written by pack, whatever its quirks: entry names
+ * with a leading `/`, Docker media types, and a config whose architecture is missing, empty or
+ * wrong (pack wrote amd64 for every target, later ""). The config gets the platform it was
+ * built for, the manifest the chosen format; the layers keep their exact bytes and diffIDs.
+ */
+async function importCnb(file, platform, format, store, scratch) {
+    const dir = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(scratch, 'cnb-'));
+    try {
+        await extractArchive((0,external_node_fs_.createReadStream)(file), dir, { gzip: false, archive: file });
+        const readBlob = async (descriptor, what) => {
+            const hex = /^sha256:([a-f0-9]{64})$/.exec(descriptor.digest)?.[1];
+            const bytes = hex ? await (0,promises_namespaceObject.readFile)(external_node_path_.join(dir, 'blobs', 'sha256', hex)).catch(() => undefined) : undefined;
+            if (!bytes || sha256Digest(bytes) !== descriptor.digest) {
+                throw new errors/* InputError */.d(`${file} has no intact ${what} ${descriptor.digest}; the .cnb is damaged, so run pack again.`);
+            }
+            return bytes;
+        };
+        const index = parseJson(await (0,promises_namespaceObject.readFile)(external_node_path_.join(dir, 'index.json')).catch(() => undefined), file, 'index.json');
+        const first = index.manifests?.[0];
+        if (!first)
+            throw new errors/* InputError */.d(`${file} lists no image in index.json; check the pack output.`);
+        const manifest = parseJson(await readBlob(first, 'manifest'), file, 'its manifest');
+        const config = parseJson(await readBlob(manifest.config, 'config'), file, 'its config');
+        if (!config.config?.Labels?.[BUILDPACKAGE_METADATA_LABEL] || !config.config.Labels[BUILDPACK_LAYERS_LABEL]) {
+            throw new errors/* InputError */.d(`${file} lacks the ${BUILDPACKAGE_METADATA_LABEL} and ${BUILDPACK_LAYERS_LABEL} labels, so it is not a buildpackage; check the pack command.`);
+        }
+        const claimed = [config.os, config.architecture, config.variant].filter(Boolean).join('/') || 'no platform';
+        if (config.os !== platform.os || config.architecture !== platform.architecture || (config.variant ?? '') !== (platform.variant ?? '')) {
+            lib_core/* info */.pq(`${external_node_path_.basename(file)}: pack wrote ${claimed} in the config; corrected to ${formatPlatform(platform)}, which it was built for.`);
+        }
+        config.os = platform.os;
+        config.architecture = platform.architecture;
+        if (platform.variant)
+            config.variant = platform.variant;
+        else
+            delete config.variant;
+        const types = mediaTypes(format);
+        const layers = [];
+        for (const layer of manifest.layers) {
+            // Layers can be hundreds of megabytes: hashed while streamed, then copied, never held.
+            const source = external_node_path_.join(dir, 'blobs', 'sha256', layer.digest.replace(/^sha256:/, ''));
+            const seen = await hashFile(source).catch(() => undefined);
+            if (!seen || seen.digest !== layer.digest)
+                throw new errors/* InputError */.d(`${file} has no intact layer ${layer.digest}; the .cnb is damaged, so run pack again.`);
+            await store.importFile(layer.digest, source);
+            const gzip = seen.head[0] === 0x1f && seen.head[1] === 0x8b;
+            layers.push({ mediaType: gzip ? types.layer : uncompressedLayerType(format), digest: layer.digest, size: seen.size });
+        }
+        const configBlob = await store.writeJson(types.config, config);
+        const manifestBlob = await store.writeJson(types.manifest, { schemaVersion: 2, mediaType: types.manifest, config: configBlob.descriptor, layers });
+        return { platform, manifest: manifestBlob.descriptor, config: configBlob.descriptor, layers, diffIDs: config.rootfs?.diff_ids ?? [] };
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
+    }
+}
+function uncompressedLayerType(format) {
+    return format === 'docker' ? 'application/vnd.docker.image.rootfs.diff.tar' : MediaType.Layer.replace('+gzip', '');
+}
+function parseJson(bytes, file, what) {
+    if (!bytes)
+        throw new errors/* InputError */.d(`${file} has no ${what}; it is not an OCI layout archive, so check the pack output.`);
+    try {
+        return JSON.parse(bytes.toString('utf8'));
+    }
+    catch {
+        throw new errors/* InputError */.d(`${file} has a ${what} that is not JSON; the .cnb is damaged, so run pack again.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/packager/pack.js
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Paketo's own toolchain: `jam pack` (version, include-files and pre-package handled by jam),
+ * the archive extracted (pack needs a directory for several targets), then `pack buildpack
+ * package --format file --target <os>/<arch>` once per platform. Binaries are checked against
+ * each platform before pack sees them.
+ */
+async function packageWithPack(request) {
+    const { dir, version, work, run } = request;
+    const archive = external_node_path_.join(work, 'jam', 'buildpack.tgz');
+    await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(archive), { recursive: true });
+    const jamArgs = ['pack', '--buildpack', external_node_path_.join(dir, 'buildpack.toml'), '--version', version, '--output', archive, ...(request.offline ? ['--offline'] : [])];
+    check('jam pack', await run(request.jam, jamArgs, { cwd: dir }));
+    const root = external_node_path_.join(work, 'jam', 'root');
+    await (0,promises_namespaceObject.mkdir)(root, { recursive: true });
+    await extractArchive((0,external_node_fs_.createReadStream)(archive), root, { gzip: true, archive: `the jam pack archive ${archive}` });
+    const outputs = [];
+    for (const platform of request.platforms) {
+        await verifyPlatformTree(await packagedFiles(root, platform), platform, request.descriptor.order !== undefined);
+        const outDir = external_node_path_.join(work, 'pack', platformSlug(platform));
+        await (0,promises_namespaceObject.mkdir)(outDir, { recursive: true });
+        const args = ['buildpack', 'package', external_node_path_.join(outDir, 'buildpack.cnb'), '--path', root, '--format', 'file', '--target', formatPlatform(platform)];
+        check(`pack buildpack package for ${formatPlatform(platform)}`, await run(request.pack, args, { cwd: root }));
+        const written = (await (0,promises_namespaceObject.readdir)(outDir)).filter((f) => f.endsWith('.cnb'));
+        if (written.length !== 1) {
+            throw new errors/* InputError */.d(`pack buildpack package for ${formatPlatform(platform)} wrote ${written.length} .cnb files in ${outDir}, not one; check the pack version.`);
+        }
+        lib_core/* info */.pq(`${formatPlatform(platform)}: ${written[0]}`);
+        outputs.push({ platform, cnb: external_node_path_.join(outDir, written[0]) });
+    }
+    return outputs;
+}
+/** What pack will package for a platform: its platform root when present, else the whole root. */
+async function packagedFiles(root, platform) {
+    const own = external_node_path_.join(root, platformRoot(platform));
+    const exists = await (0,promises_namespaceObject.stat)(own).then((s) => s.isDirectory(), () => false);
+    return (await scanTree(exists ? own : root, [], false));
+}
+function check(what, result) {
+    if (result.exitCode !== 0) {
+        throw new errors/* InputError */.d(`${what} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix the buildpack or the tool and run again.\n${result.stdout}${result.stderr}`);
+    }
+    const output = `${result.stdout}${result.stderr}`.trim();
+    if (output)
+        lib_core/* info */.pq(output);
+}
+/** The pack packager's images: each .cnb imported, its config corrected to its platform. */
+function packImages(outputs, format, scratch) {
+    return async (store) => {
+        const images = [];
+        for (const o of outputs)
+            images.push(await importCnb(o.cnb, o.platform, format, store, scratch));
+        return images;
+    };
+}
+
 ;// CONCATENATED MODULE: ./build/src/tools/assets.js
 
 const GITHUB = 'https://github.com';
@@ -103770,8 +102520,6 @@ function publishedSha256(text, asset) {
     return undefined;
 }
 
-// EXTERNAL MODULE: ./build/src/tools/cache.js + 344 modules
-var cache = __nccwpck_require__(7049);
 ;// CONCATENATED MODULE: ./build/src/tools/install.js
 
 
@@ -103804,7 +102552,7 @@ async function installTool(request, options) {
     const cachePaths = [external_node_path_.join(toolCacheRoot(), name, request.version, runner.arch), external_node_path_.join(toolCacheRoot(), name, request.version, `${runner.arch}.complete`)];
     let dir = find(name, request.version, runner.arch);
     let source = 'tool-cache';
-    if (!dir && options.useActionsCache && (await (0,cache/* restoreFromActionsCache */.a)(cachePaths, key))) {
+    if (!dir && options.useActionsCache && (await (0,actions_cache/* restoreFromActionsCache */.aH)(cachePaths, key))) {
         dir = find(name, request.version, runner.arch);
         source = 'actions-cache';
     }
@@ -103835,14 +102583,14 @@ async function download(request, asset, name, runner) {
     try {
         await verify(request, asset, file, runner);
         if (asset.archive === 'binary') {
-            await (0,promises_.chmod)(file, 0o755);
+            await (0,promises_namespaceObject.chmod)(file, 0o755);
             return await cacheFile(file, asset.executable, name, request.version, runner.arch);
         }
         const extracted = asset.archive === 'zip' ? await extractZip(file) : await extractTar(file);
         return await cacheDir(extracted, name, request.version, runner.arch);
     }
     finally {
-        await (0,promises_.rm)(file, { force: true });
+        await (0,promises_namespaceObject.rm)(file, { force: true });
     }
 }
 async function fetchAsset(request, url, what, runner) {
@@ -103865,15 +102613,15 @@ async function verify(request, asset, file, runner) {
     const listFile = await fetchAsset(request, asset.checksum.url, `checksum for ${asset.asset}`, runner);
     let expected;
     try {
-        expected = publishedSha256(await (0,promises_.readFile)(listFile, 'utf8'), asset.asset);
+        expected = publishedSha256(await (0,promises_namespaceObject.readFile)(listFile, 'utf8'), asset.asset);
     }
     finally {
-        await (0,promises_.rm)(listFile, { force: true });
+        await (0,promises_namespaceObject.rm)(listFile, { force: true });
     }
     if (!expected) {
         throw new errors/* InputError */.d(`${asset.checksum.url} lists no sha256 for ${asset.asset}; refusing to install ${request.name} ${request.version} unverified.`);
     }
-    const actual = (await (0,hash/* hashFile */.D)(file)).digest.slice('sha256:'.length);
+    const actual = (await hashFile(file)).digest.slice('sha256:'.length);
     if (actual !== expected) {
         throw new errors/* InputError */.d(`${asset.asset} from ${asset.url} has sha256 ${actual}, but ${asset.checksum.url} publishes ${expected}; refusing to install it (nothing was cached), so check the mirror or the network.`);
     }
@@ -103882,42 +102630,1519 @@ async function verify(request, asset, file, runner) {
 /** buildx is a docker CLI plugin: docker finds it in $DOCKER_CONFIG/cli-plugins. */
 async function installDockerPlugin(executable) {
     const plugins = external_node_path_.join(process.env.DOCKER_CONFIG || external_node_path_.join((0,external_node_os_.homedir)(), '.docker'), 'cli-plugins');
-    await (0,promises_.mkdir)(plugins, { recursive: true });
+    await (0,promises_namespaceObject.mkdir)(plugins, { recursive: true });
     const target = external_node_path_.join(plugins, external_node_path_.basename(executable));
-    await (0,promises_.copyFile)(executable, target);
-    await (0,promises_.chmod)(target, 0o755);
+    await (0,promises_namespaceObject.copyFile)(executable, target);
+    await (0,promises_namespaceObject.chmod)(target, 0o755);
 }
 
 ;// CONCATENATED MODULE: ./build/src/tools/tools.js
 
 
-const STATE_KEY = 'tools-to-cache';
 /** Installs the requested tools in order, and remembers what the post step should cache. */
 async function installTools(requests, inputs) {
     const installed = [];
     for (const request of requests) {
         installed.push(await installTool(request, { baseUrl: inputs.toolsDownloadBaseUrl, useActionsCache: inputs.cache, runner: { platform: process.platform, arch: process.arch } }));
     }
-    const toCache = installed.flatMap((t) => (t.cache ? [t.cache] : []));
-    if (inputs.cache && inputs.cacheSave && toCache.length)
-        lib_core/* saveState */.LZ(STATE_KEY, JSON.stringify(toCache));
+    if (inputs.cache && inputs.cacheSave)
+        (0,actions_cache/* saveInPostStep */.$w)(installed.flatMap((t) => (t.cache ? [t.cache] : [])));
     return installed;
 }
-/** What the post step saves to the Actions cache (set by installTools in the main step). */
-function toolsToCache() {
-    const state = lib_core/* getState */.Gu(STATE_KEY);
-    if (!state)
-        return [];
+/** The `tools` output: name -> {version, path}. */
+function toolsOutput(installed) {
+    return Object.fromEntries(installed.map((t) => [t.name, { version: t.version, path: t.path }]));
+}
+
+;// CONCATENATED MODULE: ./build/src/oci/layout.js
+
+
+
+
+const OCI_LAYOUT_FILE = 'oci-layout';
+const OCI_LAYOUT = { imageLayoutVersion: '1.0.0' };
+const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+/** The top-level index.json of a layout: one descriptor, optionally named (`oci:<dir>:<name>`). */
+function layoutIndex(descriptor, refName) {
+    return canonicalJson({
+        schemaVersion: 2,
+        mediaType: MediaType.ImageIndex,
+        manifests: [
+            {
+                mediaType: descriptor.mediaType,
+                digest: descriptor.digest,
+                size: descriptor.size,
+                ...(refName ? { annotations: { [REF_NAME_ANNOTATION]: refName } } : {}),
+            },
+        ],
+    });
+}
+/** Writes `oci-layout` and `index.json` into a directory whose blobs are already in place. */
+async function writeLayoutFiles(dir, descriptor, refName) {
+    await (0,promises_namespaceObject.writeFile)(external_node_path_.join(dir, OCI_LAYOUT_FILE), canonicalJson(OCI_LAYOUT));
+    await (0,promises_namespaceObject.writeFile)(external_node_path_.join(dir, 'index.json'), layoutIndex(descriptor, refName));
+}
+
+;// CONCATENATED MODULE: ./build/src/package/output.js
+
+
+
+
+
+/**
+ * Refuses an `output` that would destroy something: the buildpack itself (or a folder holding
+ * it), or an existing non-empty directory that is not a layout from an earlier run.
+ */
+async function checkOutput(output, buildpackDir) {
+    const rel = external_node_path_.relative(output, buildpackDir);
+    if (rel === '' || (!rel.startsWith('..') && !external_node_path_.isAbsolute(rel))) {
+        throw new errors/* InputError */.d(`Input "output" is ${output}, which holds the buildpack directory and would be replaced; choose a directory of its own, such as \${{ runner.temp }}/multiarch-buildpack.`);
+    }
+    let entries;
     try {
-        return JSON.parse(state);
+        if (!(await (0,promises_namespaceObject.stat)(output)).isDirectory()) {
+            throw new errors/* InputError */.d(`Input "output" is ${output}, which is a file; choose a directory.`);
+        }
+        entries = await (0,promises_namespaceObject.readdir)(output);
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return;
+        throw error;
+    }
+    if (entries.length && !entries.includes(OCI_LAYOUT_FILE)) {
+        throw new errors/* InputError */.d(`Input "output" is ${output}, which holds files that are not an OCI layout from an earlier run; choose an empty or new directory.`);
+    }
+}
+/** A fresh directory beside `output`, so the finished result can be renamed into place. */
+async function createStaging(output) {
+    const staging = external_node_path_.join(external_node_path_.dirname(output), `.${external_node_path_.basename(output)}.partial-${(0,external_node_crypto_.randomUUID)()}`);
+    await (0,promises_namespaceObject.mkdir)(staging, { recursive: true });
+    return staging;
+}
+/** Replaces `output` with the finished staging directory: readers see the old or the new, whole. */
+async function commitStaging(staging, output) {
+    const old = `${staging}.old`;
+    let hadOld = false;
+    try {
+        await (0,promises_namespaceObject.rename)(output, old);
+        hadOld = true;
+    }
+    catch (error) {
+        if (error.code !== 'ENOENT')
+            throw error;
+    }
+    await (0,promises_namespaceObject.rename)(staging, output);
+    if (hadOld)
+        await (0,promises_namespaceObject.rm)(old, { recursive: true, force: true });
+}
+
+;// CONCATENATED MODULE: ./build/src/image/cnb.js
+
+
+
+
+
+
+
+
+/** pack's file name for one target: `<name>-<os>-<arch>[-<variant>].cnb`. */
+function cnbFileName(id, version, image) {
+    return `${escapedId(id)}-${version}-${platformSlug(image.platform)}.cnb`;
+}
+/**
+ * Writes one platform's image as a `.cnb`: an uncompressed tar of an OCI layout holding exactly
+ * that image (pack reads only the first manifest of index.json), blobs streamed from the store.
+ */
+async function writeCnb(file, image, store) {
+    const file0644 = (name, content) => ({ name, type: 'file', mode: 0o644, mtime: NORMALIZED_MTIME, content, size: content.length });
+    const blobs = [image.config, ...image.layers, image.manifest].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+    const entries = [
+        file0644(OCI_LAYOUT_FILE, canonicalJson(OCI_LAYOUT)),
+        file0644('index.json', layoutIndex(image.manifest)),
+        { name: 'blobs', type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+        { name: 'blobs/sha256', type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+        ...blobs
+            .filter((b, i) => i === 0 || b.digest !== blobs[i - 1].digest)
+            .map((b) => ({
+            name: `blobs/sha256/${digestHex(b.digest)}`,
+            type: 'file',
+            mode: 0o644,
+            mtime: NORMALIZED_MTIME,
+            size: b.size,
+            source: store.blobPath(b.digest),
+        })),
+    ];
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(tarStream(entries), (0,external_node_fs_.createWriteStream)(file));
+}
+
+;// CONCATENATED MODULE: ./build/src/oci/index.js
+
+/**
+ * An OCI image index over per-platform manifests, in the order given (callers sort platforms).
+ * Each descriptor carries its platform; annotations are written with sorted keys.
+ */
+function imageIndex(mediaType, entries, annotations) {
+    const index = {
+        schemaVersion: 2,
+        mediaType,
+        manifests: entries.map((e) => ({
+            mediaType: e.manifest.mediaType,
+            digest: e.manifest.digest,
+            size: e.manifest.size,
+            platform: {
+                architecture: e.platform.architecture,
+                os: e.platform.os,
+                ...(e.platform.variant ? { variant: e.platform.variant } : {}),
+            },
+            ...(e.annotations && Object.keys(e.annotations).length ? { annotations: sortedRecord(e.annotations) } : {}),
+        })),
+    };
+    if (Object.keys(annotations).length)
+        index.annotations = sortedRecord(annotations);
+    return index;
+}
+
+;// CONCATENATED MODULE: ./build/src/oci/store.js
+
+
+
+
+
+/**
+ * Content-addressed blobs on disk, in OCI image layout form (`blobs/sha256/<hex>`). Writers go
+ * to a temporary name and are renamed into place once their digest is known, so a blob file
+ * always holds exactly the bytes its name promises.
+ */
+class BlobStore {
+    root;
+    constructor(root) {
+        this.root = root;
+    }
+    blobPath(digest) {
+        return external_node_path_.join(this.root, 'blobs', 'sha256', digestHex(digest));
+    }
+    /** A fresh temporary file name inside the store, for streaming writers. */
+    async tempPath() {
+        const dir = external_node_path_.join(this.root, 'blobs', 'sha256');
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+        return external_node_path_.join(dir, `.tmp-${(0,external_node_crypto_.randomUUID)()}`);
+    }
+    /** Moves a finished temporary file to its digest's name. */
+    async commit(temp, digest) {
+        await (0,promises_namespaceObject.rename)(temp, this.blobPath(digest));
+    }
+    async discard(temp) {
+        await (0,promises_namespaceObject.rm)(temp, { force: true });
+    }
+    async writeBytes(mediaType, bytes) {
+        const digest = sha256Digest(bytes);
+        await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(this.blobPath(digest)), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)(this.blobPath(digest), bytes);
+        return { mediaType, digest, size: bytes.length };
+    }
+    /** Serialises once and stores those bytes; returns them too, for callers that send them. */
+    async writeJson(mediaType, value) {
+        const bytes = canonicalJson(value);
+        return { descriptor: await this.writeBytes(mediaType, bytes), bytes };
+    }
+    /** Copies a file whose digest the caller has verified into the store. */
+    async importFile(digest, source) {
+        await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(this.blobPath(digest)), { recursive: true });
+        await (0,promises_namespaceObject.copyFile)(source, this.blobPath(digest));
+    }
+    async has(digest) {
+        try {
+            await (0,promises_namespaceObject.stat)(this.blobPath(digest));
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    open(digest) {
+        return (0,external_node_fs_.createReadStream)(this.blobPath(digest));
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/package/package.js
+
+
+
+
+
+
+
+
+
+
+const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
+/**
+ * Turns platform images into the output: the images, one image index over them, an OCI layout
+ * naming the index by version, and a .cnb per platform. Everything is written to a staging
+ * directory first, so a failure leaves `output` as it was.
+ */
+async function packageBuildpack(request) {
+    const { descriptor, plan } = request;
+    const staging = await createStaging(request.output);
+    try {
+        const store = new BlobStore(staging);
+        const images = await request.images(store);
+        const platforms = [];
+        for (const image of images) {
+            const cnbFile = cnbFileName(descriptor.id, plan.version, image);
+            await writeCnb(external_node_path_.join(staging, cnbFile), image, store);
+            platforms.push({
+                image,
+                experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
+                cnbFile: external_node_path_.join(request.output, cnbFile),
+            });
+        }
+        const index = imageIndex(mediaTypes(plan.format).index, platforms.map((p) => ({
+            manifest: p.image.manifest,
+            platform: p.image.platform,
+            annotations: p.experimental ? { [EXPERIMENTAL_ANNOTATION]: 'true' } : undefined,
+        })), plan.annotations);
+        const indexBlob = await store.writeJson(index.mediaType, index);
+        await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
+        await commitStaging(staging, request.output);
+        return { index: indexBlob.descriptor, platforms, layout: request.output };
+    }
+    catch (error) {
+        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+        throw error;
+    }
+}
+/** Logs what was written where. */
+function logPackage(result, version) {
+    for (const p of result.platforms) {
+        lib_core/* info */.pq(`${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
+    }
+    lib_core/* info */.pq(`Image index ${result.index.digest} in the OCI layout ${result.layout} (oci:${result.layout}:${version})`);
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/reference.js
+
+const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB_API = 'registry-1.docker.io';
+const reference_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const reference_DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+// Path components: lowercase alphanumerics separated by `.`, `_`, `__` or runs of `-`.
+const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
+/**
+ * Parses `[host[:port]/]path[:tag][@digest]`. The first component is a host when it is
+ * `localhost` or holds a `.` or `:`; otherwise the reference is on Docker Hub, where a single
+ * component lives under `library/`. `where` names the input, for the error.
+ */
+function parseReference(text, where) {
+    const raw = text.trim();
+    const fail = (why, fix) => new errors/* InputError */.d(`${where} has "${raw}", ${why}; ${fix}.`);
+    if (!raw)
+        throw fail('which is empty', 'write a full reference such as ghcr.io/acme/my-buildpack:1.2.3');
+    let rest = raw;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!reference_DIGEST.test(digest))
+            throw fail(`whose digest "${digest}" is not algorithm:hex`, 'write @sha256:<64 hex digits> or leave the digest out');
+    }
+    let tag;
+    const lastSlash = rest.lastIndexOf('/');
+    const colon = rest.lastIndexOf(':');
+    if (colon > lastSlash) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!reference_TAG.test(tag)) {
+            const fix = tag.includes('+')
+                ? `tags cannot hold "+" (semver build metadata), so write ${tag.replaceAll('+', '-')} instead`
+                : 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"';
+            throw fail(`whose tag "${tag}" is not a valid tag`, fix);
+        }
+    }
+    const parts = rest.split('/');
+    let registry = DOCKER_HUB;
+    if (parts.length > 1 && (parts[0] === 'localhost' || parts[0].includes('.') || parts[0].includes(':'))) {
+        registry = parts.shift();
+        if (!HOST.test(registry))
+            throw fail(`whose registry "${registry}" is not a host name`, 'write host[:port]/repository:tag');
+    }
+    if (registry === 'index.docker.io' || registry === DOCKER_HUB_API)
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && parts.length === 1)
+        parts.unshift('library');
+    const repository = parts.join('/');
+    if (repository !== repository.toLowerCase()) {
+        throw fail(`whose repository "${repository}" has capital letters, which registries refuse`, `write ${registry === DOCKER_HUB ? '' : `${registry}/`}${repository.toLowerCase()} (in workflows, lowercase \${{ github.repository_owner }})`);
+    }
+    if (!parts.every((p) => COMPONENT.test(p))) {
+        throw fail(`whose repository "${repository}" is not valid`, 'use lowercase letters, digits and single ".", "_" or "-" between them, separated by "/"');
+    }
+    if (repository.length > 255)
+        throw fail('whose repository is longer than 255 characters', 'shorten it');
+    return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+/** The host to speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */
+function apiHost(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
+}
+/** `ghcr.io/acme/bp`, `docker.io/library/alpine`. */
+function repositoryName(ref) {
+    return `${ref.registry}/${ref.repository}`;
+}
+function formatReference(ref) {
+    return `${repositoryName(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./build/src/tools/versions.js
+/**
+ * The versions installed when `tools` names a tool without one. Kept in this one place so an
+ * update is a one-line change; exact versions install without asking GitHub anything.
+ */
+const DEFAULT_VERSIONS = {
+    pack: '0.38.2',
+    jam: '2.17.3',
+    buildx: '0.27.0',
+};
+const TOOL_NAMES = Object.keys(DEFAULT_VERSIONS);
+
+;// CONCATENATED MODULE: ./build/src/tools/request.js
+
+
+const EXACT = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+/** Parses `tools` items (`pack`, `jam@2.17.3`, `buildx@v0.27.0`), each tool at most once. */
+function parseToolRequests(items) {
+    const requests = [];
+    for (const item of items) {
+        const [rawName, rawVersion, ...rest] = item.split('@');
+        const name = rawName.trim().toLowerCase();
+        if (!TOOL_NAMES.includes(name) || rest.length) {
+            throw new errors/* InputError */.d(`Input "tools" lists "${item}", which is not one of ${TOOL_NAMES.join(', ')} (optionally with @<version>); fix the entry.`);
+        }
+        const version = (rawVersion ?? DEFAULT_VERSIONS[name]).trim().replace(/^v/, '');
+        if (!EXACT.test(version)) {
+            throw new errors/* InputError */.d(`Input "tools" asks for ${name}@${rawVersion}, which is not an exact version; write ${name}@${DEFAULT_VERSIONS[name]} or another exact x.y.z release.`);
+        }
+        if (requests.some((r) => r.name === name))
+            throw new errors/* InputError */.d(`Input "tools" lists ${name} twice; keep one entry.`);
+        requests.push({ name: name, version });
+    }
+    return requests;
+}
+
+;// CONCATENATED MODULE: ./build/src/plan/plan.js
+
+
+
+
+
+
+
+function planRelease(inputs, descriptor, env) {
+    const version = resolveVersion(inputs.version, descriptor);
+    const platforms = inputs.architectures.length
+        ? parsePlatformList(inputs.architectures, 'Input "architectures"')
+        : defaultPlatforms(descriptor);
+    let experimental = [];
+    if (inputs.experimental) {
+        if (inputs.experimentalArchitectures) {
+            experimental = parsePlatformList(inputs.experimentalArchitectures, 'Input "experimental-architectures"');
+            const stray = experimental.find((e) => !platforms.some((p) => samePlatform(p, e)));
+            if (stray) {
+                throw new errors/* InputError */.d(`Input "experimental-architectures" lists ${formatPlatform(stray)}, which is not being built (architectures: ${platforms.map(formatPlatform).join(', ')}); remove it or add it to architectures.`);
+            }
+        }
+        else {
+            experimental = platforms.filter((p) => p.architecture !== 'amd64');
+        }
+    }
+    if (inputs.format === 'docker') {
+        // A Docker manifest list has no annotations: refuse rather than silently drop them.
+        if (Object.keys(inputs.annotations).length) {
+            throw new errors/* InputError */.d('Input "annotations" is set but "format" is docker, whose manifest lists cannot carry annotations; use format: oci or remove the annotations.');
+        }
+        if (experimental.length) {
+            throw new errors/* InputError */.d('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
+        }
+    }
+    if (inputs.packager === 'pack' && inputs.build === 'command') {
+        throw new errors/* InputError */.d('Input "packager" is pack, which builds through jam and buildpack.toml\'s pre-package, but "build" is command; remove build-command (put it in metadata.pre-package) or use packager: native.');
+    }
+    const tools = parseToolRequests(inputs.tools);
+    if (inputs.packager === 'pack') {
+        for (const name of ['jam', 'pack']) {
+            if (!tools.some((t) => t.name === name))
+                tools.push({ name, version: DEFAULT_VERSIONS[name] });
+        }
+    }
+    return {
+        version,
+        platforms,
+        experimental,
+        annotations: inputs.format === 'docker' ? {} : indexAnnotations(descriptor, version, inputs.annotations, env),
+        created: creationTime(env),
+        format: inputs.format,
+        tags: parseTags(inputs.tags),
+        tools,
+    };
+}
+/** Every tag must be a full reference with a tag (no digest), each named once. */
+function parseTags(items) {
+    const refs = [];
+    for (const item of items) {
+        const ref = parseReference(item, 'Input "tags"');
+        if (ref.digest) {
+            throw new errors/* InputError */.d(`Input "tags" has "${item}", which names a digest; tags are written, digests are computed, so write ${formatReference({ ...ref, digest: undefined })}.`);
+        }
+        if (ref.tag === undefined) {
+            throw new errors/* InputError */.d(`Input "tags" has "${item}", which has no tag; write it with one, such as ${formatReference({ ...ref, tag: '1.2.3' })}.`);
+        }
+        if (refs.some((r) => formatReference(r) === formatReference(ref))) {
+            throw new errors/* InputError */.d(`Input "tags" lists ${formatReference(ref)} twice; remove one.`);
+        }
+        refs.push(ref);
+    }
+    return refs;
+}
+/** buildpack.toml `[[targets]]` when present, else amd64 and arm64. */
+function defaultPlatforms(descriptor) {
+    if (!descriptor.targets.length)
+        return parsePlatformList(['amd64', 'arm64'], 'The default architectures');
+    const names = descriptor.targets.map((t, i) => {
+        if (!t.arch) {
+            throw new errors/* InputError */.d(`${descriptor.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`);
+        }
+        return [t.os ?? 'linux', t.arch, t.variant].filter(Boolean).join('/');
+    });
+    // Several targets may differ only in distros; they are one platform.
+    const unique = names.filter((n, i) => names.indexOf(n) === i);
+    return parsePlatformList(unique, `${descriptor.file} [[targets]]`);
+}
+/**
+ * Index annotations GHCR and other registries show for a multi-platform package: where known,
+ * from buildpack.toml and the GitHub environment; the `annotations` input wins.
+ */
+function indexAnnotations(descriptor, version, user, env) {
+    const known = {
+        'org.opencontainers.image.version': version,
+        'org.opencontainers.image.title': descriptor.name ?? descriptor.id,
+        'org.opencontainers.image.description': descriptor.description,
+        'org.opencontainers.image.source': env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}` : undefined,
+        'org.opencontainers.image.revision': env.GITHUB_SHA || undefined,
+        'org.opencontainers.image.licenses': descriptor.licenses.length && descriptor.licenses.every((l) => l.type)
+            ? descriptor.licenses.map((l) => l.type).join(' AND ')
+            : undefined,
+    };
+    const annotations = {};
+    for (const [k, v] of Object.entries(known))
+        if (v)
+            annotations[k] = v;
+    return { ...annotations, ...user };
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./build/src/registry/http.js
+
+
+
+
+// Keep-alive connections: a publish makes many small requests to one host.
+const agents = {
+    'http:': new external_node_http_.Agent({ keepAlive: true, maxSockets: 8 }),
+    'https:': new external_node_https_.Agent({ keepAlive: true, maxSockets: 8 }),
+};
+/** Responses are manifests, tokens and errors; anything larger is refused rather than buffered. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const REQUEST_TIMEOUT_MS = 120_000;
+/** One HTTP exchange, no retries, no redirects followed. */
+function send(request) {
+    return new Promise((resolve, reject) => {
+        const transport = request.url.protocol === 'https:' ? external_node_https_ : external_node_http_;
+        const headers = { 'User-Agent': 'multiarch-buildpack-action', ...request.headers };
+        const body = typeof request.body === 'function' ? request.body() : request.body;
+        if (Buffer.isBuffer(body))
+            headers['Content-Length'] = String(body.length);
+        else if (body)
+            headers['Content-Length'] = String(request.contentLength ?? 0);
+        else if (['PUT', 'POST', 'PATCH'].includes(request.method))
+            headers['Content-Length'] = '0';
+        const req = transport.request(request.url, { method: request.method, headers, agent: agents[request.url.protocol], timeout: REQUEST_TIMEOUT_MS }, (res) => {
+            const chunks = [];
+            let size = 0;
+            res.on('data', (chunk) => {
+                size += chunk.length;
+                if (size > MAX_RESPONSE_BYTES) {
+                    res.destroy(new Error(`response from ${request.url.host} larger than ${MAX_RESPONSE_BYTES} bytes`));
+                    return;
+                }
+                chunks.push(chunk);
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: request.url }));
+            res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+        req.on('error', (error) => {
+            if (body && !Buffer.isBuffer(body))
+                body.destroy();
+            reject(error);
+        });
+        if (!body)
+            req.end();
+        else if (Buffer.isBuffer(body))
+            req.end(body);
+        else {
+            body.on('error', (error) => req.destroy(error));
+            body.pipe(req);
+        }
+    });
+}
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, budgetMs: 120_000 };
+const RETRIABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+function isRetriableStatus(status) {
+    return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
+function isRetriableError(error) {
+    const code = error.code;
+    return (code !== undefined && RETRIABLE_CODES.has(code)) || /socket hang up/i.test(String(error.message));
+}
+/** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or odd. */
+function retryAfterMs(value, now = Date.now()) {
+    const text = Array.isArray(value) ? value[0] : value;
+    if (!text)
+        return undefined;
+    if (/^\d+$/.test(text.trim()))
+        return Number(text.trim()) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+/** Counts retries across the run, for the info-level summary. */
+const retryStats = { retries: 0 };
+/**
+ * Sends with retries on 408, 429 (honouring Retry-After), 5xx and network failures, with
+ * exponential backoff and full jitter, within a bounded total time. Other statuses are returned
+ * to the caller. Each attempt re-creates the body from its factory.
+ */
+async function sendWithRetry(request, policy = DEFAULT_RETRY) {
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+        let outcome;
+        let waitMs;
+        let reason;
+        try {
+            const response = await send(request);
+            outcome = { response };
+            if (!isRetriableStatus(response.status))
+                return response;
+            reason = `HTTP ${response.status}`;
+            waitMs = retryAfterMs(response.headers['retry-after']) ?? backoff(attempt, policy);
+        }
+        catch (error) {
+            if (!isRetriableError(error))
+                throw error;
+            outcome = { error };
+            reason = error.code ?? error.message;
+            waitMs = backoff(attempt, policy);
+        }
+        if (attempt >= policy.attempts || Date.now() - started + waitMs > policy.budgetMs) {
+            if ('response' in outcome)
+                return outcome.response;
+            throw outcome.error;
+        }
+        retryStats.retries++;
+        lib_core/* debug */.Yz(`${request.method} ${request.url.host}${request.url.pathname}: ${reason}; retry ${attempt} of ${policy.attempts - 1} in ${waitMs} ms`);
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(waitMs);
+    }
+}
+function backoff(attempt, policy) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/challenge.js
+/** Parses the first challenge of a WWW-Authenticate header (registries send one). */
+function parseChallenge(header) {
+    if (!header)
+        return undefined;
+    const match = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header);
+    if (!match)
+        return undefined;
+    const params = {};
+    const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
+    for (let m = re.exec(match[2]); m; m = re.exec(match[2])) {
+        params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+/** The registry's error codes (`{"errors":[{"code":"DENIED","message":"..."}]}`), if any. */
+function errorCodes(body) {
+    try {
+        const parsed = JSON.parse(body.toString('utf8'));
+        return (parsed.errors ?? []).map((e) => ({ code: String(e.code ?? ''), message: String(e.message ?? '') }));
     }
     catch {
         return [];
     }
 }
-/** The `tools` output: name -> {version, path}. */
-function toolsOutput(installed) {
-    return Object.fromEntries(installed.map((t) => [t.name, { version: t.version, path: t.path }]));
+
+;// CONCATENATED MODULE: ./build/src/registry/client.js
+
+
+
+
+
+/**
+ * One registry, spoken to over distribution-spec v1.1: the /v2/ challenge, anonymous, Basic or
+ * Bearer auth (tokens per scope, refreshed when they expire or are refused), and requests with
+ * retries. Errors a user can fix become one-sentence InputErrors.
+ */
+class RegistryClient {
+    registry;
+    base;
+    options;
+    challenge;
+    pinged = false;
+    tokens = new Map();
+    constructor(options) {
+        this.options = options;
+        this.registry = options.registry;
+        const host = apiHost(options.registry);
+        const insecure = options.insecureRegistries.includes(options.registry) || options.insecureRegistries.includes(host);
+        this.base = new URL(`${insecure ? 'http' : 'https'}://${host}`);
+    }
+    get who() {
+        const c = this.options.credentials;
+        if (!c)
+            return 'anonymous access';
+        return c.kind === 'basic' ? `the user ${c.username} (from ${c.source})` : `the identity token from ${c.source}`;
+    }
+    /** GET /v2/: learns how the registry wants to be authenticated. */
+    async ping() {
+        if (this.pinged)
+            return;
+        const response = await this.send('GET', new URL('/v2/', this.base), {});
+        if (response.status === 401)
+            this.challenge = parseChallenge(header(response, 'www-authenticate'));
+        else if (response.status !== 200) {
+            throw new errors/* InputError */.d(`The registry ${this.registry} answered GET /v2/ with HTTP ${response.status}; check that ${this.base.origin} is a container registry.`);
+        }
+        this.pinged = true;
+    }
+    /**
+     * Sends an authenticated request. On a 401 it learns the challenge, fetches a fresh token and
+     * tries once more; a second refusal is a credentials or permissions error naming the repository.
+     */
+    async request(method, url, options) {
+        await this.ping();
+        let authorization = await this.authorization(options, false);
+        let response = await this.send(method, url, { ...options, authorization });
+        if (response.status === 401) {
+            const challenge = parseChallenge(header(response, 'www-authenticate'));
+            if (challenge)
+                this.challenge = challenge;
+            authorization = await this.authorization(options, true);
+            if (authorization !== undefined)
+                response = await this.send(method, url, { ...options, authorization });
+        }
+        if (response.status === 401 || response.status === 403)
+            throw this.refused(response, options);
+        return response;
+    }
+    async send(method, url, options) {
+        const headers = { ...options.headers };
+        // Credentials go only to the registry itself, never to a storage backend it redirects to.
+        if (options.authorization && url.origin === this.base.origin)
+            headers.Authorization = options.authorization;
+        try {
+            return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength }, this.options.retry ?? DEFAULT_RETRY);
+        }
+        catch (error) {
+            throw this.unreachable(error);
+        }
+    }
+    unreachable(error) {
+        const code = error.code ?? '';
+        const message = (0,errors/* errorMessage */.g)(error);
+        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+            return new errors/* InputError */.d(`The registry ${this.registry} presented a certificate that is not trusted (${code}); add its CA certificate with NODE_EXTRA_CA_CERTS, or list ${this.registry} in insecure-registries if it speaks plain HTTP.`);
+        }
+        if (/wrong version number|EPROTO/i.test(`${code} ${message}`)) {
+            return new errors/* InputError */.d(`The registry ${this.registry} does not speak HTTPS (${code || message}); list it in insecure-registries to use plain HTTP.`);
+        }
+        const attempts = (this.options.retry ?? DEFAULT_RETRY).attempts;
+        return new errors/* InputError */.d(`Could not reach the registry ${this.registry} at ${this.base.origin} (${code || message}) after ${attempts} attempts; check the host in tags and that the runner can reach it.`);
+    }
+    /** Why the registry refused: wrong credentials, none, or no right to push. */
+    refused(response, options) {
+        const codes = errorCodes(response.body).map((e) => e.code);
+        const challenge = parseChallenge(header(response, 'www-authenticate'));
+        const insufficient = challenge?.params.error === 'insufficient_scope' || response.status === 403 || codes.includes('DENIED');
+        const login = `log in to ${this.registry} with docker/login-action or set registry-username and registry-password`;
+        if (!this.options.credentials) {
+            return new errors/* InputError */.d(`The registry ${this.registry} requires credentials to ${options.action} ${options.repository} (HTTP ${response.status}); ${login}.`);
+        }
+        if (insufficient || this.challenge?.scheme === 'bearer') {
+            const hub = this.registry === DOCKER_HUB ? ' (GitHub-hosted runners carry a pull-only Docker Hub credential when nobody logged in)' : '';
+            return new errors/* InputError */.d(`The registry ${this.registry} does not let ${this.who} ${options.action} ${options.repository} (insufficient_scope)${hub}; use credentials with ${options.action} rights to ${options.repository}: ${login}.`);
+        }
+        return new errors/* InputError */.d(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status}); check the username and password: ${login}.`);
+    }
+    async authorization(options, fresh) {
+        const challenge = this.challenge;
+        const credentials = this.options.credentials;
+        if (!challenge)
+            return undefined;
+        if (challenge.scheme === 'basic') {
+            if (!credentials)
+                return undefined;
+            if (credentials.kind !== 'basic') {
+                throw new errors/* InputError */.d(`The registry ${this.registry} asks for a password, but the docker config holds only an identity token for it; log in with a username and password.`);
+            }
+            const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+            lib_core/* setSecret */.Pq(value);
+            return `Basic ${value}`;
+        }
+        if (challenge.scheme !== 'bearer') {
+            throw new errors/* InputError */.d(`The registry ${this.registry} asks for "${challenge.scheme}" authentication, which is not supported; use a registry with Basic or Bearer token auth.`);
+        }
+        const scopes = [`repository:${options.repository}:${options.action === 'push' ? 'pull,push' : 'pull'}`, ...(options.extraScopes ?? [])];
+        const key = scopes.join(' ');
+        const cached = this.tokens.get(key);
+        if (!fresh && cached && cached.expiresAt > Date.now() + 10_000)
+            return `Bearer ${cached.value}`;
+        const token = await this.fetchToken(challenge, scopes, options);
+        this.tokens.set(key, token);
+        return `Bearer ${token.value}`;
+    }
+    /** A Bearer token for the scopes from the challenge's realm (GET, or OAuth2 POST for identity tokens). */
+    async fetchToken(challenge, scopes, options) {
+        const realm = this.realm(challenge);
+        const credentials = this.options.credentials;
+        let response;
+        try {
+            if (credentials?.kind === 'identity-token') {
+                const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.token, client_id: 'multiarch-buildpack-action', scope: scopes.join(' ') });
+                if (challenge.params.service)
+                    form.set('service', challenge.params.service);
+                response = await sendWithRetry({ method: 'POST', url: realm, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) });
+            }
+            else {
+                const url = new URL(realm);
+                if (challenge.params.service)
+                    url.searchParams.set('service', challenge.params.service);
+                for (const scope of scopes)
+                    url.searchParams.append('scope', scope);
+                const headers = {};
+                if (credentials) {
+                    const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+                    lib_core/* setSecret */.Pq(value);
+                    headers.Authorization = `Basic ${value}`;
+                }
+                response = await sendWithRetry({ method: 'GET', url, headers }, this.options.retry ?? DEFAULT_RETRY);
+            }
+        }
+        catch (error) {
+            throw new errors/* InputError */.d(`Could not reach the token service ${realm.origin} of ${this.registry} (${error.code ?? (0,errors/* errorMessage */.g)(error)}); check that the runner can reach it.`);
+        }
+        if (response.status === 401 || response.status === 403) {
+            throw new errors/* InputError */.d(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status} from its token service); check the username and password: log in with docker/login-action or set registry-username and registry-password.`);
+        }
+        if (response.status !== 200) {
+            throw new errors/* InputError */.d(`The token service of ${this.registry} answered HTTP ${response.status} for ${options.repository}; try again later or check the registry's status.`);
+        }
+        let body;
+        try {
+            body = JSON.parse(response.body.toString('utf8'));
+        }
+        catch {
+            throw new errors/* InputError */.d(`The token service of ${this.registry} answered something that is not JSON; check the registry's auth configuration.`);
+        }
+        const value = body.token || body.access_token;
+        if (!value)
+            throw new errors/* InputError */.d(`The token service of ${this.registry} answered without a token; check the registry's auth configuration.`);
+        lib_core/* setSecret */.Pq(value);
+        const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
+        return { value, expiresAt: Date.now() + lifetime * 1000 };
+    }
+    /** The token realm, refused when it would carry credentials over plain HTTP to another host. */
+    realm(challenge) {
+        let realm;
+        try {
+            realm = new URL(challenge.params.realm ?? '');
+        }
+        catch {
+            throw new errors/* InputError */.d(`The registry ${this.registry} sent a token realm "${challenge.params.realm ?? ''}" that is not a URL; check the registry's auth configuration.`);
+        }
+        const plainAllowed = this.options.insecureRegistries.includes(realm.host) || (this.base.protocol === 'http:' && realm.hostname === this.base.hostname);
+        if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && plainAllowed)) {
+            throw new errors/* InputError */.d(`The registry ${this.registry} sends credentials to ${realm.origin}, which is not HTTPS; refusing to send them in clear (list ${realm.host} in insecure-registries only for a test registry).`);
+        }
+        return realm;
+    }
+    url(path) {
+        return new URL(path, this.base);
+    }
+}
+function header(response, name) {
+    const value = response.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/push.js
+
+
+
+
+function fail(client, what, response) {
+    const codes = errorCodes(response.body);
+    const detail = codes.length ? `: ${codes.map((c) => `${c.code} ${c.message}`.trim()).join('; ')}` : '';
+    return new errors/* InputError */.d(`The registry ${client.registry} refused to ${what} (HTTP ${response.status}${detail}); check the registry's logs or try again.`);
+}
+/** HEAD a blob: 200 (or a redirect to storage) means present. */
+async function blobExists(client, repository, digest) {
+    const response = await client.request('HEAD', client.url(`/v2/${repository}/blobs/${digest}`), { repository, action: 'pull' });
+    if (response.status === 200 || (response.status >= 300 && response.status < 400))
+        return true;
+    if (response.status === 404)
+        return false;
+    throw fail(client, `say whether ${repository} has blob ${digest}`, response);
+}
+/**
+ * Asks the registry to mount a blob from another repository it holds. Returns true when
+ * mounted; false when the registry declined (any 202 or 4xx: Harbor, Docker Hub and Quay
+ * differ), in which case the caller uploads.
+ */
+async function mountBlob(client, repository, digest, from) {
+    const url = client.url(`/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`);
+    try {
+        const response = await client.request('POST', url, { repository, action: 'push', extraScopes: [`repository:${from}:pull`] });
+        if (response.status === 201)
+            return true;
+        if (response.status === 202)
+            await cancelUpload(client, repository, response);
+        return false;
+    }
+    catch (error) {
+        // A registry that refuses the mount scope or the mount itself still takes an upload.
+        if (error instanceof errors/* InputError */.d && /insufficient_scope|HTTP 40\d/.test(error.message))
+            return false;
+        throw error;
+    }
+}
+async function cancelUpload(client, repository, response) {
+    const location = header(response, 'location');
+    if (!location)
+        return;
+    await client.request('DELETE', new URL(location, response.url), { repository, action: 'push' }).catch(() => undefined);
+}
+/** Opens an upload session; returns its Location resolved against the request URL. */
+async function startUpload(client, repository) {
+    const response = await client.request('POST', client.url(`/v2/${repository}/blobs/uploads/`), { repository, action: 'push' });
+    const location = header(response, 'location');
+    if (response.status !== 202 || !location)
+        throw fail(client, `start an upload to ${repository}`, response);
+    return new URL(location, response.url);
+}
+/** Appends `digest=` to the raw query: URLSearchParams would re-encode opaque state parameters. */
+function withDigest(location, digest) {
+    const href = location.href.replace(/#.*$/, '');
+    return new URL(`${href}${location.search ? '&' : '?'}digest=${encodeURIComponent(digest)}`);
+}
+const CHUNK_BYTES = 16 * 1024 * 1024;
+/**
+ * Uploads a blob monolithically (POST, then PUT of the whole stream with its digest). After a
+ * 413 from a proxy in front of the registry, uploads it in chunks instead.
+ */
+async function uploadBlob(client, repository, blob, open) {
+    const location = await startUpload(client, repository);
+    const response = await client.request('PUT', withDigest(location, blob.digest), {
+        repository,
+        action: 'push',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: () => open(),
+        contentLength: blob.size,
+    });
+    if (response.status === 413)
+        return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
+    if (![200, 201, 202, 204].includes(response.status))
+        throw fail(client, `accept blob ${blob.digest} in ${repository}`, response);
+    checkDigestHeader(client, response, blob.digest, `blob in ${repository}`);
+}
+async function uploadChunked(client, repository, blob, open, minimum) {
+    let location = await startUpload(client, repository);
+    const chunk = Math.max(CHUNK_BYTES, minimum);
+    for (let start = 0; start < blob.size; start += chunk) {
+        const end = Math.min(blob.size, start + chunk) - 1;
+        const response = await client.request('PATCH', location, {
+            repository,
+            action: 'push',
+            headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${start}-${end}` },
+            body: () => open(start, end),
+            contentLength: end - start + 1,
+        });
+        const next = header(response, 'location');
+        if (response.status !== 202 || !next)
+            throw fail(client, `accept a chunk of blob ${blob.digest} in ${repository}`, response);
+        location = new URL(next, response.url);
+    }
+    const done = await client.request('PUT', withDigest(location, blob.digest), { repository, action: 'push' });
+    if (![200, 201, 202, 204].includes(done.status))
+        throw fail(client, `complete blob ${blob.digest} in ${repository}`, done);
+}
+async function manifestExists(client, repository, descriptor) {
+    const response = await client.request('HEAD', client.url(`/v2/${repository}/manifests/${descriptor.digest}`), {
+        repository,
+        action: 'pull',
+        headers: { Accept: descriptor.mediaType },
+    });
+    if (response.status === 200)
+        return true;
+    if (response.status === 404)
+        return false;
+    throw fail(client, `say whether ${repository} has manifest ${descriptor.digest}`, response);
+}
+/** PUTs manifest bytes under a digest or a tag; Content-Type is the body's own mediaType. */
+async function putManifest(client, repository, reference, mediaType, bytes) {
+    const response = await client.request('PUT', client.url(`/v2/${repository}/manifests/${reference}`), {
+        repository,
+        action: 'push',
+        headers: { 'Content-Type': mediaType },
+        body: bytes,
+    });
+    if (response.status !== 201 && response.status !== 200)
+        throw fail(client, `store the manifest ${reference} in ${repository}`, response);
+    checkDigestHeader(client, response, sha256Digest(bytes), `manifest ${reference} in ${repository}`);
+}
+/** GETs what a tag or digest points at: the exact bytes, for verification. */
+async function getManifest(client, repository, reference, accept) {
+    const response = await client.request('GET', client.url(`/v2/${repository}/manifests/${reference}`), { repository, action: 'pull', headers: { Accept: accept.join(', ') } });
+    if (response.status === 404)
+        return undefined;
+    if (response.status !== 200)
+        throw fail(client, `return the manifest ${reference} of ${repository}`, response);
+    return response.body;
+}
+function checkDigestHeader(client, response, expected, what) {
+    const digest = header(response, 'docker-content-digest');
+    if (digest && digest !== expected) {
+        throw new errors/* InputError */.d(`The registry ${client.registry} stored the ${what} as ${digest}, not ${expected}; it altered the content, so nothing was tagged.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/publish.js
+
+
+
+
+
+
+
+
+/** How many blob transfers run at once per repository. */
+const BLOB_CONCURRENCY = 4;
+function repositoriesOf(references) {
+    const repos = [];
+    for (const ref of references) {
+        let repo = repos.find((r) => r.registry === ref.registry && r.repository === ref.repository);
+        if (!repo)
+            repos.push((repo = { registry: ref.registry, repository: ref.repository, tags: [] }));
+        repo.tags.push(ref);
+    }
+    return repos;
+}
+/**
+ * Publishes content to the repositories of `references`, then the index under each tag:
+ * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
+ *    registry that already has it; else uploaded) and every manifest by digest;
+ * 2. only then, the index bytes under each tag: a tag never points at something incomplete,
+ *    and no per-architecture or temporary tag is ever written;
+ * 3. each tag read back and compared with the digest of the bytes sent.
+ */
+async function publish(content, references, clientFor) {
+    const stats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
+    const repos = repositoriesOf(references);
+    const blobs = uniqueBlobs(content.manifests);
+    // Per registry: which repository already holds each blob, so others can mount it.
+    const holders = new Map();
+    for (const repo of repos) {
+        const client = clientFor(repo.registry);
+        const held = holders.get(repo.registry) ?? new Map();
+        holders.set(repo.registry, held);
+        const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
+            const outcome = await pushBlob(client, repo.repository, blob, held.get(blob.digest), content.store);
+            held.set(blob.digest, repo.repository);
+            return outcome;
+        });
+        for (const [i, outcome] of outcomes.entries()) {
+            stats[outcome]++;
+            if (outcome === 'uploaded')
+                stats.bytesUploaded += blobs[i].size;
+        }
+        for (const manifest of content.manifests) {
+            if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
+                await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
+            }
+        }
+        const count = (o) => outcomes.filter((x) => x === o).length;
+        lib_core/* info */.pq(`${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`);
+    }
+    const tags = [];
+    if (content.index) {
+        const { descriptor, bytes } = content.index;
+        for (const ref of references) {
+            const client = clientFor(ref.registry);
+            await putManifest(client, ref.repository, ref.tag, descriptor.mediaType, bytes);
+            tags.push(formatReference(ref));
+        }
+        for (const ref of references)
+            await verifyTag(clientFor(ref.registry), ref, descriptor);
+        for (const tag of tags)
+            lib_core/* info */.pq(`${tag} -> ${descriptor.digest}`);
+    }
+    return { tags, stats };
+}
+function uniqueBlobs(manifests) {
+    const seen = new Map();
+    for (const m of manifests)
+        for (const b of m.blobs)
+            if (!seen.has(b.digest))
+                seen.set(b.digest, b);
+    return [...seen.values()];
+}
+async function pushBlob(client, repository, blob, mountFrom, store) {
+    if (await blobExists(client, repository, blob.digest))
+        return 'existing';
+    if (mountFrom && mountFrom !== repository && (await mountBlob(client, repository, blob.digest, mountFrom)))
+        return 'mounted';
+    const path = store.blobPath(blob.digest);
+    await uploadBlob(client, repository, blob, (start, end) => (0,external_node_fs_.createReadStream)(path, { start, end }));
+    return 'uploaded';
+}
+/** Reads a tag back and compares it with the bytes sent. */
+async function verifyTag(client, ref, index) {
+    const accept = [index.mediaType, MediaType.ImageIndex, MediaType.DockerManifestList];
+    const body = await getManifest(client, ref.repository, ref.tag, accept);
+    const digest = body ? sha256Digest(body) : 'nothing';
+    if (digest !== index.digest) {
+        throw new errors/* InputError */.d(`${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed; another publisher may be writing the same tag, so check the registry and run again.`);
+    }
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./build/src/registry/credentials.js
+
+
+
+
+
+
+
+// Docker keeps Docker Hub's credentials under its old index URL.
+const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
+/** `https://ghcr.io/v1/` -> `ghcr.io`: how docker config keys compare with registry hosts. */
+function keyHost(key) {
+    return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+}
+function matches(key, registry) {
+    const host = keyHost(key);
+    if (registry === DOCKER_HUB)
+        return DOCKER_HUB_KEYS.map(keyHost).includes(host);
+    return host === registry.toLowerCase();
+}
+/** The server URL a credential helper knows the registry by. */
+function helperServerUrl(registry) {
+    return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+}
+async function readDockerConfig(env) {
+    const dir = env.DOCKER_CONFIG || external_node_path_.join((0,external_node_os_.homedir)(), '.docker');
+    const file = external_node_path_.join(dir, 'config.json');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        throw new errors/* InputError */.d(`${file} is not valid JSON; fix it or remove it (docker login writes it).`);
+    }
+}
+/**
+ * Credentials for a registry from a docker config (what docker/login-action writes): the
+ * registry's credHelper, else its `auths` entry, else the default credsStore. Every secret found
+ * is masked before anything can log it.
+ */
+async function dockerConfigCredentials(registry, config, env) {
+    if (!config)
+        return undefined;
+    const helperKey = Object.keys(config.credHelpers ?? {}).find((k) => matches(k, registry));
+    if (helperKey)
+        return fromHelper(config.credHelpers[helperKey], registry, env);
+    const authKey = Object.keys(config.auths ?? {}).find((k) => matches(k, registry));
+    const entry = authKey ? config.auths[authKey] : undefined;
+    if (entry) {
+        const source = `docker config (${authKey})`;
+        if (entry.identitytoken) {
+            lib_core/* setSecret */.Pq(entry.identitytoken);
+            return { kind: 'identity-token', token: entry.identitytoken, source };
+        }
+        let username = entry.username;
+        let password = entry.password;
+        if (entry.auth) {
+            const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+            const colon = decoded.indexOf(':');
+            if (colon < 0)
+                throw new errors/* InputError */.d(`The docker config entry for ${authKey} has an auth value that is not base64 of user:password; log in again.`);
+            username = decoded.slice(0, colon);
+            password = decoded.slice(colon + 1);
+            lib_core/* setSecret */.Pq(entry.auth);
+        }
+        if (username && password) {
+            lib_core/* setSecret */.Pq(password);
+            return { kind: 'basic', username, password, source };
+        }
+    }
+    if (config.credsStore)
+        return fromHelper(config.credsStore, registry, env);
+    return undefined;
+}
+/** Runs `docker-credential-<name> get` with the server URL on stdin (never in argv). */
+async function fromHelper(name, registry, env) {
+    const program = `docker-credential-${name}`;
+    const result = await new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(program, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.on('data', (d) => (stdout += d.toString('utf8')));
+        child.on('error', (error) => resolve({ code: null, stdout, error }));
+        child.on('close', (code) => resolve({ code, stdout }));
+        child.stdin.end(helperServerUrl(registry));
+    });
+    if (result.error) {
+        lib_core/* info */.pq(`The docker config names the credential helper ${program}, which is not on PATH; going on without credentials for ${registry}.`);
+        return undefined;
+    }
+    if (result.code !== 0) {
+        lib_core/* debug */.Yz(`${program} has no credentials for ${registry}`);
+        return undefined;
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(result.stdout);
+    }
+    catch {
+        throw new errors/* InputError */.d(`The credential helper ${program} answered something that is not JSON for ${registry}; check the helper.`);
+    }
+    if (!parsed.Secret)
+        return undefined;
+    lib_core/* setSecret */.Pq(parsed.Secret);
+    const source = `credential helper ${program}`;
+    if (parsed.Username === '<token>')
+        return { kind: 'identity-token', token: parsed.Secret, source };
+    return { kind: 'basic', username: parsed.Username ?? '', password: parsed.Secret, source };
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/session.js
+
+
+
+/**
+ * One client per registry named in the tags, each with its credentials: the inputs'
+ * registry-username/registry-password belong to the first tag's registry only (never sent to
+ * another host); every other registry, or all of them without those inputs, uses the docker
+ * config (what docker/login-action writes), else anonymous access.
+ */
+async function openRegistries(tags, inputs, env) {
+    const registries = [...new Set(tags.map((t) => t.registry))];
+    const config = await readDockerConfig(env);
+    const clients = new Map();
+    for (const registry of registries) {
+        let credentials;
+        if (inputs.registryUsername && inputs.registryPassword && registry === tags[0].registry) {
+            credentials = { kind: 'basic', username: inputs.registryUsername, password: inputs.registryPassword, source: 'registry-username/registry-password' };
+        }
+        else {
+            credentials = await dockerConfigCredentials(registry, config, env);
+        }
+        lib_core/* info */.pq(`${registry}: ${credentials ? `credentials from ${credentials.source}` : 'anonymous'}`);
+        clients.set(registry, new RegistryClient({ registry, insecureRegistries: inputs.insecureRegistries, credentials }));
+    }
+    return (registry) => {
+        const client = clients.get(registry);
+        if (!client)
+            throw new Error(`no client for ${registry}`);
+        return client;
+    };
+}
+
+;// CONCATENATED MODULE: ./build/src/publish/content.js
+
+
+/** What a publish sends, read from the finished layout: the exact bytes that were hashed. */
+async function publishContent(result) {
+    const store = new BlobStore(result.layout);
+    return {
+        store,
+        manifests: await Promise.all(result.platforms.map(async (p) => ({
+            descriptor: p.image.manifest,
+            bytes: await (0,promises_namespaceObject.readFile)(store.blobPath(p.image.manifest.digest)),
+            blobs: [p.image.config, ...p.image.layers],
+        }))),
+        index: { descriptor: result.index, bytes: await (0,promises_namespaceObject.readFile)(store.blobPath(result.index.digest)) },
+    };
+}
+
+;// CONCATENATED MODULE: ./build/src/publish/release.js
+
+
+
+
+
+
+/**
+ * Publishes the packaged layout to the plan's tags, unless there are none or this is a dry run
+ * (push: false), in which case nothing is sent. Returns undefined when nothing was published.
+ */
+async function publishRelease(result, plan, inputs, env) {
+    if (!plan.tags.length) {
+        lib_core/* info */.pq('No tags: packaged only.');
+        return undefined;
+    }
+    if (!inputs.push) {
+        lib_core/* info */.pq(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
+        return undefined;
+    }
+    const clients = await openRegistries(plan.tags, inputs, env);
+    const published = await publish(await publishContent(result), plan.tags, clients);
+    const { stats } = published;
+    lib_core/* info */.pq(`Uploaded ${stats.uploaded} blobs (${stats.bytesUploaded} bytes), mounted ${stats.mounted}, ${stats.existing} already present; ${retryStats.retries} retries.`);
+    return published;
+}
+
+;// CONCATENATED MODULE: ./build/src/report/outputs.js
+
+
+
+
+function manifestRecords(result) {
+    return result.platforms.map((p) => ({
+        platform: {
+            os: p.image.platform.os,
+            architecture: p.image.platform.architecture,
+            ...(p.image.platform.variant ? { variant: p.image.platform.variant } : {}),
+        },
+        digest: p.image.manifest.digest,
+        size: p.image.manifest.size,
+        mediaType: p.image.manifest.mediaType,
+        experimental: p.experimental,
+    }));
+}
+function cnbFiles(result) {
+    return Object.fromEntries(result.platforms.map((p) => [[p.image.platform.os, p.image.platform.architecture, p.image.platform.variant].filter(Boolean).join('/'), p.cnbFile]));
+}
+/** Everything one run produced, as the outputs and the summary report it. */
+function runMetadata(descriptor, plan, result, published, installed) {
+    return {
+        id: descriptor.id,
+        version: plan.version,
+        digest: result.index.digest,
+        mediaType: result.index.mediaType,
+        size: result.index.size,
+        layout: result.layout,
+        manifests: manifestRecords(result),
+        'cnb-files': cnbFiles(result),
+        annotations: plan.annotations,
+        image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
+        tags: published?.tags ?? [],
+        push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
+        tools: toolsOutput(installed),
+    };
+}
+function setOutputs(metadata) {
+    lib_core/* setOutput */.uH('digest', metadata.digest);
+    lib_core/* setOutput */.uH('manifests', JSON.stringify(metadata.manifests));
+    lib_core/* setOutput */.uH('layout', metadata.layout);
+    lib_core/* setOutput */.uH('cnb-files', JSON.stringify(metadata['cnb-files']));
+    lib_core/* setOutput */.uH('image', metadata.image ?? '');
+    lib_core/* setOutput */.uH('tags', metadata.tags.join('\n'));
+    lib_core/* setOutput */.uH('tools', JSON.stringify(metadata.tools));
+    lib_core/* setOutput */.uH('metadata', JSON.stringify(metadata));
+}
+
+;// CONCATENATED MODULE: ./build/src/report/summary.js
+
+
+function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+function platformName(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/** A job summary table of platforms, digests and sizes. A summary failure is only a warning. */
+async function writeSummary(metadata) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return; // outside Actions (the CLI): nothing to write to
+    try {
+        lib_core/* summary */.z
+            .addHeading(escapeHtml(`${metadata.id} ${metadata.version}`), 3)
+            .addRaw(`Image index <code>${metadata.digest}</code> (${metadata.size} bytes)`, true)
+            .addTable([
+            [
+                { data: 'Platform', header: true },
+                { data: 'Manifest digest', header: true },
+                { data: 'Size', header: true },
+                { data: 'Experimental', header: true },
+            ],
+            ...metadata.manifests.map((m) => [
+                platformName(m.platform),
+                `<code>${m.digest}</code>`,
+                String(m.size),
+                m.experimental ? 'yes' : 'no',
+            ]),
+        ]);
+        if (metadata.tags.length) {
+            lib_core/* summary */.z.addRaw('Published to:', true).addList(metadata.tags.map((t) => `<code>${escapeHtml(t)}</code>`));
+        }
+        await lib_core/* summary */.z.write();
+    }
+    catch (error) {
+        lib_core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.g)(error)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/main.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The action: read and check everything first (inputs, buildpack.toml, tags, output), then build
+ * every platform, package them into one index, publish it, report. Each phase is a log group.
+ */
+async function run(env = process.env) {
+    try {
+        const inputs = getInputs();
+        const descriptor = await lib_core/* group */.Os('Read buildpack', () => readDescriptor(inputs.path));
+        const plan = planRelease(inputs, descriptor, env);
+        lib_core/* info */.pq(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
+        await checkOutput(inputs.output, inputs.path);
+        const installed = plan.tools.length ? await lib_core/* group */.Os('Install tools', () => installTools(plan.tools, inputs)) : [];
+        const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-work-'));
+        try {
+            const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env);
+            const result = await lib_core/* group */.Os('Package', async () => {
+                const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
+                logPackage(packaged, plan.version);
+                return packaged;
+            });
+            const published = await lib_core/* group */.Os('Publish', () => publishRelease(result, plan, inputs, env));
+            const metadata = runMetadata(descriptor, plan, result, published, installed);
+            setOutputs(metadata);
+            await writeSummary(metadata);
+        }
+        finally {
+            await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
+        }
+    }
+    catch (error) {
+        main_fail(error);
+    }
+}
+/**
+ * The native packager: pre-package, then every platform root built, then (offline) every
+ * dependency downloaded and verified, all before anything is written to the output.
+ */
+async function buildNatively(inputs, descriptor, plan, work, env) {
+    if (descriptor.prePackage)
+        await lib_core/* group */.Os('Pre-package', () => runPrePackage(descriptor, inputs.path, runProcess));
+    warnArchlessDependencies(descriptor, plan);
+    const source = await scanTree(inputs.path, [inputs.output, work]);
+    const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
+    const builds = await lib_core/* group */.Os(`Build (${strategy.kind})`, async () => {
+        const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
+        logBuilds(results);
+        return results;
+    });
+    let bundled;
+    if (inputs.offline) {
+        const needed = plan.platforms.flatMap((p) => dependenciesFor(descriptor.dependencies, p));
+        bundled = await lib_core/* group */.Os('Download dependencies (offline)', () => downloadDependencies(needed, external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file));
+        if (inputs.cache && inputs.cacheSave)
+            (0,actions_cache/* saveInPostStep */.$w)([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
+    }
+    return nativeImages(descriptor, plan, source, builds, bundled);
+}
+/** jam pack, then pack buildpack package per platform, with the installed tools. */
+async function packWithTools(inputs, descriptor, plan, work, installed) {
+    const tool = (name) => installed.find((t) => t.name === name)?.path ?? name;
+    const outputs = await lib_core/* group */.Os('Build and package with jam and pack', () => packageWithPack({ dir: inputs.path, descriptor, version: plan.version, platforms: plan.platforms, work, jam: tool('jam'), pack: tool('pack'), offline: inputs.offline, run: runProcess }));
+    return packImages(outputs, plan.format, work);
+}
+/** One sentence via setFailed; the stack only when debug logging is on. */
+function main_fail(error) {
+    const message = (0,errors/* errorMessage */.g)(error);
+    const [sentence, ...details] = message.split('\n');
+    if (details.length)
+        lib_core/* info */.pq(details.join('\n'));
+    lib_core/* setFailed */.C1(error instanceof errors/* InputError */.d ? sentence : `Internal error: ${sentence}`);
+    if (lib_core/* isDebug */._o() && error instanceof Error && error.stack)
+        lib_core/* debug */.Yz(error.stack);
+}
+
+
+/***/ }),
+
+/***/ 5779:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ runPost)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
+/* harmony import */ var _cache_actions_cache_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2929);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
+
+
+
+/** The post step: save tools and dependencies downloaded this run to the Actions cache. Never fails the job. */
+async function runPost() {
+    try {
+        for (const entry of (0,_cache_actions_cache_js__WEBPACK_IMPORTED_MODULE_1__/* .entriesToSave */ .DU)())
+            await (0,_cache_actions_cache_js__WEBPACK_IMPORTED_MODULE_1__/* .saveToActionsCache */ .yz)(entry.paths, entry.key);
+    }
+    catch (error) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not save to the Actions cache: ${(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errorMessage */ .g)(error)}`);
+    }
 }
 
 
@@ -103942,37 +104167,6 @@ function errorMessage(error) {
     if (error instanceof Error)
         return error.message;
     return String(error);
-}
-
-
-/***/ }),
-
-/***/ 176:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   D: () => (/* binding */ hashFile)
-/* harmony export */ });
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-
-
-/** sha256 and size of a file in one streamed read, never holding the file. */
-function hashFile(file) {
-    return new Promise((resolve, reject) => {
-        const hash = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256');
-        let size = 0;
-        let head;
-        (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.createReadStream)(file)
-            .on('data', (data) => {
-            const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
-            head ??= chunk.subarray(0, 16);
-            size += chunk.length;
-            hash.update(chunk);
-        })
-            .on('end', () => resolve({ digest: `sha256:${hash.digest('hex')}`, size, head: head ?? Buffer.alloc(0) }))
-            .on('error', reject);
-    });
 }
 
 

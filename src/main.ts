@@ -8,7 +8,11 @@ import { readDescriptor } from './buildpack/descriptor.js';
 import { scanTree } from './buildpack/files.js';
 import type { BuildpackDescriptor } from './buildpack/descriptor.js';
 import { getInputs, type Inputs } from './inputs/inputs.js';
-import { nativeImages } from './packager/native.js';
+import { nativeImages, warnArchlessDependencies } from './packager/native.js';
+import { runPrePackage } from './build/prepackage.js';
+import { dependenciesFor } from './buildpack/dependencies.js';
+import { downloadDependencies, type DownloadedDependency } from './dependencies/download.js';
+import { saveInPostStep } from './cache/actions-cache.js';
 import { packImages, packageWithPack } from './packager/pack.js';
 import type { ReleasePlan } from './plan/plan.js';
 import { installTools } from './tools/tools.js';
@@ -40,7 +44,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
 
     const work = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-work-'));
     try {
-      const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work);
+      const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env);
       const result = await core.group('Package', async () => {
         const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
         logPackage(packaged, plan.version);
@@ -58,8 +62,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
 }
 
-/** Builds every platform root and prepares the native packager's images. */
-async function buildNatively(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, work: string): Promise<ImageSource> {
+/**
+ * The native packager: pre-package, then every platform root built, then (offline) every
+ * dependency downloaded and verified, all before anything is written to the output.
+ */
+async function buildNatively(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, work: string, env: NodeJS.ProcessEnv): Promise<ImageSource> {
+  if (descriptor.prePackage) await core.group('Pre-package', () => runPrePackage(descriptor, inputs.path, runProcess));
+  warnArchlessDependencies(descriptor, plan);
   const source = await scanTree(inputs.path, [inputs.output, work]);
   const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
   const builds = await core.group(`Build (${strategy.kind})`, async () => {
@@ -67,14 +76,22 @@ async function buildNatively(inputs: Inputs, descriptor: BuildpackDescriptor, pl
     logBuilds(results);
     return results;
   });
-  return nativeImages(descriptor, plan, source, builds);
+  let bundled: Map<string, DownloadedDependency> | undefined;
+  if (inputs.offline) {
+    const needed = plan.platforms.flatMap((p) => dependenciesFor(descriptor.dependencies, p));
+    bundled = await core.group('Download dependencies (offline)', () =>
+      downloadDependencies(needed, path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file),
+    );
+    if (inputs.cache && inputs.cacheSave) saveInPostStep([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
+  }
+  return nativeImages(descriptor, plan, source, builds, bundled);
 }
 
 /** jam pack, then pack buildpack package per platform, with the installed tools. */
 async function packWithTools(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, work: string, installed: InstalledTool[]): Promise<ImageSource> {
   const tool = (name: string): string => installed.find((t) => t.name === name)?.path ?? name;
   const outputs = await core.group('Build and package with jam and pack', () =>
-    packageWithPack({ dir: inputs.path, descriptor, version: plan.version, platforms: plan.platforms, work, jam: tool('jam'), pack: tool('pack'), run: runProcess }),
+    packageWithPack({ dir: inputs.path, descriptor, version: plan.version, platforms: plan.platforms, work, jam: tool('jam'), pack: tool('pack'), offline: inputs.offline, run: runProcess }),
   );
   return packImages(outputs, plan.format, work);
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { InputError } from '../util/errors.js';
+import { readDependencies, type Dependency } from './dependencies.js';
 
 export interface License {
   type?: string;
@@ -50,6 +51,7 @@ export interface BuildpackDescriptor {
   order?: { group: ModuleRef[] }[];
   includeFiles?: string[];
   prePackage?: string;
+  dependencies: Dependency[];
 }
 
 // The CNB spec's buildpack id grammar (buildpack.md): letters, digits, `.`, `/`, `-`.
@@ -126,6 +128,7 @@ export function parseDescriptor(text: string, file: string): BuildpackDescriptor
     })),
     includeFiles: includeFiles as string[] | undefined,
     prePackage: str(metadata['pre-package'], file, 'metadata.pre-package'),
+    dependencies: readDependencies(metadata, file),
   };
 }
 

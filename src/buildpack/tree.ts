@@ -41,6 +41,8 @@ export interface TreeInput {
   descriptor: string;
   includeFiles?: string[];
   platform: Platform;
+  /** Files that ship whatever include-files says (offline dependencies). */
+  bundled?: SourceEntry[];
 }
 
 /** The files of one platform's image, with parent directories, in walk order. */
@@ -63,6 +65,7 @@ export function platformTree(input: TreeInput): TreeEntry[] {
     shipped = shipped.filter((e) => wanted.some((w) => e.path === w || e.path.startsWith(`${w}/`)));
   }
   shipped = shipped.filter((e) => e.path !== 'buildpack.toml');
+  for (const entry of input.bundled ?? []) if (entry.type !== 'directory') shipped.push(entry);
   const content = Buffer.from(input.descriptor, 'utf8');
   shipped.push({ path: 'buildpack.toml', type: 'file', content, executable: false, size: content.length });
 

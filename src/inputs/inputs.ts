@@ -34,6 +34,8 @@ export interface Inputs {
   cache: boolean;
   cacheSave: boolean;
   packager: 'native' | 'pack';
+  /** Bundle each platform's dependencies into its image (jam pack --offline). */
+  offline: boolean;
 }
 
 /** Reads an input the way the runner passes it; the CLI sets the same variables. */
@@ -86,6 +88,7 @@ export function getInputs(read: InputReader = readInput, env: NodeJS.ProcessEnv 
     cache: bool(read, 'cache', true),
     cacheSave: bool(read, 'cache-save', true),
     packager: oneOf(read, 'packager', ['native', 'pack'], 'native'),
+    offline: bool(read, 'offline', false),
   };
 }
 

@@ -20,6 +20,7 @@ export const INPUT_NAMES = [
   'cache',
   'cache-save',
   'packager',
+  'offline',
 ] as const;
 
 /** The variable the runner sets for an input (what @actions/core reads). */

@@ -23,6 +23,8 @@ export interface PackPackagerRequest {
   work: string;
   jam: string;
   pack: string;
+  /** jam pack --offline: jam downloads and bundles the dependencies. */
+  offline: boolean;
   run: ProcessRunner;
 }
 
@@ -42,7 +44,8 @@ export async function packageWithPack(request: PackPackagerRequest): Promise<Pac
   const { dir, version, work, run } = request;
   const archive = path.join(work, 'jam', 'buildpack.tgz');
   await mkdir(path.dirname(archive), { recursive: true });
-  check('jam pack', await run(request.jam, ['pack', '--buildpack', path.join(dir, 'buildpack.toml'), '--version', version, '--output', archive], { cwd: dir }));
+  const jamArgs = ['pack', '--buildpack', path.join(dir, 'buildpack.toml'), '--version', version, '--output', archive, ...(request.offline ? ['--offline'] : [])];
+  check('jam pack', await run(request.jam, jamArgs, { cwd: dir }));
   const root = path.join(work, 'jam', 'root');
   await mkdir(root, { recursive: true });
   await extractArchive(createReadStream(archive), root, { gzip: true, archive: `the jam pack archive ${archive}` });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { InputError, errorMessage } from '../util/errors.js';
 import { hashFile } from '../util/hash.js';
 import { GITHUB, publishedSha256, releaseAsset, type ReleaseAsset, type Runner } from './assets.js';
-import { restoreFromActionsCache } from './cache.js';
+import { restoreFromActionsCache } from '../cache/actions-cache.js';
 import type { ToolRequest } from './request.js';
 
 export interface InstalledTool {

@@ -27,3 +27,33 @@ export async function saveToActionsCache(paths: string[], key: string): Promise<
     else core.warning(`Could not save ${key} to the Actions cache (${errorMessage(error)}).`);
   }
 }
+
+export interface CacheEntry {
+  paths: string[];
+  key: string;
+}
+
+const STATE_KEY = 'actions-cache-entries';
+const remembered: CacheEntry[] = [];
+
+/**
+ * Remembers entries for the post step to save (tools and dependencies downloaded this run),
+ * adding to what earlier calls remembered.
+ */
+export function saveInPostStep(entries: CacheEntry[]): void {
+  if (!entries.length) return;
+  remembered.push(...entries);
+  core.saveState(STATE_KEY, JSON.stringify(remembered));
+}
+
+
+/** What the main step asked the post step to save. */
+export function entriesToSave(): CacheEntry[] {
+  const state = core.getState(STATE_KEY);
+  if (!state) return [];
+  try {
+    return JSON.parse(state) as CacheEntry[];
+  } catch {
+    return [];
+  }
+}
