@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { bundledPath, dependenciesFor, filterDependencies } from '../src/buildpack/dependencies.js';
 import { escapedId, parseDescriptor } from '../src/buildpack/descriptor.js';
 import { compareWalkOrder, containedPath, type SourceEntry } from '../src/buildpack/files.js';
 import { checkIncludeFiles, mapToPlatform, platformTree } from '../src/buildpack/tree.js';
@@ -148,5 +149,55 @@ describe('platform trees', () => {
   it('orders paths component by component', () => {
     assert.deepEqual(['a-c', 'a/b', 'a', 'b'].sort(compareWalkOrder), ['a', 'a/b', 'a-c', 'b']);
     assert.equal(containedPath('./bin//run/', 'x'), 'bin/run');
+  });
+});
+
+describe('dependencies per platform', () => {
+  const text = `api = "0.10"
+[buildpack]
+  id = "a/b"
+  version = "1.0.0"
+
+[metadata]
+  include-files = ["bin/run"]
+
+  # amd64 build
+  [[metadata.dependencies]]
+    id = "node"
+    arch = "amd64"
+    uri = "https://example.com/node-amd64.tgz"
+    checksum = "sha256:${'a'.repeat(64)}"
+
+    [[metadata.dependencies.licenses]]
+      type = "MIT"
+
+  [[metadata.dependencies]]
+    id = "node"
+    arch = "arm64"
+    uri = 'https://example.com/node-arm64.tgz' # single-quoted
+    sha256 = "${'B'.repeat(64)}"
+
+  [[metadata.dependencies]]
+    id = "tools"
+    uri = "https://example.com/tools.tgz"
+    checksum = "sha256:${'c'.repeat(64)}"
+
+  [[metadata.dependency-constraints]]
+    id = "node"
+`;
+  const d = parseDescriptor(text, 'f');
+  it('reads arch, os and both checksum spellings', () => {
+    assert.deepEqual(d.dependencies.map((x) => [x.id, x.arch ?? '', x.sha256?.[0]]), [['node', 'amd64', 'a'], ['node', 'arm64', 'b'], ['tools', '', 'c']]);
+    assert.deepEqual(dependenciesFor(d.dependencies, arm64).map((x) => x.index), [1, 2]);
+    assert.throws(() => parseDescriptor('[buildpack]\nid = "a"\n[[metadata.dependencies]]\nid = "x"\nchecksum = "md5:1"\n', 'f'), /dependency x the checksum "md5:1", which is not sha256/);
+  });
+  it('keeps only the kept blocks, with their sub-tables, and rewrites uris in place', () => {
+    const out = filterDependencies(text, 3, new Set([1, 2]), new Map([[1, 'file:///dependencies/x/node-arm64.tgz']]), 'f');
+    assert.doesNotMatch(out, /node-amd64|licenses/);
+    assert.match(out, /uri = "file:\/\/\/dependencies\/x\/node-arm64\.tgz" # single-quoted/);
+    assert.match(out, /tools\.tgz/);
+    assert.match(out, /\[\[metadata\.dependency-constraints\]\]/, 'other tables kept');
+    assert.match(out, /# amd64 build/, 'comments before a kept or dropped block stay');
+    assert.equal(bundledPath(d.dependencies[1]), `dependencies/${'b'.repeat(64)}/node-arm64.tgz`);
   });
 });
