@@ -98596,7 +98596,7 @@ function entriesToSave() {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4740);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8811);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5779);
 
 
@@ -98615,7 +98615,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4740:
+/***/ 8811:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -101103,6 +101103,22 @@ function mediaTypes(format) {
         ? { index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayer }
         : { index: MediaType.ImageIndex, manifest: MediaType.ImageManifest, config: MediaType.ImageConfig, layer: MediaType.Layer };
 }
+/**
+ * A layer's media type in the target format: the bytes stay the same, only the name changes.
+ * zstd layers have no Docker name, so they cannot go into a Docker manifest.
+ */
+function layerMediaType(source, format) {
+    const gzip = /tar\.gzip$|tar\+gzip$/.test(source);
+    const plain = /rootfs\.diff\.tar$|layer\.v1\.tar$/.test(source);
+    const zstd = /\+zstd$/.test(source);
+    if (gzip)
+        return mediaTypes(format).layer;
+    if (plain)
+        return format === 'docker' ? 'application/vnd.docker.image.rootfs.diff.tar' : 'application/vnd.oci.image.layer.v1.tar';
+    if (zstd && format === 'oci')
+        return source;
+    return undefined;
+}
 
 ;// CONCATENATED MODULE: ./build/src/image/labels.js
 const BUILDPACKAGE_METADATA_LABEL = 'io.buildpacks.buildpackage.metadata';
@@ -101237,32 +101253,48 @@ async function writeBuildpackImage(request, store) {
     const { descriptor, version, platform } = request;
     const types = mediaTypes(request.format);
     const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, types.layer);
+    const components = request.components ?? [];
+    // A composite carries its components' layers first, in order, then its own; the layers label
+    // lists every buildpack in the image, the composite's own entry holding the order.
+    const entries = components.flatMap((c) => Object.entries(c.layersLabel).flatMap(([id, versions]) => Object.entries(versions).map(([v, info]) => ({ id, version: v, info }))));
+    entries.push({ id: descriptor.id, version, info: layerInfo(descriptor, platform, layer.diffID) });
     const labels = sortedRecord({
         [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version),
-        [BUILDPACK_LAYERS_LABEL]: buildpackLayers([{ id: descriptor.id, version, info: layerInfo(descriptor, platform, layer.diffID) }]),
+        [BUILDPACK_LAYERS_LABEL]: buildpackLayers(entries),
     });
+    const layers = [];
+    for (const c of components) {
+        for (const l of c.layers) {
+            const mediaType = layerMediaType(l.mediaType, request.format);
+            if (!mediaType)
+                throw new errors/* InputError */.d(`${c.name} has a layer of type ${l.mediaType}, which a ${request.format} image cannot carry; use format: oci or republish the component.`);
+            layers.push({ mediaType, digest: l.digest, size: l.size });
+        }
+    }
+    layers.push(layer.descriptor);
+    const diffIDs = [...components.flatMap((c) => c.diffIDs), layer.diffID];
     const config = {
         architecture: platform.architecture,
         os: platform.os,
         ...(platform.variant ? { variant: platform.variant } : {}),
         created: request.created,
         config: { Labels: labels },
-        rootfs: { type: 'layers', diff_ids: [layer.diffID] },
+        rootfs: { type: 'layers', diff_ids: diffIDs },
     };
     const configBlob = await store.writeJson(types.config, config);
     const manifest = {
         schemaVersion: 2,
         mediaType: types.manifest,
         config: configBlob.descriptor,
-        layers: [layer.descriptor],
+        layers,
     };
     const manifestBlob = await store.writeJson(types.manifest, manifest);
     return {
         platform,
         manifest: manifestBlob.descriptor,
         config: configBlob.descriptor,
-        layers: [layer.descriptor],
-        diffIDs: [layer.diffID],
+        layers,
+        diffIDs,
     };
 }
 /** SOURCE_DATE_EPOCH when set (reproducible-builds.org), else pack's 1980-01-01T00:00:01Z. */
@@ -101284,12 +101316,13 @@ function creationTime(env) {
 
 
 
+
 /**
  * The native packager's images: each platform's files as pack would lay them out, with its own
  * buildpack.toml (only the dependencies for its os/arch, plus those for any) and, offline, its
  * dependencies bundled. Checked (entry points, binaries, include-files) before anything is written.
  */
-async function nativeImages(descriptor, plan, source, builds, bundled) {
+async function nativeImages(descriptor, plan, source, builds, bundled, components) {
     const isComposite = descriptor.order !== undefined;
     const rendered = renderDescriptor(descriptor, plan.version);
     const trees = builds.map((b) => {
@@ -101309,7 +101342,10 @@ async function nativeImages(descriptor, plan, source, builds, bundled) {
         await verifyPlatformTree(trees[i], build.platform, isComposite);
     if (descriptor.includeFiles)
         checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, source, descriptor.file);
-    return (store) => mapLimit(builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format }, store));
+    return async (store) => {
+        const byPlatform = components ? await components(store) : undefined;
+        return mapLimit(builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format, components: byPlatform?.get(formatPlatform(build.platform)) }, store));
+    };
 }
 /**
  * packit treats a dependency without `arch` as amd64 at build time, so in a multi-platform
@@ -102369,7 +102405,7 @@ async function importCnb(file, platform, format, store, scratch) {
                 throw new errors/* InputError */.d(`${file} has no intact layer ${layer.digest}; the .cnb is damaged, so run pack again.`);
             await store.importFile(layer.digest, source);
             const gzip = seen.head[0] === 0x1f && seen.head[1] === 0x8b;
-            layers.push({ mediaType: gzip ? types.layer : uncompressedLayerType(format), digest: layer.digest, size: seen.size });
+            layers.push({ mediaType: (gzip ? types.layer : layerMediaType('application/vnd.oci.image.layer.v1.tar', format)), digest: layer.digest, size: seen.size });
         }
         const configBlob = await store.writeJson(types.config, config);
         const manifestBlob = await store.writeJson(types.manifest, { schemaVersion: 2, mediaType: types.manifest, config: configBlob.descriptor, layers });
@@ -102378,9 +102414,6 @@ async function importCnb(file, platform, format, store, scratch) {
     finally {
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
     }
-}
-function uncompressedLayerType(format) {
-    return format === 'docker' ? 'application/vnd.docker.image.rootfs.diff.tar' : MediaType.Layer.replace('+gzip', '');
 }
 function parseJson(bytes, file, what) {
     if (!bytes)
@@ -103040,11 +103073,12 @@ function parseToolRequests(items) {
 
 
 
-function planRelease(inputs, descriptor, env) {
+/** `packageTargets`: a composite's package.toml [[targets]], which stand in for buildpack.toml's. */
+function planRelease(inputs, descriptor, env, packageTargets) {
     const version = resolveVersion(inputs.version, descriptor);
     const platforms = inputs.architectures.length
         ? parsePlatformList(inputs.architectures, 'Input "architectures"')
-        : defaultPlatforms(descriptor);
+        : defaultPlatforms(packageTargets ?? { file: descriptor.file, targets: descriptor.targets });
     let experimental = [];
     if (inputs.experimental) {
         if (inputs.experimentalArchitectures) {
@@ -103066,6 +103100,9 @@ function planRelease(inputs, descriptor, env) {
         if (experimental.length) {
             throw new errors/* InputError */.d('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
         }
+    }
+    if (inputs.packager === 'pack' && descriptor.order) {
+        throw new errors/* InputError */.d(`${descriptor.file} is a composite ([[order]]), which the action assembles from its components' images itself; use packager: native.`);
     }
     if (inputs.packager === 'pack' && inputs.build === 'command') {
         throw new errors/* InputError */.d('Input "packager" is pack, which builds through jam and buildpack.toml\'s pre-package, but "build" is command; remove build-command (put it in metadata.pre-package) or use packager: native.');
@@ -103106,19 +103143,19 @@ function parseTags(items) {
     }
     return refs;
 }
-/** buildpack.toml `[[targets]]` when present, else amd64 and arm64. */
-function defaultPlatforms(descriptor) {
-    if (!descriptor.targets.length)
+/** `[[targets]]` when present, else amd64 and arm64. */
+function defaultPlatforms(source) {
+    if (!source.targets.length)
         return parsePlatformList(['amd64', 'arm64'], 'The default architectures');
-    const names = descriptor.targets.map((t, i) => {
+    const names = source.targets.map((t, i) => {
         if (!t.arch) {
-            throw new errors/* InputError */.d(`${descriptor.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`);
+            throw new errors/* InputError */.d(`${source.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`);
         }
         return [t.os ?? 'linux', t.arch, t.variant].filter(Boolean).join('/');
     });
     // Several targets may differ only in distros; they are one platform.
     const unique = names.filter((n, i) => names.indexOf(n) === i);
-    return parsePlatformList(unique, `${descriptor.file} [[targets]]`);
+    return parsePlatformList(unique, `${source.file} [[targets]]`);
 }
 /**
  * Index annotations GHCR and other registries show for a multi-platform package: where known,
@@ -103142,6 +103179,89 @@ function indexAnnotations(descriptor, version, user, env) {
     return { ...annotations, ...user };
 }
 
+;// CONCATENATED MODULE: ./build/src/composite/package-toml.js
+
+
+
+
+
+/**
+ * package.toml of a composite (a language family): `[buildpack] uri`, `[[dependencies]] uri`
+ * (`docker://<image>`, a bare image reference, or a path relative to the file) and `[[targets]]`.
+ */
+async function readPackageConfig(dir, descriptorFile) {
+    const file = external_node_path_.join(dir, 'package.toml');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch {
+        throw new errors/* InputError */.d(`${descriptorFile} has [[order]], so it is a composite, but ${file} does not exist; add a package.toml listing its [[dependencies]] (uri = "docker://...").`);
+    }
+    let doc;
+    try {
+        doc = parse(text);
+    }
+    catch (error) {
+        if (error instanceof TomlError) {
+            throw new errors/* InputError */.d(`${file} is not valid TOML at line ${error.line}, column ${error.column} (${error.message.split('\n')[0].replace(/\.$/, '')}); fix the syntax there.`);
+        }
+        throw error;
+    }
+    const buildpack = doc.buildpack;
+    if (buildpack?.uri !== undefined && buildpack.uri !== '.' && buildpack.uri !== './') {
+        throw new errors/* InputError */.d(`${file} has [buildpack] uri = ${JSON.stringify(buildpack.uri)}; the action packages the directory holding it, so write uri = ".".`);
+    }
+    const deps = Array.isArray(doc.dependencies) ? doc.dependencies : [];
+    if (!deps.length)
+        throw new errors/* InputError */.d(`${file} lists no [[dependencies]]; a composite needs each component, such as uri = "docker://ghcr.io/acme/node-engine:1.2.3".`);
+    const components = deps.map((d, i) => {
+        const uri = typeof d.uri === 'string' ? d.uri : typeof d.image === 'string' ? d.image : undefined;
+        if (!uri)
+            throw new errors/* InputError */.d(`${file} [[dependencies]] entry ${i + 1} has no uri; write uri = "docker://<image>:<tag>" or a path.`);
+        if (uri.startsWith('docker://'))
+            return { kind: 'image', uri, ref: parseReference(uri.slice('docker://'.length), file) };
+        if (/^(urn:|https?:|file:)/.test(uri)) {
+            throw new errors/* InputError */.d(`${file} [[dependencies]] uri "${uri}" is not supported for a multi-platform composite; use docker://<image> or a relative path to a buildpack directory.`);
+        }
+        if (uri.startsWith('.') || uri.startsWith('/'))
+            return { kind: 'path', uri, dir: external_node_path_.resolve(dir, uri) };
+        return { kind: 'image', uri, ref: parseReference(uri, file) };
+    });
+    const targets = (Array.isArray(doc.targets) ? doc.targets : []).map((t) => ({
+        os: typeof t.os === 'string' ? t.os : undefined,
+        arch: typeof t.arch === 'string' ? t.arch : undefined,
+        variant: typeof t.variant === 'string' ? t.variant : undefined,
+    }));
+    return { file, components, targets };
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/challenge.js
+/** Parses the first challenge of a WWW-Authenticate header (registries send one). */
+function parseChallenge(header) {
+    if (!header)
+        return undefined;
+    const match = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header);
+    if (!match)
+        return undefined;
+    const params = {};
+    const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
+    for (let m = re.exec(match[2]); m; m = re.exec(match[2])) {
+        params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+/** The registry's error codes (`{"errors":[{"code":"DENIED","message":"..."}]}`), if any. */
+function errorCodes(body) {
+    try {
+        const parsed = JSON.parse(body.toString('utf8'));
+        return (parsed.errors ?? []).map((e) => ({ code: String(e.code ?? ''), message: String(e.message ?? '') }));
+    }
+    catch {
+        return [];
+    }
+}
+
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
 // EXTERNAL MODULE: external "node:https"
@@ -103149,6 +103269,7 @@ var external_node_https_ = __nccwpck_require__(4708);
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./build/src/registry/http.js
+
 
 
 
@@ -103174,6 +103295,10 @@ function send(request) {
         else if (['PUT', 'POST', 'PATCH'].includes(request.method))
             headers['Content-Length'] = '0';
         const req = transport.request(request.url, { method: request.method, headers, agent: agents[request.url.protocol], timeout: REQUEST_TIMEOUT_MS }, (res) => {
+            if (request.responseSink && res.statusCode === 200) {
+                (0,external_node_stream_promises_namespaceObject.pipeline)(res, request.responseSink()).then(() => resolve({ status: 200, headers: res.headers, body: Buffer.alloc(0), url: request.url }), reject);
+                return;
+            }
             const chunks = [];
             let size = 0;
             res.on('data', (chunk) => {
@@ -103265,32 +103390,6 @@ function backoff(attempt, policy) {
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-;// CONCATENATED MODULE: ./build/src/registry/challenge.js
-/** Parses the first challenge of a WWW-Authenticate header (registries send one). */
-function parseChallenge(header) {
-    if (!header)
-        return undefined;
-    const match = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header);
-    if (!match)
-        return undefined;
-    const params = {};
-    const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
-    for (let m = re.exec(match[2]); m; m = re.exec(match[2])) {
-        params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
-    }
-    return { scheme: match[1].toLowerCase(), params };
-}
-/** The registry's error codes (`{"errors":[{"code":"DENIED","message":"..."}]}`), if any. */
-function errorCodes(body) {
-    try {
-        const parsed = JSON.parse(body.toString('utf8'));
-        return (parsed.errors ?? []).map((e) => ({ code: String(e.code ?? ''), message: String(e.message ?? '') }));
-    }
-    catch {
-        return [];
-    }
-}
-
 ;// CONCATENATED MODULE: ./build/src/registry/client.js
 
 
@@ -103360,7 +103459,7 @@ class RegistryClient {
         if (options.authorization && url.origin === this.base.origin)
             headers.Authorization = options.authorization;
         try {
-            return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength }, this.options.retry ?? DEFAULT_RETRY);
+            return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength, responseSink: options.responseSink }, this.options.retry ?? DEFAULT_RETRY);
         }
         catch (error) {
             throw this.unreachable(error);
@@ -103635,7 +103734,7 @@ function checkDigestHeader(client, response, expected, what) {
     }
 }
 
-;// CONCATENATED MODULE: ./build/src/registry/publish.js
+;// CONCATENATED MODULE: ./build/src/registry/pull.js
 
 
 
@@ -103644,94 +103743,174 @@ function checkDigestHeader(client, response, expected, what) {
 
 
 
-/** How many blob transfers run at once per repository. */
-const BLOB_CONCURRENCY = 4;
-function repositoriesOf(references) {
-    const repos = [];
-    for (const ref of references) {
-        let repo = repos.find((r) => r.registry === ref.registry && r.repository === ref.repository);
-        if (!repo)
-            repos.push((repo = { registry: ref.registry, repository: ref.repository, tags: [] }));
-        repo.tags.push(ref);
-    }
-    return repos;
-}
+
+const MANIFEST_TYPES = [MediaType.ImageIndex, MediaType.DockerManifestList, MediaType.ImageManifest, MediaType.DockerManifest];
 /**
- * Publishes content to the repositories of `references`, then the index under each tag:
- * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
- *    registry that already has it; else uploaded) and every manifest by digest;
- * 2. only then, the index bytes under each tag: a tag never points at something incomplete,
- *    and no per-architecture or temporary tag is ever written;
- * 3. each tag read back and compared with the digest of the bytes sent.
+ * Resolves a reference (tag or digest) to its image for `platform`: from an index, the entry
+ * with that platform (attestation entries are not platforms); a single image counts only when
+ * its config says that platform. Undefined when the reference has no image for the platform.
  */
-async function publish(content, references, clientFor) {
-    const stats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
-    const repos = repositoriesOf(references);
-    const blobs = uniqueBlobs(content.manifests);
-    // Per registry: which repository already holds each blob, so others can mount it.
-    const holders = new Map();
-    for (const repo of repos) {
-        const client = clientFor(repo.registry);
-        const held = holders.get(repo.registry) ?? new Map();
-        holders.set(repo.registry, held);
-        const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
-            const outcome = await pushBlob(client, repo.repository, blob, held.get(blob.digest), content.store);
-            held.set(blob.digest, repo.repository);
-            return outcome;
-        });
-        for (const [i, outcome] of outcomes.entries()) {
-            stats[outcome]++;
-            if (outcome === 'uploaded')
-                stats.bytesUploaded += blobs[i].size;
+async function resolvePlatformImage(client, ref, platform) {
+    const reference = ref.digest ?? ref.tag;
+    const top = await getManifest(client, ref.repository, reference, MANIFEST_TYPES);
+    if (!top)
+        throw new errors/* InputError */.d(`${formatReference(ref)} does not exist; check the reference, or publish it first.`);
+    if (ref.digest && sha256Digest(top) !== ref.digest)
+        throw new errors/* InputError */.d(`${formatReference(ref)} answered content with another digest; the registry cannot be trusted for it.`);
+    let json = JSON.parse(top.toString('utf8'));
+    let descriptor = { mediaType: json.mediaType ?? MediaType.ImageManifest, digest: sha256Digest(top), size: top.length };
+    if (json.manifests) {
+        const entry = json.manifests.find((m) => m.platform?.os === platform.os && m.platform?.architecture === platform.architecture && normaliseVariant(m.platform, platform) === (platform.variant ?? ''));
+        if (!entry)
+            return undefined;
+        const bytes = await getManifest(client, ref.repository, entry.digest, [entry.mediaType]);
+        if (!bytes || sha256Digest(bytes) !== entry.digest)
+            throw new errors/* InputError */.d(`${formatReference(ref)} lists ${entry.digest} for ${formatPlatform(platform)}, but the registry does not serve it intact; check the image.`);
+        json = JSON.parse(bytes.toString('utf8'));
+        descriptor = { mediaType: entry.mediaType, digest: entry.digest, size: bytes.length };
+    }
+    if (!json.config || !json.layers)
+        throw new errors/* InputError */.d(`${formatReference(ref)} is not an image manifest or index; check the reference.`);
+    const config = JSON.parse((await readBlob(client, ref.repository, json.config)).toString('utf8'));
+    if (config.os !== platform.os || config.architecture !== platform.architecture || (config.variant ?? '') !== (platform.variant ?? ''))
+        return undefined;
+    return { ref, manifest: descriptor, config, layers: json.layers };
+}
+function normaliseVariant(p, want) {
+    // arm64 images sometimes say v8; OCI omits it.
+    if (p.architecture === 'arm64' && p.variant === 'v8' && !want.variant)
+        return '';
+    return p.variant ?? '';
+}
+/** GETs a blob, following a redirect to storage without credentials. */
+async function getBlob(client, repository, blob, sink) {
+    let url = client.url(`/v2/${repository}/blobs/${blob.digest}`);
+    for (let hop = 0; hop < 5; hop++) {
+        const response = await client.request('GET', url, { repository, action: 'pull', ...(sink ? { responseSink: sink } : {}) });
+        const location = header(response, 'location');
+        if (response.status >= 300 && response.status < 400 && location) {
+            url = new URL(location, response.url);
+            continue;
         }
-        for (const manifest of content.manifests) {
-            if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
-                await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
+        if (response.status !== 200)
+            throw new errors/* InputError */.d(`The registry ${client.registry} did not return blob ${blob.digest} of ${repository} (HTTP ${response.status}); check the image.`);
+        return response;
+    }
+    throw new errors/* InputError */.d(`The registry ${client.registry} redirected blob ${blob.digest} of ${repository} too often; check the registry.`);
+}
+/** A small blob (a config), checked against its digest. */
+async function readBlob(client, repository, blob) {
+    const { body } = await getBlob(client, repository, blob);
+    if (sha256Digest(body) !== blob.digest)
+        throw new errors/* InputError */.d(`Blob ${blob.digest} of ${repository} arrived with another digest; the registry or a proxy altered it.`);
+    return body;
+}
+/** A layer, streamed to the store's disk (never held in memory) and checked before it is kept. */
+async function downloadBlob(client, repository, blob, store) {
+    if (await store.has(blob.digest))
+        return;
+    const temp = await store.tempPath();
+    try {
+        await getBlob(client, repository, blob, () => (0,external_node_fs_.createWriteStream)(temp));
+        const { digest } = await hashFile(temp);
+        if (digest !== blob.digest)
+            throw new errors/* InputError */.d(`Blob ${blob.digest} of ${repository} arrived as ${digest}; the registry or a proxy altered it.`);
+        await store.commit(temp, blob.digest);
+    }
+    catch (error) {
+        await store.discard(temp);
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/composite/composite.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const key = (p) => formatPlatform(p);
+/**
+ * Resolves every component of a composite for every platform before anything is built or
+ * pushed: registry images through the same clients and credentials as the publish (a component
+ * lacking a platform is an error naming both), local directories built with the normal pipeline.
+ */
+async function resolveComponents(config, plan, clientFor, work, run) {
+    const remote = new Map();
+    const sources = new Map();
+    for (const component of config.components) {
+        if (component.kind !== 'image')
+            continue;
+        const client = clientFor(component.ref.registry);
+        const images = [];
+        for (const platform of plan.platforms) {
+            const image = await resolvePlatformImage(client, component.ref, platform);
+            if (!image) {
+                throw new errors/* InputError */.d(`The composite's dependency ${formatReference(component.ref)} (${config.file}) has no ${formatPlatform(platform)} image; publish that component for ${formatPlatform(platform)} first, or leave ${formatPlatform(platform)} out of architectures.`);
             }
+            lib_core/* info */.pq(`${formatReference(component.ref)} ${formatPlatform(platform)}: ${image.manifest.digest}`);
+            for (const layer of image.layers)
+                sources.set(layer.digest, { registry: component.ref.registry, repository: component.ref.repository });
+            images.push(image);
         }
-        const count = (o) => outcomes.filter((x) => x === o).length;
-        lib_core/* info */.pq(`${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`);
+        remote.set(component, images);
     }
-    const tags = [];
-    if (content.index) {
-        const { descriptor, bytes } = content.index;
-        for (const ref of references) {
-            const client = clientFor(ref.registry);
-            await putManifest(client, ref.repository, ref.tag, descriptor.mediaType, bytes);
-            tags.push(formatReference(ref));
-        }
-        for (const ref of references)
-            await verifyTag(clientFor(ref.registry), ref, descriptor);
-        for (const tag of tags)
-            lib_core/* info */.pq(`${tag} -> ${descriptor.digest}`);
+    const local = new Map();
+    for (const [i, component] of config.components.entries()) {
+        if (component.kind === 'path')
+            local.set(component, await buildLocalComponent(component.dir, plan, external_node_path_.join(work, `component-${i}`), run));
     }
-    return { tags, stats };
+    return {
+        sources,
+        images: async (store) => {
+            const perPlatform = new Map(plan.platforms.map((p) => [key(p), []]));
+            for (const component of config.components) {
+                if (component.kind === 'image') {
+                    const ref = component.ref;
+                    for (const [p, image] of remote.get(component).entries()) {
+                        for (const layer of image.layers)
+                            await downloadBlob(clientFor(ref.registry), ref.repository, layer, store);
+                        perPlatform.get(key(plan.platforms[p]))?.push(componentImage(formatReference(ref), image.config, image.layers));
+                    }
+                }
+                else {
+                    const images = await local.get(component)(store);
+                    for (const image of images) {
+                        const config = JSON.parse(await (0,promises_namespaceObject.readFile)(store.blobPath(image.config.digest), 'utf8'));
+                        perPlatform.get(key(image.platform))?.push(componentImage(component.dir, config, image.layers));
+                    }
+                }
+            }
+            return perPlatform;
+        },
+    };
 }
-function uniqueBlobs(manifests) {
-    const seen = new Map();
-    for (const m of manifests)
-        for (const b of m.blobs)
-            if (!seen.has(b.digest))
-                seen.set(b.digest, b);
-    return [...seen.values()];
+function componentImage(name, config, layers) {
+    const label = config.config?.Labels?.[BUILDPACK_LAYERS_LABEL];
+    if (!label)
+        throw new errors/* InputError */.d(`${name} has no ${BUILDPACK_LAYERS_LABEL} label, so it is not a buildpack image; check the dependency.`);
+    return { name, layers, diffIDs: config.rootfs.diff_ids, layersLabel: JSON.parse(label) };
 }
-async function pushBlob(client, repository, blob, mountFrom, store) {
-    if (await blobExists(client, repository, blob.digest))
-        return 'existing';
-    if (mountFrom && mountFrom !== repository && (await mountBlob(client, repository, blob.digest, mountFrom)))
-        return 'mounted';
-    const path = store.blobPath(blob.digest);
-    await uploadBlob(client, repository, blob, (start, end) => (0,external_node_fs_.createReadStream)(path, { start, end }));
-    return 'uploaded';
-}
-/** Reads a tag back and compares it with the bytes sent. */
-async function verifyTag(client, ref, index) {
-    const accept = [index.mediaType, MediaType.ImageIndex, MediaType.DockerManifestList];
-    const body = await getManifest(client, ref.repository, ref.tag, accept);
-    const digest = body ? sha256Digest(body) : 'nothing';
-    if (digest !== index.digest) {
-        throw new errors/* InputError */.d(`${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed; another publisher may be writing the same tag, so check the registry and run again.`);
-    }
+/** A component in a local directory (a monorepo family), built as a buildpack of its own. */
+async function buildLocalComponent(dir, plan, work, run) {
+    const descriptor = await readDescriptor(dir);
+    if (descriptor.order)
+        throw new errors/* InputError */.d(`${descriptor.file} is itself a composite; list its components in the family's package.toml instead.`);
+    const componentPlan = { ...plan, version: resolveVersion(undefined, descriptor) };
+    const source = await scanTree(dir, [work]);
+    const strategy = chooseStrategy('auto', undefined, source, plan.platforms, dir, false);
+    const builds = await buildPlatforms(strategy, dir, plan.platforms, work, run);
+    lib_core/* info */.pq(`${descriptor.id} ${componentPlan.version} built from ${dir}`);
+    return nativeImages(descriptor, componentPlan, source, builds);
 }
 
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -103856,18 +104035,17 @@ async function fromHelper(name, registry, env) {
 
 
 /**
- * One client per registry named in the tags, each with its credentials: the inputs'
- * registry-username/registry-password belong to the first tag's registry only (never sent to
- * another host); every other registry, or all of them without those inputs, uses the docker
- * config (what docker/login-action writes), else anonymous access.
+ * One client per registry (the tags' and a composite's components'), each with its credentials:
+ * the inputs' registry-username/registry-password belong to the first tag's registry only (never
+ * sent to another host); every other registry, or all of them without those inputs, uses the
+ * docker config (what docker/login-action writes), else anonymous access.
  */
-async function openRegistries(tags, inputs, env) {
-    const registries = [...new Set(tags.map((t) => t.registry))];
+async function openRegistries(registries, inputs, env, firstTagRegistry) {
     const config = await readDockerConfig(env);
     const clients = new Map();
     for (const registry of registries) {
         let credentials;
-        if (inputs.registryUsername && inputs.registryPassword && registry === tags[0].registry) {
+        if (inputs.registryUsername && inputs.registryPassword && registry === firstTagRegistry) {
             credentials = { kind: 'basic', username: inputs.registryUsername, password: inputs.registryPassword, source: 'registry-username/registry-password' };
         }
         else {
@@ -103882,6 +104060,107 @@ async function openRegistries(tags, inputs, env) {
             throw new Error(`no client for ${registry}`);
         return client;
     };
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/publish.js
+
+
+
+
+
+
+
+
+/** How many blob transfers run at once per repository. */
+const BLOB_CONCURRENCY = 4;
+function repositoriesOf(references) {
+    const repos = [];
+    for (const ref of references) {
+        let repo = repos.find((r) => r.registry === ref.registry && r.repository === ref.repository);
+        if (!repo)
+            repos.push((repo = { registry: ref.registry, repository: ref.repository, tags: [] }));
+        repo.tags.push(ref);
+    }
+    return repos;
+}
+/**
+ * Publishes content to the repositories of `references`, then the index under each tag:
+ * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
+ *    registry that already has it; else uploaded) and every manifest by digest;
+ * 2. only then, the index bytes under each tag: a tag never points at something incomplete,
+ *    and no per-architecture or temporary tag is ever written;
+ * 3. each tag read back and compared with the digest of the bytes sent.
+ */
+async function publish(content, references, clientFor) {
+    const stats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
+    const repos = repositoriesOf(references);
+    const blobs = uniqueBlobs(content.manifests);
+    // Per registry: which repository already holds each blob, so others can mount it.
+    const holders = new Map();
+    for (const repo of repos) {
+        const client = clientFor(repo.registry);
+        const held = holders.get(repo.registry) ?? new Map();
+        holders.set(repo.registry, held);
+        const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
+            const source = content.mountSources?.get(blob.digest);
+            const from = held.get(blob.digest) ?? (source?.registry === repo.registry ? source.repository : undefined);
+            const outcome = await pushBlob(client, repo.repository, blob, from, content.store);
+            held.set(blob.digest, repo.repository);
+            return outcome;
+        });
+        for (const [i, outcome] of outcomes.entries()) {
+            stats[outcome]++;
+            if (outcome === 'uploaded')
+                stats.bytesUploaded += blobs[i].size;
+        }
+        for (const manifest of content.manifests) {
+            if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
+                await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
+            }
+        }
+        const count = (o) => outcomes.filter((x) => x === o).length;
+        lib_core/* info */.pq(`${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`);
+    }
+    const tags = [];
+    if (content.index) {
+        const { descriptor, bytes } = content.index;
+        for (const ref of references) {
+            const client = clientFor(ref.registry);
+            await putManifest(client, ref.repository, ref.tag, descriptor.mediaType, bytes);
+            tags.push(formatReference(ref));
+        }
+        for (const ref of references)
+            await verifyTag(clientFor(ref.registry), ref, descriptor);
+        for (const tag of tags)
+            lib_core/* info */.pq(`${tag} -> ${descriptor.digest}`);
+    }
+    return { tags, stats };
+}
+function uniqueBlobs(manifests) {
+    const seen = new Map();
+    for (const m of manifests)
+        for (const b of m.blobs)
+            if (!seen.has(b.digest))
+                seen.set(b.digest, b);
+    return [...seen.values()];
+}
+async function pushBlob(client, repository, blob, mountFrom, store) {
+    if (await blobExists(client, repository, blob.digest))
+        return 'existing';
+    if (mountFrom && mountFrom !== repository && (await mountBlob(client, repository, blob.digest, mountFrom)))
+        return 'mounted';
+    const path = store.blobPath(blob.digest);
+    await uploadBlob(client, repository, blob, (start, end) => (0,external_node_fs_.createReadStream)(path, { start, end }));
+    return 'uploaded';
+}
+/** Reads a tag back and compares it with the bytes sent. */
+async function verifyTag(client, ref, index) {
+    const accept = [index.mediaType, MediaType.ImageIndex, MediaType.DockerManifestList];
+    const body = await getManifest(client, ref.repository, ref.tag, accept);
+    const digest = body ? sha256Digest(body) : 'nothing';
+    if (digest !== index.digest) {
+        throw new errors/* InputError */.d(`${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed; another publisher may be writing the same tag, so check the registry and run again.`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./build/src/publish/content.js
@@ -103907,12 +104186,11 @@ async function publishContent(result) {
 
 
 
-
 /**
  * Publishes the packaged layout to the plan's tags, unless there are none or this is a dry run
  * (push: false), in which case nothing is sent. Returns undefined when nothing was published.
  */
-async function publishRelease(result, plan, inputs, env) {
+async function publishRelease(result, plan, inputs, clientFor, mountSources) {
     if (!plan.tags.length) {
         lib_core/* info */.pq('No tags: packaged only.');
         return undefined;
@@ -103921,8 +104199,9 @@ async function publishRelease(result, plan, inputs, env) {
         lib_core/* info */.pq(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
         return undefined;
     }
-    const clients = await openRegistries(plan.tags, inputs, env);
-    const published = await publish(await publishContent(result), plan.tags, clients);
+    if (!clientFor)
+        throw new Error('publishing without registry clients');
+    const published = await publish({ ...(await publishContent(result)), mountSources }, plan.tags, clientFor);
     const { stats } = published;
     lib_core/* info */.pq(`Uploaded ${stats.uploaded} blobs (${stats.bytesUploaded} bytes), mounted ${stats.mounted}, ${stats.existing} already present; ${retryStats.retries} retries.`);
     return published;
@@ -104045,6 +104324,9 @@ async function writeSummary(metadata) {
 
 
 
+
+
+
 /**
  * The action: read and check everything first (inputs, buildpack.toml, tags, output), then build
  * every platform, package them into one index, publish it, report. Each phase is a log group.
@@ -104053,19 +104335,24 @@ async function run(env = process.env) {
     try {
         const inputs = getInputs();
         const descriptor = await lib_core/* group */.Os('Read buildpack', () => readDescriptor(inputs.path));
-        const plan = planRelease(inputs, descriptor, env);
+        const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
+        const plan = planRelease(inputs, descriptor, env, packageConfig);
         lib_core/* info */.pq(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
         await checkOutput(inputs.output, inputs.path);
         const installed = plan.tools.length ? await lib_core/* group */.Os('Install tools', () => installTools(plan.tools, inputs)) : [];
+        const clients = await openClients(inputs, plan, packageConfig, env);
         const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-work-'));
         try {
-            const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env);
+            const components = packageConfig && clients
+                ? await lib_core/* group */.Os('Resolve components', () => resolveComponents(packageConfig, plan, clients, work, runProcess))
+                : undefined;
+            const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env, components);
             const result = await lib_core/* group */.Os('Package', async () => {
                 const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
                 logPackage(packaged, plan.version);
                 return packaged;
             });
-            const published = await lib_core/* group */.Os('Publish', () => publishRelease(result, plan, inputs, env));
+            const published = await lib_core/* group */.Os('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
             const metadata = runMetadata(descriptor, plan, result, published, installed);
             setOutputs(metadata);
             await writeSummary(metadata);
@@ -104082,7 +104369,7 @@ async function run(env = process.env) {
  * The native packager: pre-package, then every platform root built, then (offline) every
  * dependency downloaded and verified, all before anything is written to the output.
  */
-async function buildNatively(inputs, descriptor, plan, work, env) {
+async function buildNatively(inputs, descriptor, plan, work, env, components) {
     if (descriptor.prePackage)
         await lib_core/* group */.Os('Pre-package', () => runPrePackage(descriptor, inputs.path, runProcess));
     warnArchlessDependencies(descriptor, plan);
@@ -104100,7 +104387,20 @@ async function buildNatively(inputs, descriptor, plan, work, env) {
         if (inputs.cache && inputs.cacheSave)
             (0,actions_cache/* saveInPostStep */.$w)([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
     }
-    return nativeImages(descriptor, plan, source, builds, bundled);
+    return nativeImages(descriptor, plan, source, builds, bundled, components?.images);
+}
+/**
+ * Registry clients, opened once and shared by the component reads and the publish: the tags'
+ * registries when pushing, a composite's component registries always.
+ */
+async function openClients(inputs, plan, packageConfig, env) {
+    const registries = new Set(inputs.push ? plan.tags.map((t) => t.registry) : []);
+    for (const c of packageConfig?.components ?? [])
+        if (c.kind === 'image')
+            registries.add(c.ref.registry);
+    if (!registries.size)
+        return undefined;
+    return lib_core/* group */.Os('Registries', () => openRegistries([...registries], inputs, env, plan.tags[0]?.registry));
 }
 /** jam pack, then pack buildpack package per platform, with the installed tools. */
 async function packWithTools(inputs, descriptor, plan, work, installed) {

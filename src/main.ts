@@ -21,6 +21,10 @@ import type { ImageSource } from './package/package.js';
 import { checkOutput } from './package/output.js';
 import { logPackage, packageBuildpack } from './package/package.js';
 import { planRelease } from './plan/plan.js';
+import { readPackageConfig, type PackageConfig } from './composite/package-toml.js';
+import { resolveComponents, type ResolvedComponents } from './composite/composite.js';
+import type { RegistryClient } from './registry/client.js';
+import { openRegistries } from './registry/session.js';
 import { formatPlatform } from './platform/platform.js';
 import { publishRelease } from './publish/release.js';
 import { runMetadata, setOutputs } from './report/outputs.js';
@@ -36,21 +40,26 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     const inputs = getInputs();
     const descriptor = await core.group('Read buildpack', () => readDescriptor(inputs.path));
-    const plan = planRelease(inputs, descriptor, env);
+    const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
+    const plan = planRelease(inputs, descriptor, env, packageConfig);
     core.info(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
     await checkOutput(inputs.output, inputs.path);
-
     const installed = plan.tools.length ? await core.group('Install tools', () => installTools(plan.tools, inputs)) : [];
+    const clients = await openClients(inputs, plan, packageConfig, env);
 
     const work = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-work-'));
     try {
-      const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env);
+      const components = packageConfig && clients
+        ? await core.group('Resolve components', () => resolveComponents(packageConfig, plan, clients, work, runProcess))
+        : undefined;
+      const images =
+        inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env, components);
       const result = await core.group('Package', async () => {
         const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
         logPackage(packaged, plan.version);
         return packaged;
       });
-      const published = await core.group('Publish', () => publishRelease(result, plan, inputs, env));
+      const published = await core.group('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
       const metadata = runMetadata(descriptor, plan, result, published, installed);
       setOutputs(metadata);
       await writeSummary(metadata);
@@ -66,7 +75,14 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
  * The native packager: pre-package, then every platform root built, then (offline) every
  * dependency downloaded and verified, all before anything is written to the output.
  */
-async function buildNatively(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, work: string, env: NodeJS.ProcessEnv): Promise<ImageSource> {
+async function buildNatively(
+  inputs: Inputs,
+  descriptor: BuildpackDescriptor,
+  plan: ReleasePlan,
+  work: string,
+  env: NodeJS.ProcessEnv,
+  components?: ResolvedComponents,
+): Promise<ImageSource> {
   if (descriptor.prePackage) await core.group('Pre-package', () => runPrePackage(descriptor, inputs.path, runProcess));
   warnArchlessDependencies(descriptor, plan);
   const source = await scanTree(inputs.path, [inputs.output, work]);
@@ -84,7 +100,18 @@ async function buildNatively(inputs: Inputs, descriptor: BuildpackDescriptor, pl
     );
     if (inputs.cache && inputs.cacheSave) saveInPostStep([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
   }
-  return nativeImages(descriptor, plan, source, builds, bundled);
+  return nativeImages(descriptor, plan, source, builds, bundled, components?.images);
+}
+
+/**
+ * Registry clients, opened once and shared by the component reads and the publish: the tags'
+ * registries when pushing, a composite's component registries always.
+ */
+async function openClients(inputs: Inputs, plan: ReleasePlan, packageConfig: PackageConfig | undefined, env: NodeJS.ProcessEnv): Promise<((registry: string) => RegistryClient) | undefined> {
+  const registries = new Set<string>(inputs.push ? plan.tags.map((t) => t.registry) : []);
+  for (const c of packageConfig?.components ?? []) if (c.kind === 'image') registries.add(c.ref.registry);
+  if (!registries.size) return undefined;
+  return core.group('Registries', () => openRegistries([...registries], inputs, env, plan.tags[0]?.registry));
 }
 
 /** jam pack, then pack buildpack package per platform, with the installed tools. */

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Digest } from '../oci/digest.js';
 import type { BlobStore } from '../oci/store.js';
-import { mediaTypes, MediaType, type Descriptor, type Format, type ImageConfig } from '../oci/types.js';
+import { layerMediaType, mediaTypes, type Descriptor, type Format, type ImageConfig } from '../oci/types.js';
 import { formatPlatform, type Platform } from '../platform/platform.js';
 import { extractArchive } from '../util/archive.js';
 import { InputError } from '../util/errors.js';
@@ -56,7 +56,7 @@ export async function importCnb(file: string, platform: Platform, format: Format
       if (!seen || seen.digest !== layer.digest) throw new InputError(`${file} has no intact layer ${layer.digest}; the .cnb is damaged, so run pack again.`);
       await store.importFile(layer.digest, source);
       const gzip = seen.head[0] === 0x1f && seen.head[1] === 0x8b;
-      layers.push({ mediaType: gzip ? types.layer : uncompressedLayerType(format), digest: layer.digest, size: seen.size });
+      layers.push({ mediaType: (gzip ? types.layer : layerMediaType('application/vnd.oci.image.layer.v1.tar', format)) as string, digest: layer.digest, size: seen.size });
     }
     const configBlob = await store.writeJson(types.config, config);
     const manifestBlob = await store.writeJson(types.manifest, { schemaVersion: 2, mediaType: types.manifest, config: configBlob.descriptor, layers });
@@ -64,10 +64,6 @@ export async function importCnb(file: string, platform: Platform, format: Format
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function uncompressedLayerType(format: Format): string {
-  return format === 'docker' ? 'application/vnd.docker.image.rootfs.diff.tar' : MediaType.Layer.replace('+gzip', '');
 }
 
 function parseJson<T>(bytes: Buffer | undefined, file: string, what: string): T {

@@ -58,3 +58,17 @@ export interface ImageConfig {
   config: { Labels: Record<string, string> };
   rootfs: { type: 'layers'; diff_ids: string[] };
 }
+
+/**
+ * A layer's media type in the target format: the bytes stay the same, only the name changes.
+ * zstd layers have no Docker name, so they cannot go into a Docker manifest.
+ */
+export function layerMediaType(source: string, format: Format): string | undefined {
+  const gzip = /tar\.gzip$|tar\+gzip$/.test(source);
+  const plain = /rootfs\.diff\.tar$|layer\.v1\.tar$/.test(source);
+  const zstd = /\+zstd$/.test(source);
+  if (gzip) return mediaTypes(format).layer;
+  if (plain) return format === 'docker' ? 'application/vnd.docker.image.rootfs.diff.tar' : 'application/vnd.oci.image.layer.v1.tar';
+  if (zstd && format === 'oci') return source;
+  return undefined;
+}

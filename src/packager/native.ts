@@ -4,7 +4,9 @@ import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import type { SourceEntry } from '../buildpack/files.js';
 import { checkIncludeFiles, platformTree, type TreeEntry } from '../buildpack/tree.js';
 import { renderDescriptor } from '../buildpack/version.js';
-import { writeBuildpackImage, type PlatformImage } from '../image/image.js';
+import { writeBuildpackImage, type ComponentImage } from '../image/image.js';
+import type { BlobStore } from '../oci/store.js';
+import { formatPlatform } from '../platform/platform.js';
 import type { ImageSource } from '../package/package.js';
 import type { DownloadedDependency } from '../dependencies/download.js';
 import { bundledPath, dependenciesFor, describeDependency, filterDependencies } from '../buildpack/dependencies.js';
@@ -23,6 +25,7 @@ export async function nativeImages(
   source: SourceEntry[],
   builds: PlatformBuild[],
   bundled?: Map<string, DownloadedDependency>,
+  components?: (store: BlobStore) => Promise<Map<string, ComponentImage[]>>,
 ): Promise<ImageSource> {
   const isComposite = descriptor.order !== undefined;
   const rendered = renderDescriptor(descriptor, plan.version);
@@ -41,10 +44,15 @@ export async function nativeImages(
   // Missing entry points first: they explain a missing include-files entry better than it does.
   for (const [i, build] of builds.entries()) await verifyPlatformTree(trees[i], build.platform, isComposite);
   if (descriptor.includeFiles) checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, source, descriptor.file);
-  return (store) =>
-    mapLimit(builds, coreCount(), (build, i) =>
-      writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format }, store),
+  return async (store) => {
+    const byPlatform = components ? await components(store) : undefined;
+    return mapLimit(builds, coreCount(), (build, i) =>
+      writeBuildpackImage(
+        { descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format, components: byPlatform?.get(formatPlatform(build.platform)) },
+        store,
+      ),
     );
+  };
 }
 
 /**

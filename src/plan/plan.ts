@@ -1,4 +1,4 @@
-import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
+import type { BuildpackDescriptor, Target } from '../buildpack/descriptor.js';
 import { resolveVersion } from '../buildpack/version.js';
 import { creationTime } from '../image/image.js';
 import type { Inputs } from '../inputs/inputs.js';
@@ -25,11 +25,12 @@ export interface ReleasePlan {
   tools: ToolRequest[];
 }
 
-export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env: NodeJS.ProcessEnv): ReleasePlan {
+/** `packageTargets`: a composite's package.toml [[targets]], which stand in for buildpack.toml's. */
+export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env: NodeJS.ProcessEnv, packageTargets?: { file: string; targets: Target[] }): ReleasePlan {
   const version = resolveVersion(inputs.version, descriptor);
   const platforms = inputs.architectures.length
     ? parsePlatformList(inputs.architectures, 'Input "architectures"')
-    : defaultPlatforms(descriptor);
+    : defaultPlatforms(packageTargets ?? { file: descriptor.file, targets: descriptor.targets });
   let experimental: Platform[] = [];
   if (inputs.experimental) {
     if (inputs.experimentalArchitectures) {
@@ -52,6 +53,9 @@ export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env
     if (experimental.length) {
       throw new InputError('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
     }
+  }
+  if (inputs.packager === 'pack' && descriptor.order) {
+    throw new InputError(`${descriptor.file} is a composite ([[order]]), which the action assembles from its components' images itself; use packager: native.`);
   }
   if (inputs.packager === 'pack' && inputs.build === 'command') {
     throw new InputError('Input "packager" is pack, which builds through jam and buildpack.toml\'s pre-package, but "build" is command; remove build-command (put it in metadata.pre-package) or use packager: native.');
@@ -93,20 +97,20 @@ export function parseTags(items: string[]): Reference[] {
   return refs;
 }
 
-/** buildpack.toml `[[targets]]` when present, else amd64 and arm64. */
-function defaultPlatforms(descriptor: BuildpackDescriptor): Platform[] {
-  if (!descriptor.targets.length) return parsePlatformList(['amd64', 'arm64'], 'The default architectures');
-  const names = descriptor.targets.map((t, i) => {
+/** `[[targets]]` when present, else amd64 and arm64. */
+function defaultPlatforms(source: { file: string; targets: Target[] }): Platform[] {
+  if (!source.targets.length) return parsePlatformList(['amd64', 'arm64'], 'The default architectures');
+  const names = source.targets.map((t, i) => {
     if (!t.arch) {
       throw new InputError(
-        `${descriptor.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`,
+        `${source.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`,
       );
     }
     return [t.os ?? 'linux', t.arch, t.variant].filter(Boolean).join('/');
   });
   // Several targets may differ only in distros; they are one platform.
   const unique = names.filter((n, i) => names.indexOf(n) === i);
-  return parsePlatformList(unique, `${descriptor.file} [[targets]]`);
+  return parsePlatformList(unique, `${source.file} [[targets]]`);
 }
 
 /**

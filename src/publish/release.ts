@@ -5,14 +5,20 @@ import type { ReleasePlan } from '../plan/plan.js';
 import { retryStats } from '../registry/http.js';
 import { publish, type PublishResult } from '../registry/publish.js';
 import { formatReference } from '../registry/reference.js';
-import { openRegistries } from '../registry/session.js';
+import type { RegistryClient } from '../registry/client.js';
 import { publishContent } from './content.js';
 
 /**
  * Publishes the packaged layout to the plan's tags, unless there are none or this is a dry run
  * (push: false), in which case nothing is sent. Returns undefined when nothing was published.
  */
-export async function publishRelease(result: PackageResult, plan: ReleasePlan, inputs: Inputs, env: NodeJS.ProcessEnv): Promise<PublishResult | undefined> {
+export async function publishRelease(
+  result: PackageResult,
+  plan: ReleasePlan,
+  inputs: Inputs,
+  clientFor: ((registry: string) => RegistryClient) | undefined,
+  mountSources?: Map<string, { registry: string; repository: string }>,
+): Promise<PublishResult | undefined> {
   if (!plan.tags.length) {
     core.info('No tags: packaged only.');
     return undefined;
@@ -21,8 +27,8 @@ export async function publishRelease(result: PackageResult, plan: ReleasePlan, i
     core.info(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
     return undefined;
   }
-  const clients = await openRegistries(plan.tags, inputs, env);
-  const published = await publish(await publishContent(result), plan.tags, clients);
+  if (!clientFor) throw new Error('publishing without registry clients');
+  const published = await publish({ ...(await publishContent(result)), mountSources }, plan.tags, clientFor);
   const { stats } = published;
   core.info(`Uploaded ${stats.uploaded} blobs (${stats.bytesUploaded} bytes), mounted ${stats.mounted}, ${stats.existing} already present; ${retryStats.retries} retries.`);
   return published;

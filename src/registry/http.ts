@@ -1,7 +1,8 @@
 import * as core from '@actions/core';
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface HttpRequest {
@@ -11,6 +12,8 @@ export interface HttpRequest {
   /** A Buffer, or a factory so that every attempt gets a fresh stream. */
   body?: Buffer | (() => Readable);
   contentLength?: number;
+  /** For large downloads: a 200 response body is piped into a fresh sink instead of held. */
+  responseSink?: () => Writable;
 }
 
 export interface HttpResponse {
@@ -43,6 +46,13 @@ export function send(request: HttpRequest): Promise<HttpResponse> {
       request.url,
       { method: request.method, headers, agent: agents[request.url.protocol as 'http:' | 'https:'], timeout: REQUEST_TIMEOUT_MS },
       (res) => {
+        if (request.responseSink && res.statusCode === 200) {
+          pipeline(res, request.responseSink()).then(
+            () => resolve({ status: 200, headers: res.headers, body: Buffer.alloc(0), url: request.url }),
+            reject,
+          );
+          return;
+        }
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {

@@ -21,6 +21,8 @@ export interface PublishContent {
   manifests: ManifestContent[];
   /** The index to write under every tag; absent when only content is pushed (no tags). */
   index?: { descriptor: Descriptor; bytes: Buffer };
+  /** Repositories that already hold some blobs (a composite's components), to mount from. */
+  mountSources?: Map<string, { registry: string; repository: string }>;
 }
 
 export interface PublishStats {
@@ -74,7 +76,9 @@ export async function publish(content: PublishContent, references: Reference[], 
     const held = holders.get(repo.registry) ?? new Map<string, string>();
     holders.set(repo.registry, held);
     const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
-      const outcome = await pushBlob(client, repo.repository, blob, held.get(blob.digest), content.store);
+      const source = content.mountSources?.get(blob.digest);
+      const from = held.get(blob.digest) ?? (source?.registry === repo.registry ? source.repository : undefined);
+      const outcome = await pushBlob(client, repo.repository, blob, from, content.store);
       held.set(blob.digest, repo.repository);
       return outcome;
     });

@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse, TomlError } from 'smol-toml';
+import type { Target } from '../buildpack/descriptor.js';
+import { parseReference, type Reference } from '../registry/reference.js';
+import { InputError } from '../util/errors.js';
+
+/** A component of a composite: an image in a registry, or a buildpack directory built here. */
+export type Component = { kind: 'image'; uri: string; ref: Reference } | { kind: 'path'; uri: string; dir: string };
+
+export interface PackageConfig {
+  file: string;
+  components: Component[];
+  targets: Target[];
+}
+
+/**
+ * package.toml of a composite (a language family): `[buildpack] uri`, `[[dependencies]] uri`
+ * (`docker://<image>`, a bare image reference, or a path relative to the file) and `[[targets]]`.
+ */
+export async function readPackageConfig(dir: string, descriptorFile: string): Promise<PackageConfig> {
+  const file = path.join(dir, 'package.toml');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new InputError(`${descriptorFile} has [[order]], so it is a composite, but ${file} does not exist; add a package.toml listing its [[dependencies]] (uri = "docker://...").`);
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof TomlError) {
+      throw new InputError(`${file} is not valid TOML at line ${error.line}, column ${error.column} (${error.message.split('\n')[0].replace(/\.$/, '')}); fix the syntax there.`);
+    }
+    throw error;
+  }
+  const buildpack = doc.buildpack as { uri?: unknown } | undefined;
+  if (buildpack?.uri !== undefined && buildpack.uri !== '.' && buildpack.uri !== './') {
+    throw new InputError(`${file} has [buildpack] uri = ${JSON.stringify(buildpack.uri)}; the action packages the directory holding it, so write uri = ".".`);
+  }
+  const deps = Array.isArray(doc.dependencies) ? (doc.dependencies as Record<string, unknown>[]) : [];
+  if (!deps.length) throw new InputError(`${file} lists no [[dependencies]]; a composite needs each component, such as uri = "docker://ghcr.io/acme/node-engine:1.2.3".`);
+  const components = deps.map((d, i): Component => {
+    const uri = typeof d.uri === 'string' ? d.uri : typeof d.image === 'string' ? d.image : undefined;
+    if (!uri) throw new InputError(`${file} [[dependencies]] entry ${i + 1} has no uri; write uri = "docker://<image>:<tag>" or a path.`);
+    if (uri.startsWith('docker://')) return { kind: 'image', uri, ref: parseReference(uri.slice('docker://'.length), file) };
+    if (/^(urn:|https?:|file:)/.test(uri)) {
+      throw new InputError(`${file} [[dependencies]] uri "${uri}" is not supported for a multi-platform composite; use docker://<image> or a relative path to a buildpack directory.`);
+    }
+    if (uri.startsWith('.') || uri.startsWith('/')) return { kind: 'path', uri, dir: path.resolve(dir, uri) };
+    return { kind: 'image', uri, ref: parseReference(uri, file) };
+  });
+  const targets = (Array.isArray(doc.targets) ? (doc.targets as Record<string, unknown>[]) : []).map((t) => ({
+    os: typeof t.os === 'string' ? t.os : undefined,
+    arch: typeof t.arch === 'string' ? t.arch : undefined,
+    variant: typeof t.variant === 'string' ? t.variant : undefined,
+  }));
+  return { file, components, targets };
+}
