@@ -103,7 +103,7 @@ describe('action.yml', () => {
     }
   });
   it('declares the outputs the code sets, each documented in the README', () => {
-    for (const name of ['digest', 'manifests', 'layout', 'cnb-files', 'image', 'tags', 'tools', 'metadata']) {
+    for (const name of ['digest', 'manifests', 'layout', 'cnb-files', 'image', 'tags', 'tools', 'smoke', 'metadata']) {
       assert.ok(action.outputs[name], `output ${name}`);
       assert.match(readme, new RegExp(`\\| \`${name}\` \\|`), `README documents output ${name}`);
     }

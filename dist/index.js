@@ -98596,7 +98596,7 @@ function entriesToSave() {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8811);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5817);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5779);
 
 
@@ -98615,7 +98615,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8811:
+/***/ 5817:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -98628,469 +98628,156 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var lib_core = __nccwpck_require__(3838);
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./build/src/util/errors.js
 var errors = __nccwpck_require__(6143);
-;// CONCATENATED MODULE: ./build/src/buildpack/files.js
-
-
-
-// Never part of a buildpack: version control and CI configuration (what jam and pack users
-// exclude by hand with include-files).
-const EXCLUDED_TOP_LEVEL = new Set([
-    '.git', '.hg', '.svn', '.github', '.gitlab', '.circleci', '.buildkite', '.gitlab-ci.yml', '.travis.yml',
-]);
+;// CONCATENATED MODULE: ./build/src/inputs/list.js
 /**
- * Lists everything below `root` without following symlinks, so a link can never pull files from
- * outside the buildpack. `skip` holds absolute paths not to descend into (the action's own
- * output and work directories when they sit inside the buildpack).
+ * Splits a List input: newlines and commas separate items, items are trimmed, empty items and
+ * `#` comment lines are dropped (docker/actions-toolkit's getInputList behaves the same way).
  */
-async function scanTree(root, skip = [], topLevelExcludes = true) {
-    const entries = [];
-    async function walk(dir, rel) {
-        const names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
-        for (const name of names) {
-            const abs = external_node_path_.join(dir, name);
-            const relPath = rel ? `${rel}/${name}` : name;
-            if (topLevelExcludes && !rel && EXCLUDED_TOP_LEVEL.has(name))
-                continue;
-            if (skip.includes(abs))
-                continue;
-            const stat = await (0,promises_namespaceObject.lstat)(abs);
-            if (stat.isSymbolicLink()) {
-                entries.push({ path: relPath, type: 'symlink', target: await (0,promises_namespaceObject.readlink)(abs) });
-            }
-            else if (stat.isDirectory()) {
-                entries.push({ path: relPath, type: 'directory' });
-                await walk(abs, relPath);
-            }
-            else if (stat.isFile()) {
-                entries.push({ path: relPath, type: 'file', source: abs, executable: (stat.mode & 0o111) !== 0, size: stat.size });
-            }
-            else {
-                throw new errors/* InputError */.d(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
-            }
-        }
-    }
-    await walk(root, '');
-    return entries;
+function parseList(value) {
+    return value
+        .split(/\r?\n/)
+        .filter((line) => !line.trim().startsWith('#'))
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
 }
-/**
- * Normalises a relative POSIX path and refuses one that is absolute or climbs out with `..`.
- * `what` describes where it came from, for the error.
- */
-function containedPath(p, what) {
-    const normalised = external_node_path_.posix.normalize(p.replaceAll('\\', '/')).replace(/\/$/, '');
-    if (external_node_path_.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || /^[A-Za-z]:/.test(normalised)) {
-        throw new errors/* InputError */.d(`${what} "${p}" leaves the buildpack directory; use a path inside it.`);
-    }
-    return normalised === '.' ? '' : normalised;
-}
-/** Path comparison in walk order: component by component (a/b before a-c, like filepath.Walk). */
-function compareWalkOrder(a, b) {
-    const pa = a.split('/');
-    const pb = b.split('/');
-    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-        if (pa[i] !== pb[i])
-            return pa[i] < pb[i] ? -1 : 1;
-    }
-    return pa.length - pb.length;
+/** Splits a List input that holds one item per line (values may contain commas). */
+function parseLines(value) {
+    return value
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line.length > 0 && !line.startsWith('#'));
 }
 
-;// CONCATENATED MODULE: ./build/src/platform/platform.js
-
-// Aliases users and tools write, mapped to OCI's names (containerd's platforms.Normalize).
-const ARCH_ALIASES = {
-    amd64: { os: 'linux', architecture: 'amd64' },
-    x86_64: { os: 'linux', architecture: 'amd64' },
-    'x86-64': { os: 'linux', architecture: 'amd64' },
-    arm64: { os: 'linux', architecture: 'arm64' },
-    aarch64: { os: 'linux', architecture: 'arm64' },
-    arm: { os: 'linux', architecture: 'arm', variant: 'v7' },
-    armhf: { os: 'linux', architecture: 'arm', variant: 'v7' },
-    armel: { os: 'linux', architecture: 'arm', variant: 'v6' },
-    '386': { os: 'linux', architecture: '386' },
-    i386: { os: 'linux', architecture: '386' },
-    i686: { os: 'linux', architecture: '386' },
-    ppc64le: { os: 'linux', architecture: 'ppc64le' },
-    s390x: { os: 'linux', architecture: 's390x' },
-    riscv64: { os: 'linux', architecture: 'riscv64' },
-};
-const ARM_VARIANTS = ['v5', 'v6', 'v7'];
-/** Architectures a buildpack can be built for; the order here is the order of index entries. */
-const KNOWN_ARCHITECTURES = ['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64'];
-/**
- * Parses `arm64`, `linux/arm64`, `linux/arm/v7`, `aarch64`, `x86_64` and the like into a
- * normalised platform. `where` names the input or file the text came from, for the error.
- */
-function parsePlatform(text, where) {
-    const raw = text.trim();
-    const parts = raw.toLowerCase().split('/');
-    const unknown = () => new errors/* InputError */.d(`${where} lists "${raw}", which is not a known architecture; use one of ${KNOWN_ARCHITECTURES.join(', ')} (optionally as linux/<arch>[/<variant>]).`);
-    let os = 'linux';
-    let archPart;
-    let variant;
-    if (parts.length === 1) {
-        archPart = parts[0];
-    }
-    else if (parts.length === 2 || parts.length === 3) {
-        [os, archPart, variant] = parts;
-    }
-    else {
-        throw unknown();
-    }
-    if (os !== 'linux') {
-        throw new errors/* InputError */.d(`${where} lists "${raw}", but only linux platforms are supported; use linux/<arch>.`);
-    }
-    const base = ARCH_ALIASES[archPart];
-    if (!base)
-        throw unknown();
-    const platform = { os, architecture: base.architecture };
-    if (base.architecture === 'arm') {
-        const v = variant ?? base.variant;
-        if (!v || !ARM_VARIANTS.includes(v)) {
-            throw new errors/* InputError */.d(`${where} lists "${raw}", whose arm variant is not one of ${ARM_VARIANTS.join(', ')}; write linux/arm/v7 or linux/arm/v6.`);
-        }
-        platform.variant = v;
-    }
-    else if (variant !== undefined) {
-        // arm64/v8 is the only variant spelled in the wild for the others; OCI omits it.
-        if (!(base.architecture === 'arm64' && variant === 'v8')) {
-            throw new errors/* InputError */.d(`${where} lists "${raw}", but ${base.architecture} has no variant "${variant}"; write linux/${base.architecture}.`);
-        }
-    }
-    return platform;
-}
-/** `linux/arm64`, `linux/arm/v7`. */
-function formatPlatform(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-/** `linux-arm64`, `linux-arm-v7`: for file names. */
-function platformSlug(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('-');
-}
-function samePlatform(a, b) {
-    return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
-}
-/** A fixed order for index entries and logs, whatever order the user wrote. */
-function comparePlatforms(a, b) {
-    const rank = (p) => KNOWN_ARCHITECTURES.indexOf(p.architecture);
-    return (a.os.localeCompare(b.os, 'en') ||
-        rank(a) - rank(b) ||
-        (a.variant ?? '').localeCompare(b.variant ?? '', 'en'));
-}
-/** Parses a list of platforms, rejecting duplicates after normalisation, sorted. */
-function parsePlatformList(items, where) {
-    const platforms = [];
-    for (const item of items) {
-        const p = parsePlatform(item, where);
-        const dup = platforms.find((q) => samePlatform(p, q));
-        if (dup) {
-            throw new errors/* InputError */.d(`${where} lists ${formatPlatform(p)} twice ("${item}" is the same platform as an earlier entry); remove one.`);
-        }
-        platforms.push(p);
-    }
-    return platforms.sort(comparePlatforms);
-}
-/** The Go toolchain's names for a platform (GOARM is the variant's digit). */
-function goEnvironment(p) {
-    const env = { GOOS: p.os, GOARCH: p.architecture };
-    if (p.architecture === 'arm' && p.variant)
-        env.GOARM = p.variant.slice(1);
-    return env;
-}
-
-;// CONCATENATED MODULE: ./build/src/buildpack/tree.js
+;// CONCATENATED MODULE: ./build/src/inputs/inputs.js
 
 
 
 
-/** `linux/arm64`, `linux/arm/v7`: where a platform's own files live in the source (pack >= 0.34). */
-function platformRoot(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+
+const readInput = (name) => lib_core/* getInput */.V4(name);
+function getInputs(read = readInput, env = process.env) {
+    const runnerTemp = env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
+    const build = oneOf(read, 'build', ['auto', 'command', 'none'], 'auto');
+    const buildCommand = read('build-command').trim() || undefined;
+    if (build === 'command' && !buildCommand) {
+        throw new errors/* InputError */.d('Input "build" is "command" but "build-command" is empty; set build-command to the command that fills $OUTPUT_DIR for each architecture.');
+    }
+    if (build !== 'command' && buildCommand) {
+        throw new errors/* InputError */.d(`Input "build-command" is set but "build" is "${build}"; set build: command to use it, or remove build-command.`);
+    }
+    const experimentalArchitectures = parseList(read('experimental-architectures'));
+    const registryUsername = read('registry-username').trim() || undefined;
+    // Not trimmed: a password may end in spaces. Masked before anything can print it.
+    const registryPassword = read('registry-password') || undefined;
+    if (registryPassword)
+        lib_core/* setSecret */.Pq(registryPassword);
+    if (Boolean(registryUsername) !== Boolean(registryPassword)) {
+        throw new errors/* InputError */.d(`Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`);
+    }
+    return {
+        path: external_node_path_.resolve(read('path').trim() || '.'),
+        architectures: parseList(read('architectures')),
+        version: read('version').trim() || undefined,
+        output: external_node_path_.resolve(read('output').trim() || external_node_path_.join(runnerTemp, 'multiarch-buildpack')),
+        build,
+        buildCommand,
+        experimental: bool(read, 'experimental', false),
+        experimentalArchitectures: experimentalArchitectures.length ? experimentalArchitectures : undefined,
+        annotations: parseAnnotations(read('annotations')),
+        tags: parseList(read('tags')),
+        push: bool(read, 'push', true),
+        registryUsername,
+        registryPassword,
+        insecureRegistries: parseList(read('insecure-registries')),
+        format: oneOf(read, 'format', ['oci', 'docker'], 'oci'),
+        tools: parseList(read('tools')),
+        toolsDownloadBaseUrl: baseUrl(read('tools-download-base-url')),
+        cache: bool(read, 'cache', true),
+        cacheSave: bool(read, 'cache-save', true),
+        packager: oneOf(read, 'packager', ['native', 'pack'], 'native'),
+        offline: bool(read, 'offline', false),
+        mode: oneOf(read, 'mode', ['all', 'package', 'merge', 'smoke'], 'all'),
+        manifests: parseLines(read('manifests')),
+        smokeTest: oneOf(read, 'smoke-test', ['none', 'emulated', 'native'], 'none'),
+        smokeApp: read('smoke-app').trim() ? external_node_path_.resolve(read('smoke-app').trim()) : undefined,
+        smokeCommand: read('smoke-command').trim() || undefined,
+    };
 }
-function isAnyPlatformRoot(relPath) {
-    const [os, arch] = relPath.split('/');
-    return os === 'linux' && arch !== undefined && KNOWN_ARCHITECTURES.includes(arch);
-}
-/**
- * Maps a source path to where it ships for `platform`: files under the platform's own root move
- * to the top, files under another platform's root are dropped (undefined), the rest is shared.
- */
-function mapToPlatform(relPath, platform) {
-    const root = `${platformRoot(platform)}/`;
-    if (relPath.startsWith(root))
-        return relPath.slice(root.length);
-    if (`${relPath}/` === root || root.startsWith(`${relPath}/`))
-        return undefined; // the root dirs themselves
-    if (isAnyPlatformRoot(relPath))
+function baseUrl(value) {
+    const text = value.trim().replace(/\/+$/, '');
+    if (!text)
         return undefined;
-    return relPath;
-}
-/** The files of one platform's image, with parent directories, in walk order. */
-function platformTree(input) {
-    const byPath = new Map();
-    for (const entry of input.source) {
-        if (entry.type === 'directory')
-            continue;
-        const mapped = mapToPlatform(entry.path, input.platform);
-        if (mapped)
-            byPath.set(mapped, { ...entry, path: mapped });
-    }
-    for (const entry of input.built) {
-        if (entry.type !== 'directory')
-            byPath.set(entry.path, entry);
-    }
-    let shipped = [...byPath.values()];
-    if (input.includeFiles) {
-        const wanted = input.includeFiles
-            .map((p) => mapToPlatform(containedPath(p, 'buildpack.toml metadata.include-files lists'), input.platform))
-            .filter((p) => p !== undefined && p !== '');
-        shipped = shipped.filter((e) => wanted.some((w) => e.path === w || e.path.startsWith(`${w}/`)));
-    }
-    shipped = shipped.filter((e) => e.path !== 'buildpack.toml');
-    for (const entry of input.bundled ?? [])
-        if (entry.type !== 'directory')
-            shipped.push(entry);
-    const content = Buffer.from(input.descriptor, 'utf8');
-    shipped.push({ path: 'buildpack.toml', type: 'file', content, executable: false, size: content.length });
-    for (const entry of shipped) {
-        if (entry.type === 'symlink')
-            checkSymlink(entry.path, entry.target, input.platform);
-    }
-    const dirs = new Set();
-    for (const entry of shipped) {
-        for (let dir = external_node_path_.posix.dirname(entry.path); dir !== '.'; dir = external_node_path_.posix.dirname(dir))
-            dirs.add(dir);
-    }
-    const tree = [...shipped, ...[...dirs].map((d) => ({ path: d, type: 'directory' }))];
-    return tree.sort((a, b) => compareWalkOrder(a.path, b.path));
-}
-function checkSymlink(linkPath, target, platform) {
-    const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(linkPath), target));
-    if (external_node_path_.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../')) {
-        throw new errors/* InputError */.d(`The symlink ${linkPath} -> ${target} in the ${formatPlatform(platform)} buildpack points outside the buildpack directory; make it a relative link to a file inside the buildpack.`);
-    }
-}
-/**
- * Every include-files entry must ship in at least one platform; a typo otherwise silently drops
- * a file. An entry under a symlinked directory is reported as such: links are never followed.
- */
-function checkIncludeFiles(includeFiles, trees, platforms, source, descriptorFile) {
-    for (const raw of includeFiles) {
-        const entry = containedPath(raw, 'buildpack.toml metadata.include-files lists');
-        if (entry === '' || entry === 'buildpack.toml')
-            continue;
-        // An entry for a platform not being built this run is not an error.
-        if (isAnyPlatformRoot(entry) && platforms.every((p) => mapToPlatform(entry, p) === undefined))
-            continue;
-        const found = platforms.some((p, i) => {
-            const mapped = mapToPlatform(entry, p);
-            return mapped !== undefined && trees[i].some((e) => e.path === mapped || e.path.startsWith(`${mapped}/`));
-        });
-        if (found)
-            continue;
-        const viaLink = source.find((e) => e.type === 'symlink' && entry.startsWith(`${e.path}/`));
-        if (viaLink) {
-            throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is inside the symlink ${viaLink.path}; links are not followed, so list the files where they really are.`);
-        }
-        throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is not in the buildpack directory and was not produced by the build; fix the path or remove the entry.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/util/concurrency.js
-
-/** Maps over items with at most `limit` promises in flight; results keep the input order. */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    let failed = false;
-    async function worker() {
-        while (!failed && next < items.length) {
-            const index = next++;
-            try {
-                results[index] = await fn(items[index], index);
-            }
-            catch (error) {
-                failed = true; // stop starting new work; let running work finish
-                throw error;
-            }
-        }
-    }
-    const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker());
-    const settled = await Promise.allSettled(workers);
-    const rejected = settled.find((s) => s.status === 'rejected');
-    if (rejected)
-        throw rejected.reason;
-    return results;
-}
-function coreCount() {
-    return (0,external_node_os_.availableParallelism)();
-}
-
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
-var lib_exec = __nccwpck_require__(5260);
-;// CONCATENATED MODULE: ./build/src/util/process.js
-
-const runProcess = async (command, args, options = {}) => {
-    const result = await (0,lib_exec/* getExecOutput */.H)(command, args, {
-        cwd: options.cwd,
-        env: options.env,
-        silent: true,
-        ignoreReturnCode: true,
-    });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
-/** The last non-empty line a tool printed on stderr (or stdout), for one-sentence errors. */
-function lastLine(result) {
-    const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
-    const fromStderr = result.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-    return (fromStderr.at(-1) ?? lines.at(-1) ?? '').replace(/\.$/, '');
-}
-/** Environment for a child: the current one plus `extra`, without undefined values. */
-function childEnv(extra) {
-    const env = {};
-    for (const [k, v] of Object.entries(process.env))
-        if (v !== undefined)
-            env[k] = v;
-    return { ...env, ...extra };
-}
-
-;// CONCATENATED MODULE: ./build/src/build/go.js
-
-
-
-
-/**
- * Cross-compiles Paketo's way: `cmd/run` becomes bin/run with bin/detect and bin/build linked to
- * it; otherwise each `cmd/<name>` becomes bin/<name>. Static (CGO off), stripped, and with
- * -trimpath and -buildvcs=false so the bytes do not depend on the checkout's path or state.
- */
-async function goBuild(dir, platform, outRoot, commands, run) {
-    const bin = external_node_path_.join(outRoot, 'bin');
-    await (0,promises_namespaceObject.mkdir)(bin, { recursive: true });
-    const env = childEnv({ ...goEnvironment(platform), CGO_ENABLED: '0' });
-    const targets = commands.includes('run') ? ['run'] : commands;
-    const results = [];
-    for (const name of targets) {
-        const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w', '-o', external_node_path_.join(bin, name), `./cmd/${name}`];
-        const result = await run('go', args, { cwd: dir, env });
-        results.push(result);
-        if (result.exitCode !== 0)
-            return results;
-    }
-    if (targets.includes('run')) {
-        await (0,promises_namespaceObject.symlink)('run', external_node_path_.join(bin, 'detect'));
-        await (0,promises_namespaceObject.symlink)('run', external_node_path_.join(bin, 'build'));
-    }
-    return results;
-}
-
-;// CONCATENATED MODULE: ./build/src/build/build.js
-
-
-
-
-
-
-
-
-
-
-/**
- * Builds every platform into its own root under `workDir`, in parallel up to the core count.
- * A failure names the platform and the tool's last line of output.
- */
-async function buildPlatforms(strategy, dir, platforms, workDir, run) {
-    return mapLimit(platforms, coreCount(), async (platform) => {
-        const outRoot = external_node_path_.join(workDir, 'roots', platformRoot(platform));
-        await (0,promises_namespaceObject.mkdir)(outRoot, { recursive: true });
-        const results = await runBuild(strategy, dir, platform, outRoot, run);
-        const log = results.map((r) => `${r.stdout}${r.stderr}`).join('');
-        const failed = results.find((r) => r.exitCode !== 0);
-        if (failed) {
-            const what = strategy.kind === 'go' ? 'go build' : 'build-command';
-            throw new errors/* InputError */.d(`${what} failed for ${formatPlatform(platform)} (exit code ${failed.exitCode}): ${lastLine(failed) || 'no output'}; fix the build and run again.\n${log}`);
-        }
-        return { platform, built: await scanTree(outRoot, [], false), log };
-    });
-}
-/** Logs each platform's build, one block at a time (the builds ran in parallel). */
-function logBuilds(builds) {
-    for (const b of builds) {
-        lib_core/* info */.pq(`${formatPlatform(b.platform)}: ${b.built.filter((e) => e.type !== 'directory').length} files built`);
-        if (b.log.trim())
-            lib_core/* info */.pq(b.log.trimEnd());
-    }
-}
-async function runBuild(strategy, dir, platform, outRoot, run) {
+    let url;
     try {
-        switch (strategy.kind) {
-            case 'go':
-                return await goBuild(dir, platform, outRoot, strategy.commands, run);
-            case 'command':
-                return [await run('bash', ['-e', '-o', 'pipefail', '-c', strategy.command], { cwd: dir, env: commandEnv(platform, outRoot) })];
-            default:
-                return [];
+        url = new URL(text);
+    }
+    catch {
+        throw new errors/* InputError */.d(`Input "tools-download-base-url" is "${text}", which is not a URL; write it like https://mirror.example.com (it replaces https://github.com).`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new errors/* InputError */.d(`Input "tools-download-base-url" is "${text}"; use an https:// URL.`);
+    }
+    return text;
+}
+function oneOf(read, name, allowed, fallback) {
+    const value = read(name).trim();
+    if (value === '')
+        return fallback;
+    if (allowed.includes(value))
+        return value;
+    throw new errors/* InputError */.d(`Input "${name}" is "${value}"; use one of ${allowed.join(', ')}.`);
+}
+/** YAML 1.2 core-schema booleans, as core.getBooleanInput accepts, with a default when empty. */
+function bool(read, name, fallback) {
+    const value = read(name).trim();
+    if (value === '')
+        return fallback;
+    if (['true', 'True', 'TRUE'].includes(value))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(value))
+        return false;
+    throw new errors/* InputError */.d(`Input "${name}" is "${value}"; use true or false.`);
+}
+// OCI annotation keys are reverse-domain names; this is the character set the spec's examples
+// and every registry accept.
+const ANNOTATION_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
+/**
+ * `key=value` items separated by newlines or commas. A comma followed by something that is not
+ * `key=` belongs to the value ("description=Fast, small" is one item), so descriptions survive.
+ * Later keys override earlier ones.
+ */
+function parseAnnotations(value) {
+    const items = [];
+    for (const line of parseLines(value)) {
+        for (const segment of line.split(',')) {
+            const startsItem = /^\s*[A-Za-z0-9][A-Za-z0-9._/-]*\s*=/.test(segment);
+            if (startsItem || items.length === 0 || segment.trim() === '')
+                items.push(segment);
+            else
+                items[items.length - 1] += `,${segment}`;
         }
     }
-    catch (error) {
-        // @actions/exec throws when the program is not on PATH.
-        if (/Unable to locate executable file/.test((0,errors/* errorMessage */.g)(error))) {
-            const tool = strategy.kind === 'go' ? 'go' : 'bash';
-            const fix = tool === 'go' ? 'add actions/setup-go before this step, or ship prebuilt linux/<arch>/bin' : 'run on a runner with bash';
-            throw new errors/* InputError */.d(`${tool} is not on PATH, so ${dir} cannot be built; ${fix}.`);
+    const annotations = {};
+    for (const item of items.map((i) => i.trim()).filter(Boolean)) {
+        const eq = item.indexOf('=');
+        const key = eq > 0 ? item.slice(0, eq).trim() : '';
+        if (!ANNOTATION_KEY.test(key)) {
+            throw new errors/* InputError */.d(`Input "annotations" has the item "${item}", which is not key=value with a key like org.opencontainers.image.title; write one key=value per line.`);
         }
-        throw error;
+        annotations[key] = item.slice(eq + 1).trim();
     }
-}
-/** What build-command sees: the target platform, in Go's and in plain names, and where to write. */
-function commandEnv(platform, outRoot) {
-    const go = goEnvironment(platform);
-    return childEnv({
-        TARGET_OS: platform.os,
-        TARGET_ARCH: platform.architecture,
-        TARGET_VARIANT: platform.variant ?? '',
-        GOOS: go.GOOS,
-        GOARCH: go.GOARCH,
-        GOARM: go.GOARM ?? '',
-        OUTPUT_DIR: outRoot,
-    });
+    return annotations;
 }
 
-;// CONCATENATED MODULE: ./build/src/build/strategy.js
-
-
-
-function chooseStrategy(mode, buildCommand, source, platforms, dir, isComposite) {
-    if (mode === 'none')
-        return { kind: 'none' };
-    if (mode === 'command')
-        return { kind: 'command', command: buildCommand ?? '' };
-    if (isComposite)
-        return { kind: 'none' }; // an [[order]] buildpack has no binaries of its own
-    const has = (p) => source.some((e) => e.path === p);
-    const under = (p) => source.some((e) => e.type !== 'directory' && e.path.startsWith(`${p}/`));
-    if (platforms.every((p) => under(`${platformRoot(p)}/bin`)))
-        return { kind: 'prebuilt' };
-    const commands = [
-        ...new Set(source
-            .filter((e) => e.type === 'file' && /^cmd\/[^/]+\/[^/]+\.go$/.test(e.path) && !e.path.endsWith('_test.go'))
-            .map((e) => e.path.split('/')[1])),
-    ].sort();
-    if (has('go.mod') && commands.length > 0)
-        return { kind: 'go', commands };
-    if (under('bin'))
-        return { kind: 'scripts' };
-    const missing = platforms.filter((p) => !under(`${platformRoot(p)}/bin`)).map(formatPlatform);
-    throw new errors/* InputError */.d(`Found nothing to build ${dir} for ${missing.join(', ')}: no ${platformRoot(platforms[0])}/bin, no go.mod with cmd/<name>/main.go and no bin/ scripts; add one of them, or set build: command with a build-command.`);
-}
-
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/error.js
 /*!
  * Copyright (c) Squirrel Chat et al., All rights reserved.
@@ -100631,275 +100318,136 @@ function escapedId(id) {
     return id.replaceAll('/', '_');
 }
 
-;// CONCATENATED MODULE: ./build/src/inputs/list.js
+;// CONCATENATED MODULE: ./build/src/registry/reference.js
+
+const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB_API = 'registry-1.docker.io';
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+// Path components: lowercase alphanumerics separated by `.`, `_`, `__` or runs of `-`.
+const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
 /**
- * Splits a List input: newlines and commas separate items, items are trimmed, empty items and
- * `#` comment lines are dropped (docker/actions-toolkit's getInputList behaves the same way).
+ * Parses `[host[:port]/]path[:tag][@digest]`. The first component is a host when it is
+ * `localhost` or holds a `.` or `:`; otherwise the reference is on Docker Hub, where a single
+ * component lives under `library/`. `where` names the input, for the error.
  */
-function parseList(value) {
-    return value
-        .split(/\r?\n/)
-        .filter((line) => !line.trim().startsWith('#'))
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0);
-}
-/** Splits a List input that holds one item per line (values may contain commas). */
-function parseLines(value) {
-    return value
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line.length > 0 && !line.startsWith('#'));
-}
-
-;// CONCATENATED MODULE: ./build/src/inputs/inputs.js
-
-
-
-
-
-const readInput = (name) => lib_core/* getInput */.V4(name);
-function getInputs(read = readInput, env = process.env) {
-    const runnerTemp = env.RUNNER_TEMP || (0,external_node_os_.tmpdir)();
-    const build = oneOf(read, 'build', ['auto', 'command', 'none'], 'auto');
-    const buildCommand = read('build-command').trim() || undefined;
-    if (build === 'command' && !buildCommand) {
-        throw new errors/* InputError */.d('Input "build" is "command" but "build-command" is empty; set build-command to the command that fills $OUTPUT_DIR for each architecture.');
+function parseReference(text, where) {
+    const raw = text.trim();
+    const fail = (why, fix) => new errors/* InputError */.d(`${where} has "${raw}", ${why}; ${fix}.`);
+    if (!raw)
+        throw fail('which is empty', 'write a full reference such as ghcr.io/acme/my-buildpack:1.2.3');
+    let rest = raw;
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+        if (!DIGEST.test(digest))
+            throw fail(`whose digest "${digest}" is not algorithm:hex`, 'write @sha256:<64 hex digits> or leave the digest out');
     }
-    if (build !== 'command' && buildCommand) {
-        throw new errors/* InputError */.d(`Input "build-command" is set but "build" is "${build}"; set build: command to use it, or remove build-command.`);
+    let tag;
+    const lastSlash = rest.lastIndexOf('/');
+    const colon = rest.lastIndexOf(':');
+    if (colon > lastSlash) {
+        tag = rest.slice(colon + 1);
+        rest = rest.slice(0, colon);
+        if (!TAG.test(tag)) {
+            const fix = tag.includes('+')
+                ? `tags cannot hold "+" (semver build metadata), so write ${tag.replaceAll('+', '-')} instead`
+                : 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"';
+            throw fail(`whose tag "${tag}" is not a valid tag`, fix);
+        }
     }
-    const experimentalArchitectures = parseList(read('experimental-architectures'));
-    const registryUsername = read('registry-username').trim() || undefined;
-    // Not trimmed: a password may end in spaces. Masked before anything can print it.
-    const registryPassword = read('registry-password') || undefined;
-    if (registryPassword)
-        lib_core/* setSecret */.Pq(registryPassword);
-    if (Boolean(registryUsername) !== Boolean(registryPassword)) {
-        throw new errors/* InputError */.d(`Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`);
+    const parts = rest.split('/');
+    let registry = DOCKER_HUB;
+    if (parts.length > 1 && (parts[0] === 'localhost' || parts[0].includes('.') || parts[0].includes(':'))) {
+        registry = parts.shift();
+        if (!HOST.test(registry))
+            throw fail(`whose registry "${registry}" is not a host name`, 'write host[:port]/repository:tag');
     }
-    return {
-        path: external_node_path_.resolve(read('path').trim() || '.'),
-        architectures: parseList(read('architectures')),
-        version: read('version').trim() || undefined,
-        output: external_node_path_.resolve(read('output').trim() || external_node_path_.join(runnerTemp, 'multiarch-buildpack')),
-        build,
-        buildCommand,
-        experimental: bool(read, 'experimental', false),
-        experimentalArchitectures: experimentalArchitectures.length ? experimentalArchitectures : undefined,
-        annotations: parseAnnotations(read('annotations')),
-        tags: parseList(read('tags')),
-        push: bool(read, 'push', true),
-        registryUsername,
-        registryPassword,
-        insecureRegistries: parseList(read('insecure-registries')),
-        format: oneOf(read, 'format', ['oci', 'docker'], 'oci'),
-        tools: parseList(read('tools')),
-        toolsDownloadBaseUrl: baseUrl(read('tools-download-base-url')),
-        cache: bool(read, 'cache', true),
-        cacheSave: bool(read, 'cache-save', true),
-        packager: oneOf(read, 'packager', ['native', 'pack'], 'native'),
-        offline: bool(read, 'offline', false),
-    };
+    if (registry === 'index.docker.io' || registry === DOCKER_HUB_API)
+        registry = DOCKER_HUB;
+    if (registry === DOCKER_HUB && parts.length === 1)
+        parts.unshift('library');
+    const repository = parts.join('/');
+    if (repository !== repository.toLowerCase()) {
+        throw fail(`whose repository "${repository}" has capital letters, which registries refuse`, `write ${registry === DOCKER_HUB ? '' : `${registry}/`}${repository.toLowerCase()} (in workflows, lowercase \${{ github.repository_owner }})`);
+    }
+    if (!parts.every((p) => COMPONENT.test(p))) {
+        throw fail(`whose repository "${repository}" is not valid`, 'use lowercase letters, digits and single ".", "_" or "-" between them, separated by "/"');
+    }
+    if (repository.length > 255)
+        throw fail('whose repository is longer than 255 characters', 'shorten it');
+    return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }
-function baseUrl(value) {
-    const text = value.trim().replace(/\/+$/, '');
-    if (!text)
-        return undefined;
-    let url;
+/** The host to speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */
+function apiHost(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
+}
+/** `ghcr.io/acme/bp`, `docker.io/library/alpine`. */
+function repositoryName(ref) {
+    return `${ref.registry}/${ref.repository}`;
+}
+function formatReference(ref) {
+    return `${repositoryName(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./build/src/composite/package-toml.js
+
+
+
+
+
+/**
+ * package.toml of a composite (a language family): `[buildpack] uri`, `[[dependencies]] uri`
+ * (`docker://<image>`, a bare image reference, or a path relative to the file) and `[[targets]]`.
+ */
+async function readPackageConfig(dir, descriptorFile) {
+    const file = external_node_path_.join(dir, 'package.toml');
+    let text;
     try {
-        url = new URL(text);
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
     }
     catch {
-        throw new errors/* InputError */.d(`Input "tools-download-base-url" is "${text}", which is not a URL; write it like https://mirror.example.com (it replaces https://github.com).`);
+        throw new errors/* InputError */.d(`${descriptorFile} has [[order]], so it is a composite, but ${file} does not exist; add a package.toml listing its [[dependencies]] (uri = "docker://...").`);
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new errors/* InputError */.d(`Input "tools-download-base-url" is "${text}"; use an https:// URL.`);
-    }
-    return text;
-}
-function oneOf(read, name, allowed, fallback) {
-    const value = read(name).trim();
-    if (value === '')
-        return fallback;
-    if (allowed.includes(value))
-        return value;
-    throw new errors/* InputError */.d(`Input "${name}" is "${value}"; use one of ${allowed.join(', ')}.`);
-}
-/** YAML 1.2 core-schema booleans, as core.getBooleanInput accepts, with a default when empty. */
-function bool(read, name, fallback) {
-    const value = read(name).trim();
-    if (value === '')
-        return fallback;
-    if (['true', 'True', 'TRUE'].includes(value))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(value))
-        return false;
-    throw new errors/* InputError */.d(`Input "${name}" is "${value}"; use true or false.`);
-}
-// OCI annotation keys are reverse-domain names; this is the character set the spec's examples
-// and every registry accept.
-const ANNOTATION_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
-/**
- * `key=value` items separated by newlines or commas. A comma followed by something that is not
- * `key=` belongs to the value ("description=Fast, small" is one item), so descriptions survive.
- * Later keys override earlier ones.
- */
-function parseAnnotations(value) {
-    const items = [];
-    for (const line of parseLines(value)) {
-        for (const segment of line.split(',')) {
-            const startsItem = /^\s*[A-Za-z0-9][A-Za-z0-9._/-]*\s*=/.test(segment);
-            if (startsItem || items.length === 0 || segment.trim() === '')
-                items.push(segment);
-            else
-                items[items.length - 1] += `,${segment}`;
-        }
-    }
-    const annotations = {};
-    for (const item of items.map((i) => i.trim()).filter(Boolean)) {
-        const eq = item.indexOf('=');
-        const key = eq > 0 ? item.slice(0, eq).trim() : '';
-        if (!ANNOTATION_KEY.test(key)) {
-            throw new errors/* InputError */.d(`Input "annotations" has the item "${item}", which is not key=value with a key like org.opencontainers.image.title; write one key=value per line.`);
-        }
-        annotations[key] = item.slice(eq + 1).trim();
-    }
-    return annotations;
-}
-
-;// CONCATENATED MODULE: ./build/src/platform/elf.js
-
-// ELF e_machine values (System V ABI) and the word size each architecture uses.
-const MACHINES = {
-    amd64: { machine: 0x3e, bits: 64, littleEndian: true, name: 'x86-64' },
-    arm64: { machine: 0xb7, bits: 64, littleEndian: true, name: 'aarch64' },
-    arm: { machine: 0x28, bits: 32, littleEndian: true, name: 'ARM' },
-    '386': { machine: 0x03, bits: 32, littleEndian: true, name: 'Intel 80386' },
-    ppc64le: { machine: 0x15, bits: 64, littleEndian: true, name: 'PowerPC64 (little-endian)' },
-    s390x: { machine: 0x16, bits: 64, littleEndian: false, name: 'IBM S/390' },
-    riscv64: { machine: 0xf3, bits: 64, littleEndian: true, name: 'RISC-V' },
-};
-/** Reads the ELF identity of a file, or undefined when it is not an ELF file. */
-async function readElfIdentity(file) {
-    const handle = await (0,promises_namespaceObject.open)(file, 'r');
+    let doc;
     try {
-        const header = Buffer.alloc(20);
-        const { bytesRead } = await handle.read(header, 0, 20, 0);
-        return parseElfIdentity(header.subarray(0, bytesRead));
+        doc = parse(text);
     }
-    finally {
-        await handle.close();
-    }
-}
-function parseElfIdentity(header) {
-    if (header.length < 20 || header.readUInt32BE(0) !== 0x7f454c46)
-        return undefined;
-    const bits = header[4] === 2 ? 64 : 32;
-    const littleEndian = header[5] !== 2;
-    const machine = littleEndian ? header.readUInt16LE(18) : header.readUInt16BE(18);
-    return { machine, bits, littleEndian };
-}
-/** A human name for an ELF identity: `x86-64`, `aarch64`, or the raw machine number. */
-function describeElf(id) {
-    const known = Object.values(MACHINES).find((m) => m.machine === id.machine && m.bits === id.bits && m.littleEndian === id.littleEndian);
-    return known ? known.name : `machine 0x${id.machine.toString(16)} (${id.bits}-bit)`;
-}
-/** Whether an ELF identity runs on the platform. */
-function elfMatchesPlatform(id, platform) {
-    const want = MACHINES[platform.architecture];
-    if (!want)
-        return false;
-    return want.machine === id.machine && want.bits === id.bits && want.littleEndian === id.littleEndian;
-}
-function expectedElfName(platform) {
-    return MACHINES[platform.architecture]?.name ?? platform.architecture;
-}
-
-;// CONCATENATED MODULE: ./build/src/build/verify.js
-
-
-
-
-/**
- * A platform's tree must hold the lifecycle's entry points, and every ELF file in it must be for
- * that platform: an amd64 binary in the arm64 image is the bug this action exists to prevent.
- */
-async function verifyPlatformTree(tree, platform, isComposite) {
-    if (!isComposite) {
-        for (const entry of ['bin/detect', 'bin/build']) {
-            if (!tree.some((e) => e.path === entry && e.type !== 'directory')) {
-                throw new errors/* InputError */.d(`The ${formatPlatform(platform)} buildpack has no ${entry}; put the binaries in ${platformRoot(platform)}/bin or bin/ (or let build: auto compile cmd/), and list them in include-files if you use it.`);
-            }
+    catch (error) {
+        if (error instanceof TomlError) {
+            throw new errors/* InputError */.d(`${file} is not valid TOML at line ${error.line}, column ${error.column} (${error.message.split('\n')[0].replace(/\.$/, '')}); fix the syntax there.`);
         }
+        throw error;
     }
-    for (const entry of tree) {
-        if (entry.type !== 'file')
-            continue;
-        const identity = 'source' in entry ? await readElfIdentity(entry.source) : undefined;
-        if (identity && !elfMatchesPlatform(identity, platform)) {
-            throw new errors/* InputError */.d(`${entry.path} in the ${formatPlatform(platform)} buildpack is built for ${describeElf(identity)}, not ${expectedElfName(platform)}; build it for ${platform.architecture} (GOARCH=${platform.architecture}) or move it under ${platformRoot(platform)}/bin.`);
+    const buildpack = doc.buildpack;
+    if (buildpack?.uri !== undefined && buildpack.uri !== '.' && buildpack.uri !== './') {
+        throw new errors/* InputError */.d(`${file} has [buildpack] uri = ${JSON.stringify(buildpack.uri)}; the action packages the directory holding it, so write uri = ".".`);
+    }
+    const deps = Array.isArray(doc.dependencies) ? doc.dependencies : [];
+    if (!deps.length)
+        throw new errors/* InputError */.d(`${file} lists no [[dependencies]]; a composite needs each component, such as uri = "docker://ghcr.io/acme/node-engine:1.2.3".`);
+    const components = deps.map((d, i) => {
+        const uri = typeof d.uri === 'string' ? d.uri : typeof d.image === 'string' ? d.image : undefined;
+        if (!uri)
+            throw new errors/* InputError */.d(`${file} [[dependencies]] entry ${i + 1} has no uri; write uri = "docker://<image>:<tag>" or a path.`);
+        if (uri.startsWith('docker://'))
+            return { kind: 'image', uri, ref: parseReference(uri.slice('docker://'.length), file) };
+        if (/^(urn:|https?:|file:)/.test(uri)) {
+            throw new errors/* InputError */.d(`${file} [[dependencies]] uri "${uri}" is not supported for a multi-platform composite; use docker://<image> or a relative path to a buildpack directory.`);
         }
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/buildpack/version.js
-
-
-// The version becomes an image tag and a path component, so it must satisfy the tag grammar
-// (distribution/reference): semver build metadata (`+build`) and templates do not.
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-/** The version to publish: the input, else buildpack.toml's, which must then be a real one. */
-function resolveVersion(input, descriptor) {
-    if (input !== undefined) {
-        if (!TAG.test(input)) {
-            throw new errors/* InputError */.d(`Input "version" is "${input}", which cannot be an image tag; use letters, digits, ".", "_" and "-" only (write 1.2.3-build.5 rather than 1.2.3+build.5).`);
-        }
-        return input;
-    }
-    const version = descriptor.version;
-    if (!version) {
-        throw new errors/* InputError */.d(`${descriptor.file} has no buildpack.version and the "version" input is empty; set the version input (for example version: 1.2.3).`);
-    }
-    if (!TAG.test(version)) {
-        throw new errors/* InputError */.d(`${descriptor.file} has the version "${version}", which is not a real version; set the "version" input (for example version: 1.2.3) or write one into buildpack.toml.`);
-    }
-    return version;
-}
-/**
- * buildpack.toml as it ships: the original text with only `[buildpack] version` replaced, so
- * comments, ordering and everything else stay as the author wrote them.
- */
-function renderDescriptor(descriptor, version) {
-    const lines = descriptor.text.split('\n');
-    let table = '';
-    let replaced = false;
-    for (let i = 0; i < lines.length && !replaced; i++) {
-        const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(lines[i]);
-        if (header) {
-            table = header[1];
-            continue;
-        }
-        const inBuildpack = table === 'buildpack';
-        const key = inBuildpack ? 'version' : table === '' ? 'buildpack\\.version' : undefined;
-        if (!key)
-            continue;
-        const match = new RegExp(`^(\\s*${key}\\s*=\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^#\\s]+)(.*)$`).exec(lines[i]);
-        if (match) {
-            lines[i] = `${match[1]}${JSON.stringify(version)}${match[3]}`;
-            replaced = true;
-        }
-    }
-    let text = lines.join('\n');
-    if (!replaced) {
-        // No version line: add one right under [buildpack].
-        text = text.replace(/^(\s*\[buildpack\]\s*(#.*)?)$/m, `$1\n  version = ${JSON.stringify(version)}`);
-    }
-    const check = parse(text);
-    if (check.buildpack?.version !== version) {
-        throw new errors/* InputError */.d(`Could not write the version into ${descriptor.file}; write [buildpack] version = "{{ .version }}" on a line of its own.`);
-    }
-    return text;
+        if (uri.startsWith('.') || uri.startsWith('/'))
+            return { kind: 'path', uri, dir: external_node_path_.resolve(dir, uri) };
+        return { kind: 'image', uri, ref: parseReference(uri, file) };
+    });
+    const targets = (Array.isArray(doc.targets) ? doc.targets : []).map((t) => ({
+        os: typeof t.os === 'string' ? t.os : undefined,
+        arch: typeof t.arch === 'string' ? t.arch : undefined,
+        variant: typeof t.variant === 'string' ? t.variant : undefined,
+    }));
+    return { file, components, targets };
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -100909,9 +100457,9 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 function sha256Digest(data) {
     return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(data).digest('hex')}`;
 }
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const digest_DIGEST = /^sha256:[a-f0-9]{64}$/;
 function isDigest(value) {
-    return DIGEST.test(value);
+    return digest_DIGEST.test(value);
 }
 /** The hex part of a sha256 digest, which names its blob file. */
 function digestHex(digest) {
@@ -100931,56 +100479,103 @@ function sortedRecord(record) {
     return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./build/src/oci/gzip.js
+;// CONCATENATED MODULE: ./build/src/oci/index.js
 
-
-/** The compression level of every layer; part of the digest, so changing it changes digests. */
-const GZIP_LEVEL = 6;
 /**
- * The stages of a gzip stream whose bytes depend only on its input, for stream.pipeline. Node's
- * gzip writes the OS byte of the zlib build it runs on (3 on Linux, 10/19 elsewhere), so the
- * header and trailer are written here around raw deflate, with mtime 0 and OS 255 ("unknown",
- * as Go writes). Plain stages keep the pipeline's backpressure intact.
+ * An OCI image index over per-platform manifests, in the order given (callers sort platforms).
+ * Each descriptor carries its platform; annotations are written with sorted keys.
  */
-function reproducibleGzip(level = GZIP_LEVEL) {
-    let crc = 0;
-    let size = 0;
-    const checksum = new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            crc = (0,external_node_zlib_.crc32)(chunk, crc);
-            size = (size + chunk.length) % 0x1_0000_0000;
-            callback(null, chunk);
-        },
-    });
-    const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
-    let headerSent = false;
-    const frame = new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            if (!headerSent) {
-                this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]));
-                headerSent = true;
-            }
-            callback(null, chunk);
-        },
-        flush(callback) {
-            // Raw deflate always emits at least the final block, so the header has been sent.
-            const trailer = Buffer.alloc(8);
-            trailer.writeUInt32LE(crc >>> 0, 0);
-            trailer.writeUInt32LE(size, 4);
-            callback(null, trailer);
-        },
-    });
-    return [checksum, (0,external_node_zlib_.createDeflateRaw)({ level }), frame];
+function imageIndex(mediaType, entries, annotations) {
+    const index = {
+        schemaVersion: 2,
+        mediaType,
+        manifests: entries.map((e) => ({
+            mediaType: e.manifest.mediaType,
+            digest: e.manifest.digest,
+            size: e.manifest.size,
+            platform: {
+                architecture: e.platform.architecture,
+                os: e.platform.os,
+                ...(e.platform.variant ? { variant: e.platform.variant } : {}),
+            },
+            ...(e.annotations && Object.keys(e.annotations).length ? { annotations: sortedRecord(e.annotations) } : {}),
+        })),
+    };
+    if (Object.keys(annotations).length)
+        index.annotations = sortedRecord(annotations);
+    return index;
 }
 
+;// CONCATENATED MODULE: ./build/src/oci/types.js
+/** OCI image-spec v1.1 types and media types, as go-containerregistry's v1 package names them. */
+const MediaType = {
+    ImageIndex: 'application/vnd.oci.image.index.v1+json',
+    ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
+    ImageConfig: 'application/vnd.oci.image.config.v1+json',
+    Layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    DockerConfig: 'application/vnd.docker.container.image.v1+json',
+    DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+};
+/** The media types of one format; the blobs' bytes are the same in both, only the JSON differs. */
+function mediaTypes(format) {
+    return format === 'docker'
+        ? { index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayer }
+        : { index: MediaType.ImageIndex, manifest: MediaType.ImageManifest, config: MediaType.ImageConfig, layer: MediaType.Layer };
+}
+/**
+ * A layer's media type in the target format: the bytes stay the same, only the name changes.
+ * zstd layers have no Docker name, so they cannot go into a Docker manifest.
+ */
+function layerMediaType(source, format) {
+    const gzip = /tar\.gzip$|tar\+gzip$/.test(source);
+    const plain = /rootfs\.diff\.tar$|layer\.v1\.tar$/.test(source);
+    const zstd = /\+zstd$/.test(source);
+    if (gzip)
+        return mediaTypes(format).layer;
+    if (plain)
+        return format === 'docker' ? 'application/vnd.docker.image.rootfs.diff.tar' : 'application/vnd.oci.image.layer.v1.tar';
+    if (zstd && format === 'oci')
+        return source;
+    return undefined;
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./build/src/oci/layout.js
+
+
+
+
+const OCI_LAYOUT_FILE = 'oci-layout';
+const OCI_LAYOUT = { imageLayoutVersion: '1.0.0' };
+const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+/** The top-level index.json of a layout: one descriptor, optionally named (`oci:<dir>:<name>`). */
+function layoutIndex(descriptor, refName) {
+    return canonicalJson({
+        schemaVersion: 2,
+        mediaType: MediaType.ImageIndex,
+        manifests: [
+            {
+                mediaType: descriptor.mediaType,
+                digest: descriptor.digest,
+                size: descriptor.size,
+                ...(refName ? { annotations: { [REF_NAME_ANNOTATION]: refName } } : {}),
+            },
+        ],
+    });
+}
+/** Writes `oci-layout` and `index.json` into a directory whose blobs are already in place. */
+async function writeLayoutFiles(dir, descriptor, refName) {
+    await (0,promises_namespaceObject.writeFile)(external_node_path_.join(dir, OCI_LAYOUT_FILE), canonicalJson(OCI_LAYOUT));
+    await (0,promises_namespaceObject.writeFile)(external_node_path_.join(dir, 'index.json'), layoutIndex(descriptor, refName));
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(6118);
 ;// CONCATENATED MODULE: ./build/src/oci/tar.js
@@ -101045,6 +100640,466 @@ function addEntry(tar, header, content) {
     });
 }
 
+;// CONCATENATED MODULE: ./build/src/platform/platform.js
+
+// Aliases users and tools write, mapped to OCI's names (containerd's platforms.Normalize).
+const ARCH_ALIASES = {
+    amd64: { os: 'linux', architecture: 'amd64' },
+    x86_64: { os: 'linux', architecture: 'amd64' },
+    'x86-64': { os: 'linux', architecture: 'amd64' },
+    arm64: { os: 'linux', architecture: 'arm64' },
+    aarch64: { os: 'linux', architecture: 'arm64' },
+    arm: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    armhf: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    armel: { os: 'linux', architecture: 'arm', variant: 'v6' },
+    '386': { os: 'linux', architecture: '386' },
+    i386: { os: 'linux', architecture: '386' },
+    i686: { os: 'linux', architecture: '386' },
+    ppc64le: { os: 'linux', architecture: 'ppc64le' },
+    s390x: { os: 'linux', architecture: 's390x' },
+    riscv64: { os: 'linux', architecture: 'riscv64' },
+};
+const ARM_VARIANTS = ['v5', 'v6', 'v7'];
+/** Architectures a buildpack can be built for; the order here is the order of index entries. */
+const KNOWN_ARCHITECTURES = ['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64'];
+/**
+ * Parses `arm64`, `linux/arm64`, `linux/arm/v7`, `aarch64`, `x86_64` and the like into a
+ * normalised platform. `where` names the input or file the text came from, for the error.
+ */
+function parsePlatform(text, where) {
+    const raw = text.trim();
+    const parts = raw.toLowerCase().split('/');
+    const unknown = () => new errors/* InputError */.d(`${where} lists "${raw}", which is not a known architecture; use one of ${KNOWN_ARCHITECTURES.join(', ')} (optionally as linux/<arch>[/<variant>]).`);
+    let os = 'linux';
+    let archPart;
+    let variant;
+    if (parts.length === 1) {
+        archPart = parts[0];
+    }
+    else if (parts.length === 2 || parts.length === 3) {
+        [os, archPart, variant] = parts;
+    }
+    else {
+        throw unknown();
+    }
+    if (os !== 'linux') {
+        throw new errors/* InputError */.d(`${where} lists "${raw}", but only linux platforms are supported; use linux/<arch>.`);
+    }
+    const base = ARCH_ALIASES[archPart];
+    if (!base)
+        throw unknown();
+    const platform = { os, architecture: base.architecture };
+    if (base.architecture === 'arm') {
+        const v = variant ?? base.variant;
+        if (!v || !ARM_VARIANTS.includes(v)) {
+            throw new errors/* InputError */.d(`${where} lists "${raw}", whose arm variant is not one of ${ARM_VARIANTS.join(', ')}; write linux/arm/v7 or linux/arm/v6.`);
+        }
+        platform.variant = v;
+    }
+    else if (variant !== undefined) {
+        // arm64/v8 is the only variant spelled in the wild for the others; OCI omits it.
+        if (!(base.architecture === 'arm64' && variant === 'v8')) {
+            throw new errors/* InputError */.d(`${where} lists "${raw}", but ${base.architecture} has no variant "${variant}"; write linux/${base.architecture}.`);
+        }
+    }
+    return platform;
+}
+/** `linux/arm64`, `linux/arm/v7`. */
+function formatPlatform(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/** `linux-arm64`, `linux-arm-v7`: for file names. */
+function platformSlug(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('-');
+}
+function samePlatform(a, b) {
+    return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
+}
+/** A fixed order for index entries and logs, whatever order the user wrote. */
+function comparePlatforms(a, b) {
+    const rank = (p) => KNOWN_ARCHITECTURES.indexOf(p.architecture);
+    return (a.os.localeCompare(b.os, 'en') ||
+        rank(a) - rank(b) ||
+        (a.variant ?? '').localeCompare(b.variant ?? '', 'en'));
+}
+/** Parses a list of platforms, rejecting duplicates after normalisation, sorted. */
+function parsePlatformList(items, where) {
+    const platforms = [];
+    for (const item of items) {
+        const p = parsePlatform(item, where);
+        const dup = platforms.find((q) => samePlatform(p, q));
+        if (dup) {
+            throw new errors/* InputError */.d(`${where} lists ${formatPlatform(p)} twice ("${item}" is the same platform as an earlier entry); remove one.`);
+        }
+        platforms.push(p);
+    }
+    return platforms.sort(comparePlatforms);
+}
+/** The Go toolchain's names for a platform (GOARM is the variant's digit). */
+function goEnvironment(p) {
+    const env = { GOOS: p.os, GOARCH: p.architecture };
+    if (p.architecture === 'arm' && p.variant)
+        env.GOARM = p.variant.slice(1);
+    return env;
+}
+
+;// CONCATENATED MODULE: ./build/src/image/layer.js
+
+/** pack's normalised timestamp (archive.NormalizedDateTime): 1980-01-01T00:00:01Z. */
+const NORMALIZED_MTIME = new Date(Date.UTC(1980, 0, 1, 0, 0, 1));
+// The lifecycle executes these whatever their mode on disk (pack forces 0755).
+const ENTRY_POINTS = new Set(['bin/build', 'bin/detect', 'bin/generate']);
+/**
+ * The tar entries of a buildpack layer as `pack buildpack package` writes them: the
+ * cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
+ * mtime 1980-01-01T00:00:01Z, directories and executables 0755, other files 0644, links kept.
+ * Names are relative (no leading `/`), as OCI layers conventionally are; tar-stream would also
+ * drop a leading `/` from long names it splits into the ustar prefix field.
+ */
+function buildpackLayerEntries(tree, id, version) {
+    const base = `cnb/buildpacks/${escapedId(id)}`;
+    const root = `${base}/${version}`;
+    const entries = [
+        { name: base, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+        { name: root, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+    ];
+    for (const e of tree) {
+        const name = `${root}/${e.path}`;
+        if (e.type === 'directory') {
+            entries.push({ name, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME });
+        }
+        else if (e.type === 'symlink') {
+            entries.push({ name, type: 'symlink', mode: 0o777, mtime: NORMALIZED_MTIME, linkname: e.target });
+        }
+        else {
+            const mode = e.executable || ENTRY_POINTS.has(e.path) ? 0o755 : 0o644;
+            entries.push({
+                name,
+                type: 'file',
+                mode,
+                mtime: NORMALIZED_MTIME,
+                size: e.size,
+                ...('source' in e ? { source: e.source } : { content: e.content }),
+            });
+        }
+    }
+    return entries;
+}
+
+;// CONCATENATED MODULE: ./build/src/image/cnb.js
+
+
+
+
+
+
+
+
+/** pack's file name for one target: `<name>-<os>-<arch>[-<variant>].cnb`. */
+function cnbFileName(id, version, image) {
+    return `${escapedId(id)}-${version}-${platformSlug(image.platform)}.cnb`;
+}
+/**
+ * Writes one platform's image as a `.cnb`: an uncompressed tar of an OCI layout holding exactly
+ * that image (pack reads only the first manifest of index.json), blobs streamed from the store.
+ */
+async function writeCnb(file, image, store) {
+    const file0644 = (name, content) => ({ name, type: 'file', mode: 0o644, mtime: NORMALIZED_MTIME, content, size: content.length });
+    const blobs = [image.config, ...image.layers, image.manifest].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+    const entries = [
+        file0644(OCI_LAYOUT_FILE, canonicalJson(OCI_LAYOUT)),
+        file0644('index.json', layoutIndex(image.manifest)),
+        { name: 'blobs', type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+        { name: 'blobs/sha256', type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
+        ...blobs
+            .filter((b, i) => i === 0 || b.digest !== blobs[i - 1].digest)
+            .map((b) => ({
+            name: `blobs/sha256/${digestHex(b.digest)}`,
+            type: 'file',
+            mode: 0o644,
+            mtime: NORMALIZED_MTIME,
+            size: b.size,
+            source: store.blobPath(b.digest),
+        })),
+    ];
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(tarStream(entries), (0,external_node_fs_.createWriteStream)(file));
+}
+
+;// CONCATENATED MODULE: ./build/src/oci/store.js
+
+
+
+
+
+/**
+ * Content-addressed blobs on disk, in OCI image layout form (`blobs/sha256/<hex>`). Writers go
+ * to a temporary name and are renamed into place once their digest is known, so a blob file
+ * always holds exactly the bytes its name promises.
+ */
+class BlobStore {
+    root;
+    constructor(root) {
+        this.root = root;
+    }
+    blobPath(digest) {
+        return external_node_path_.join(this.root, 'blobs', 'sha256', digestHex(digest));
+    }
+    /** A fresh temporary file name inside the store, for streaming writers. */
+    async tempPath() {
+        const dir = external_node_path_.join(this.root, 'blobs', 'sha256');
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+        return external_node_path_.join(dir, `.tmp-${(0,external_node_crypto_.randomUUID)()}`);
+    }
+    /** Moves a finished temporary file to its digest's name. */
+    async commit(temp, digest) {
+        await (0,promises_namespaceObject.rename)(temp, this.blobPath(digest));
+    }
+    async discard(temp) {
+        await (0,promises_namespaceObject.rm)(temp, { force: true });
+    }
+    async writeBytes(mediaType, bytes) {
+        const digest = sha256Digest(bytes);
+        await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(this.blobPath(digest)), { recursive: true });
+        await (0,promises_namespaceObject.writeFile)(this.blobPath(digest), bytes);
+        return { mediaType, digest, size: bytes.length };
+    }
+    /** Serialises once and stores those bytes; returns them too, for callers that send them. */
+    async writeJson(mediaType, value) {
+        const bytes = canonicalJson(value);
+        return { descriptor: await this.writeBytes(mediaType, bytes), bytes };
+    }
+    /** Copies a file whose digest the caller has verified into the store. */
+    async importFile(digest, source) {
+        await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(this.blobPath(digest)), { recursive: true });
+        await (0,promises_namespaceObject.copyFile)(source, this.blobPath(digest));
+    }
+    async has(digest) {
+        try {
+            await (0,promises_namespaceObject.stat)(this.blobPath(digest));
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    open(digest) {
+        return (0,external_node_fs_.createReadStream)(this.blobPath(digest));
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/package/output.js
+
+
+
+
+
+/**
+ * Refuses an `output` that would destroy something: the buildpack itself (or a folder holding
+ * it), or an existing non-empty directory that is not a layout from an earlier run.
+ */
+async function checkOutput(output, buildpackDir) {
+    const rel = external_node_path_.relative(output, buildpackDir);
+    if (rel === '' || (!rel.startsWith('..') && !external_node_path_.isAbsolute(rel))) {
+        throw new errors/* InputError */.d(`Input "output" is ${output}, which holds the buildpack directory and would be replaced; choose a directory of its own, such as \${{ runner.temp }}/multiarch-buildpack.`);
+    }
+    let entries;
+    try {
+        if (!(await (0,promises_namespaceObject.stat)(output)).isDirectory()) {
+            throw new errors/* InputError */.d(`Input "output" is ${output}, which is a file; choose a directory.`);
+        }
+        entries = await (0,promises_namespaceObject.readdir)(output);
+    }
+    catch (error) {
+        if (error.code === 'ENOENT')
+            return;
+        throw error;
+    }
+    if (entries.length && !entries.includes(OCI_LAYOUT_FILE)) {
+        throw new errors/* InputError */.d(`Input "output" is ${output}, which holds files that are not an OCI layout from an earlier run; choose an empty or new directory.`);
+    }
+}
+/** A fresh directory beside `output`, so the finished result can be renamed into place. */
+async function createStaging(output) {
+    const staging = external_node_path_.join(external_node_path_.dirname(output), `.${external_node_path_.basename(output)}.partial-${(0,external_node_crypto_.randomUUID)()}`);
+    await (0,promises_namespaceObject.mkdir)(staging, { recursive: true });
+    return staging;
+}
+/** Replaces `output` with the finished staging directory: readers see the old or the new, whole. */
+async function commitStaging(staging, output) {
+    const old = `${staging}.old`;
+    let hadOld = false;
+    try {
+        await (0,promises_namespaceObject.rename)(output, old);
+        hadOld = true;
+    }
+    catch (error) {
+        if (error.code !== 'ENOENT')
+            throw error;
+    }
+    await (0,promises_namespaceObject.rename)(staging, output);
+    if (hadOld)
+        await (0,promises_namespaceObject.rm)(old, { recursive: true, force: true });
+}
+
+;// CONCATENATED MODULE: ./build/src/package/package.js
+
+
+
+
+
+
+
+
+
+
+const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
+/**
+ * Turns platform images into the output: the images, one image index over them, an OCI layout
+ * naming the index by version, and a .cnb per platform. Everything is written to a staging
+ * directory first, so a failure leaves `output` as it was.
+ */
+async function packageBuildpack(request) {
+    const { descriptor, plan } = request;
+    const staging = await createStaging(request.output);
+    try {
+        const store = new BlobStore(staging);
+        const images = await request.images(store);
+        const platforms = [];
+        for (const image of images) {
+            const cnbFile = cnbFileName(descriptor.id, plan.version, image);
+            await writeCnb(external_node_path_.join(staging, cnbFile), image, store);
+            platforms.push({
+                image,
+                experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
+                cnbFile: external_node_path_.join(request.output, cnbFile),
+            });
+        }
+        const index = imageIndex(mediaTypes(plan.format).index, platforms.map((p) => ({
+            manifest: p.image.manifest,
+            platform: p.image.platform,
+            annotations: p.experimental ? { [EXPERIMENTAL_ANNOTATION]: 'true' } : undefined,
+        })), plan.annotations);
+        const indexBlob = await store.writeJson(index.mediaType, index);
+        await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
+        await commitStaging(staging, request.output);
+        return { index: indexBlob.descriptor, platforms, layout: request.output };
+    }
+    catch (error) {
+        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
+        throw error;
+    }
+}
+/** Logs what was written where. */
+function logPackage(result, version) {
+    for (const p of result.platforms) {
+        lib_core/* info */.pq(`${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
+    }
+    lib_core/* info */.pq(`Image index ${result.index.digest} in the OCI layout ${result.layout} (oci:${result.layout}:${version})`);
+}
+
+;// CONCATENATED MODULE: ./build/src/buildpack/version.js
+
+
+// The version becomes an image tag and a path component, so it must satisfy the tag grammar
+// (distribution/reference): semver build metadata (`+build`) and templates do not.
+const version_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/** The version to publish: the input, else buildpack.toml's, which must then be a real one. */
+function resolveVersion(input, descriptor) {
+    if (input !== undefined) {
+        if (!version_TAG.test(input)) {
+            throw new errors/* InputError */.d(`Input "version" is "${input}", which cannot be an image tag; use letters, digits, ".", "_" and "-" only (write 1.2.3-build.5 rather than 1.2.3+build.5).`);
+        }
+        return input;
+    }
+    const version = descriptor.version;
+    if (!version) {
+        throw new errors/* InputError */.d(`${descriptor.file} has no buildpack.version and the "version" input is empty; set the version input (for example version: 1.2.3).`);
+    }
+    if (!version_TAG.test(version)) {
+        throw new errors/* InputError */.d(`${descriptor.file} has the version "${version}", which is not a real version; set the "version" input (for example version: 1.2.3) or write one into buildpack.toml.`);
+    }
+    return version;
+}
+/**
+ * buildpack.toml as it ships: the original text with only `[buildpack] version` replaced, so
+ * comments, ordering and everything else stay as the author wrote them.
+ */
+function renderDescriptor(descriptor, version) {
+    const lines = descriptor.text.split('\n');
+    let table = '';
+    let replaced = false;
+    for (let i = 0; i < lines.length && !replaced; i++) {
+        const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(lines[i]);
+        if (header) {
+            table = header[1];
+            continue;
+        }
+        const inBuildpack = table === 'buildpack';
+        const key = inBuildpack ? 'version' : table === '' ? 'buildpack\\.version' : undefined;
+        if (!key)
+            continue;
+        const match = new RegExp(`^(\\s*${key}\\s*=\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^#\\s]+)(.*)$`).exec(lines[i]);
+        if (match) {
+            lines[i] = `${match[1]}${JSON.stringify(version)}${match[3]}`;
+            replaced = true;
+        }
+    }
+    let text = lines.join('\n');
+    if (!replaced) {
+        // No version line: add one right under [buildpack].
+        text = text.replace(/^(\s*\[buildpack\]\s*(#.*)?)$/m, `$1\n  version = ${JSON.stringify(version)}`);
+    }
+    const check = parse(text);
+    if (check.buildpack?.version !== version) {
+        throw new errors/* InputError */.d(`Could not write the version into ${descriptor.file}; write [buildpack] version = "{{ .version }}" on a line of its own.`);
+    }
+    return text;
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./build/src/oci/gzip.js
+
+
+/** The compression level of every layer; part of the digest, so changing it changes digests. */
+const GZIP_LEVEL = 6;
+/**
+ * The stages of a gzip stream whose bytes depend only on its input, for stream.pipeline. Node's
+ * gzip writes the OS byte of the zlib build it runs on (3 on Linux, 10/19 elsewhere), so the
+ * header and trailer are written here around raw deflate, with mtime 0 and OS 255 ("unknown",
+ * as Go writes). Plain stages keep the pipeline's backpressure intact.
+ */
+function reproducibleGzip(level = GZIP_LEVEL) {
+    let crc = 0;
+    let size = 0;
+    const checksum = new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            crc = (0,external_node_zlib_.crc32)(chunk, crc);
+            size = (size + chunk.length) % 0x1_0000_0000;
+            callback(null, chunk);
+        },
+    });
+    const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
+    let headerSent = false;
+    const frame = new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            if (!headerSent) {
+                this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]));
+                headerSent = true;
+            }
+            callback(null, chunk);
+        },
+        flush(callback) {
+            // Raw deflate always emits at least the final block, so the header has been sent.
+            const trailer = Buffer.alloc(8);
+            trailer.writeUInt32LE(crc >>> 0, 0);
+            trailer.writeUInt32LE(size, 4);
+            callback(null, trailer);
+        },
+    });
+    return [checksum, (0,external_node_zlib_.createDeflateRaw)({ level }), frame];
+}
+
 ;// CONCATENATED MODULE: ./build/src/oci/layer.js
 
 
@@ -101083,41 +101138,6 @@ async function writeLayer(entries, store, mediaType) {
     const digest = gzDigest.digest();
     await store.commit(temp, digest);
     return { descriptor: { mediaType, digest, size: gzDigest.size }, diffID: tarDigest.digest() };
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/types.js
-/** OCI image-spec v1.1 types and media types, as go-containerregistry's v1 package names them. */
-const MediaType = {
-    ImageIndex: 'application/vnd.oci.image.index.v1+json',
-    ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
-    ImageConfig: 'application/vnd.oci.image.config.v1+json',
-    Layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
-    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-    DockerConfig: 'application/vnd.docker.container.image.v1+json',
-    DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-};
-/** The media types of one format; the blobs' bytes are the same in both, only the JSON differs. */
-function mediaTypes(format) {
-    return format === 'docker'
-        ? { index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayer }
-        : { index: MediaType.ImageIndex, manifest: MediaType.ImageManifest, config: MediaType.ImageConfig, layer: MediaType.Layer };
-}
-/**
- * A layer's media type in the target format: the bytes stay the same, only the name changes.
- * zstd layers have no Docker name, so they cannot go into a Docker manifest.
- */
-function layerMediaType(source, format) {
-    const gzip = /tar\.gzip$|tar\+gzip$/.test(source);
-    const plain = /rootfs\.diff\.tar$|layer\.v1\.tar$/.test(source);
-    const zstd = /\+zstd$/.test(source);
-    if (gzip)
-        return mediaTypes(format).layer;
-    if (plain)
-        return format === 'docker' ? 'application/vnd.docker.image.rootfs.diff.tar' : 'application/vnd.oci.image.layer.v1.tar';
-    if (zstd && format === 'oci')
-        return source;
-    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./build/src/image/labels.js
@@ -101198,49 +101218,6 @@ function buildpackLayers(entries) {
     return goJson(byId);
 }
 
-;// CONCATENATED MODULE: ./build/src/image/layer.js
-
-/** pack's normalised timestamp (archive.NormalizedDateTime): 1980-01-01T00:00:01Z. */
-const NORMALIZED_MTIME = new Date(Date.UTC(1980, 0, 1, 0, 0, 1));
-// The lifecycle executes these whatever their mode on disk (pack forces 0755).
-const ENTRY_POINTS = new Set(['bin/build', 'bin/detect', 'bin/generate']);
-/**
- * The tar entries of a buildpack layer as `pack buildpack package` writes them: the
- * cnb/buildpacks/<escaped id> and <version> directories, then every file below, root-owned,
- * mtime 1980-01-01T00:00:01Z, directories and executables 0755, other files 0644, links kept.
- * Names are relative (no leading `/`), as OCI layers conventionally are; tar-stream would also
- * drop a leading `/` from long names it splits into the ustar prefix field.
- */
-function buildpackLayerEntries(tree, id, version) {
-    const base = `cnb/buildpacks/${escapedId(id)}`;
-    const root = `${base}/${version}`;
-    const entries = [
-        { name: base, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-        { name: root, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-    ];
-    for (const e of tree) {
-        const name = `${root}/${e.path}`;
-        if (e.type === 'directory') {
-            entries.push({ name, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME });
-        }
-        else if (e.type === 'symlink') {
-            entries.push({ name, type: 'symlink', mode: 0o777, mtime: NORMALIZED_MTIME, linkname: e.target });
-        }
-        else {
-            const mode = e.executable || ENTRY_POINTS.has(e.path) ? 0o755 : 0o644;
-            entries.push({
-                name,
-                type: 'file',
-                mode,
-                mtime: NORMALIZED_MTIME,
-                size: e.size,
-                ...('source' in e ? { source: e.source } : { content: e.content }),
-            });
-        }
-    }
-    return entries;
-}
-
 ;// CONCATENATED MODULE: ./build/src/image/image.js
 
 
@@ -101308,78 +101285,1001 @@ function creationTime(env) {
     return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-;// CONCATENATED MODULE: ./build/src/packager/native.js
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./build/src/tools/versions.js
 /**
- * The native packager's images: each platform's files as pack would lay them out, with its own
- * buildpack.toml (only the dependencies for its os/arch, plus those for any) and, offline, its
- * dependencies bundled. Checked (entry points, binaries, include-files) before anything is written.
+ * The versions installed when `tools` names a tool without one. Kept in this one place so an
+ * update is a one-line change; exact versions install without asking GitHub anything.
  */
-async function nativeImages(descriptor, plan, source, builds, bundled, components) {
-    const isComposite = descriptor.order !== undefined;
-    const rendered = renderDescriptor(descriptor, plan.version);
-    const trees = builds.map((b) => {
-        const deps = dependenciesFor(descriptor.dependencies, b.platform);
-        const uris = new Map(bundled ? deps.map((d) => [d.index, `file:///${bundledPath(d)}`]) : []);
-        const text = filterDependencies(rendered, descriptor.dependencies.length, new Set(deps.map((d) => d.index)), uris, descriptor.file);
-        const files = bundled
-            ? deps.map((d) => {
-                const download = bundled.get(d.sha256);
-                return { path: bundledPath(d), type: 'file', source: download.file, executable: false, size: download.size };
-            })
-            : [];
-        return platformTree({ source, built: b.built, descriptor: text, includeFiles: descriptor.includeFiles, platform: b.platform, bundled: files });
-    });
-    // Missing entry points first: they explain a missing include-files entry better than it does.
-    for (const [i, build] of builds.entries())
-        await verifyPlatformTree(trees[i], build.platform, isComposite);
-    if (descriptor.includeFiles)
-        checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, source, descriptor.file);
-    return async (store) => {
-        const byPlatform = components ? await components(store) : undefined;
-        return mapLimit(builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format, components: byPlatform?.get(formatPlatform(build.platform)) }, store));
+const DEFAULT_VERSIONS = {
+    pack: '0.38.2',
+    jam: '2.17.3',
+    buildx: '0.27.0',
+};
+const TOOL_NAMES = Object.keys(DEFAULT_VERSIONS);
+
+;// CONCATENATED MODULE: ./build/src/tools/request.js
+
+
+const EXACT = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+/** Parses `tools` items (`pack`, `jam@2.17.3`, `buildx@v0.27.0`), each tool at most once. */
+function parseToolRequests(items) {
+    const requests = [];
+    for (const item of items) {
+        const [rawName, rawVersion, ...rest] = item.split('@');
+        const name = rawName.trim().toLowerCase();
+        if (!TOOL_NAMES.includes(name) || rest.length) {
+            throw new errors/* InputError */.d(`Input "tools" lists "${item}", which is not one of ${TOOL_NAMES.join(', ')} (optionally with @<version>); fix the entry.`);
+        }
+        const version = (rawVersion ?? DEFAULT_VERSIONS[name]).trim().replace(/^v/, '');
+        if (!EXACT.test(version)) {
+            throw new errors/* InputError */.d(`Input "tools" asks for ${name}@${rawVersion}, which is not an exact version; write ${name}@${DEFAULT_VERSIONS[name]} or another exact x.y.z release.`);
+        }
+        if (requests.some((r) => r.name === name))
+            throw new errors/* InputError */.d(`Input "tools" lists ${name} twice; keep one entry.`);
+        requests.push({ name: name, version });
+    }
+    return requests;
+}
+
+;// CONCATENATED MODULE: ./build/src/plan/plan.js
+
+
+
+
+
+
+
+/** `packageTargets`: a composite's package.toml [[targets]], which stand in for buildpack.toml's. */
+function planRelease(inputs, descriptor, env, packageTargets) {
+    const version = resolveVersion(inputs.version, descriptor);
+    const platforms = inputs.architectures.length
+        ? parsePlatformList(inputs.architectures, 'Input "architectures"')
+        : defaultPlatforms(packageTargets ?? { file: descriptor.file, targets: descriptor.targets });
+    let experimental = [];
+    if (inputs.experimental) {
+        if (inputs.experimentalArchitectures) {
+            experimental = parsePlatformList(inputs.experimentalArchitectures, 'Input "experimental-architectures"');
+            const stray = experimental.find((e) => !platforms.some((p) => samePlatform(p, e)));
+            if (stray) {
+                throw new errors/* InputError */.d(`Input "experimental-architectures" lists ${formatPlatform(stray)}, which is not being built (architectures: ${platforms.map(formatPlatform).join(', ')}); remove it or add it to architectures.`);
+            }
+        }
+        else {
+            experimental = platforms.filter((p) => p.architecture !== 'amd64');
+        }
+    }
+    if (inputs.format === 'docker') {
+        // A Docker manifest list has no annotations: refuse rather than silently drop them.
+        if (Object.keys(inputs.annotations).length) {
+            throw new errors/* InputError */.d('Input "annotations" is set but "format" is docker, whose manifest lists cannot carry annotations; use format: oci or remove the annotations.');
+        }
+        if (experimental.length) {
+            throw new errors/* InputError */.d('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
+        }
+    }
+    if (inputs.packager === 'pack' && descriptor.order) {
+        throw new errors/* InputError */.d(`${descriptor.file} is a composite ([[order]]), which the action assembles from its components' images itself; use packager: native.`);
+    }
+    if (inputs.packager === 'pack' && inputs.build === 'command') {
+        throw new errors/* InputError */.d('Input "packager" is pack, which builds through jam and buildpack.toml\'s pre-package, but "build" is command; remove build-command (put it in metadata.pre-package) or use packager: native.');
+    }
+    const tools = parseToolRequests(inputs.tools);
+    if (inputs.packager === 'pack') {
+        for (const name of ['jam', 'pack']) {
+            if (!tools.some((t) => t.name === name))
+                tools.push({ name, version: DEFAULT_VERSIONS[name] });
+        }
+    }
+    return {
+        version,
+        platforms,
+        experimental,
+        annotations: inputs.format === 'docker' ? {} : indexAnnotations(descriptor, version, inputs.annotations, env),
+        created: creationTime(env),
+        format: inputs.format,
+        tags: parseTags(inputs.tags),
+        tools,
     };
 }
+/** Every tag must be a full reference with a tag (no digest), each named once. */
+function parseTags(items) {
+    const refs = [];
+    for (const item of items) {
+        const ref = parseReference(item, 'Input "tags"');
+        if (ref.digest) {
+            throw new errors/* InputError */.d(`Input "tags" has "${item}", which names a digest; tags are written, digests are computed, so write ${formatReference({ ...ref, digest: undefined })}.`);
+        }
+        if (ref.tag === undefined) {
+            throw new errors/* InputError */.d(`Input "tags" has "${item}", which has no tag; write it with one, such as ${formatReference({ ...ref, tag: '1.2.3' })}.`);
+        }
+        if (refs.some((r) => formatReference(r) === formatReference(ref))) {
+            throw new errors/* InputError */.d(`Input "tags" lists ${formatReference(ref)} twice; remove one.`);
+        }
+        refs.push(ref);
+    }
+    return refs;
+}
+/** `[[targets]]` when present, else amd64 and arm64. */
+function defaultPlatforms(source) {
+    if (!source.targets.length)
+        return parsePlatformList(['amd64', 'arm64'], 'The default architectures');
+    const names = source.targets.map((t, i) => {
+        if (!t.arch) {
+            throw new errors/* InputError */.d(`${source.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`);
+        }
+        return [t.os ?? 'linux', t.arch, t.variant].filter(Boolean).join('/');
+    });
+    // Several targets may differ only in distros; they are one platform.
+    const unique = names.filter((n, i) => names.indexOf(n) === i);
+    return parsePlatformList(unique, `${source.file} [[targets]]`);
+}
 /**
- * packit treats a dependency without `arch` as amd64 at build time, so in a multi-platform
- * buildpack such entries probably ship amd64 files to arm64 images: say which.
+ * Index annotations GHCR and other registries show for a multi-platform package: where known,
+ * from buildpack.toml and the GitHub environment; the `annotations` input wins.
  */
-function warnArchlessDependencies(descriptor, plan) {
-    const archless = descriptor.dependencies.filter((d) => !d.arch);
-    if (plan.platforms.length > 1 && archless.length) {
-        lib_core/* warning */.$e(`${descriptor.file} lists dependencies without arch, which go into every platform's image (packit reads a missing arch as amd64): ${archless.map(describeDependency).join(', ')}; add arch = "amd64" or "arm64" to each, or confirm they are architecture-independent.`);
+function indexAnnotations(descriptor, version, user, env) {
+    const known = {
+        'org.opencontainers.image.version': version,
+        'org.opencontainers.image.title': descriptor.name ?? descriptor.id,
+        'org.opencontainers.image.description': descriptor.description,
+        'org.opencontainers.image.source': env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}` : undefined,
+        'org.opencontainers.image.revision': env.GITHUB_SHA || undefined,
+        'org.opencontainers.image.licenses': descriptor.licenses.length && descriptor.licenses.every((l) => l.type)
+            ? descriptor.licenses.map((l) => l.type).join(' AND ')
+            : undefined,
+    };
+    const annotations = {};
+    for (const [k, v] of Object.entries(known))
+        if (v)
+            annotations[k] = v;
+    return { ...annotations, ...user };
+}
+
+;// CONCATENATED MODULE: ./build/src/util/concurrency.js
+
+/** Maps over items with at most `limit` promises in flight; results keep the input order. */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failed = false;
+    async function worker() {
+        while (!failed && next < items.length) {
+            const index = next++;
+            try {
+                results[index] = await fn(items[index], index);
+            }
+            catch (error) {
+                failed = true; // stop starting new work; let running work finish
+                throw error;
+            }
+        }
+    }
+    const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker());
+    const settled = await Promise.allSettled(workers);
+    const rejected = settled.find((s) => s.status === 'rejected');
+    if (rejected)
+        throw rejected.reason;
+    return results;
+}
+function coreCount() {
+    return (0,external_node_os_.availableParallelism)();
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/challenge.js
+/** Parses the first challenge of a WWW-Authenticate header (registries send one). */
+function parseChallenge(header) {
+    if (!header)
+        return undefined;
+    const match = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header);
+    if (!match)
+        return undefined;
+    const params = {};
+    const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
+    for (let m = re.exec(match[2]); m; m = re.exec(match[2])) {
+        params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+/** The registry's error codes (`{"errors":[{"code":"DENIED","message":"..."}]}`), if any. */
+function errorCodes(body) {
+    try {
+        const parsed = JSON.parse(body.toString('utf8'));
+        return (parsed.errors ?? []).map((e) => ({ code: String(e.code ?? ''), message: String(e.message ?? '') }));
+    }
+    catch {
+        return [];
     }
 }
 
-;// CONCATENATED MODULE: ./build/src/build/prepackage.js
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./build/src/registry/http.js
+
+
+
+
+
+// Keep-alive connections: a publish makes many small requests to one host.
+const agents = {
+    'http:': new external_node_http_.Agent({ keepAlive: true, maxSockets: 8 }),
+    'https:': new external_node_https_.Agent({ keepAlive: true, maxSockets: 8 }),
+};
+/** Responses are manifests, tokens and errors; anything larger is refused rather than buffered. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const REQUEST_TIMEOUT_MS = 120_000;
+/** One HTTP exchange, no retries, no redirects followed. */
+function send(request) {
+    return new Promise((resolve, reject) => {
+        const transport = request.url.protocol === 'https:' ? external_node_https_ : external_node_http_;
+        const headers = { 'User-Agent': 'multiarch-buildpack-action', ...request.headers };
+        const body = typeof request.body === 'function' ? request.body() : request.body;
+        if (Buffer.isBuffer(body))
+            headers['Content-Length'] = String(body.length);
+        else if (body)
+            headers['Content-Length'] = String(request.contentLength ?? 0);
+        else if (['PUT', 'POST', 'PATCH'].includes(request.method))
+            headers['Content-Length'] = '0';
+        const req = transport.request(request.url, { method: request.method, headers, agent: agents[request.url.protocol], timeout: REQUEST_TIMEOUT_MS }, (res) => {
+            if (request.responseSink && res.statusCode === 200) {
+                (0,external_node_stream_promises_namespaceObject.pipeline)(res, request.responseSink()).then(() => resolve({ status: 200, headers: res.headers, body: Buffer.alloc(0), url: request.url }), reject);
+                return;
+            }
+            const chunks = [];
+            let size = 0;
+            res.on('data', (chunk) => {
+                size += chunk.length;
+                if (size > MAX_RESPONSE_BYTES) {
+                    res.destroy(new Error(`response from ${request.url.host} larger than ${MAX_RESPONSE_BYTES} bytes`));
+                    return;
+                }
+                chunks.push(chunk);
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: request.url }));
+            res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+        req.on('error', (error) => {
+            if (body && !Buffer.isBuffer(body))
+                body.destroy();
+            reject(error);
+        });
+        if (!body)
+            req.end();
+        else if (Buffer.isBuffer(body))
+            req.end(body);
+        else {
+            body.on('error', (error) => req.destroy(error));
+            body.pipe(req);
+        }
+    });
+}
+const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, budgetMs: 120_000 };
+const RETRIABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+function isRetriableStatus(status) {
+    return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
+function isRetriableError(error) {
+    const code = error.code;
+    return (code !== undefined && RETRIABLE_CODES.has(code)) || /socket hang up/i.test(String(error.message));
+}
+/** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or odd. */
+function retryAfterMs(value, now = Date.now()) {
+    const text = Array.isArray(value) ? value[0] : value;
+    if (!text)
+        return undefined;
+    if (/^\d+$/.test(text.trim()))
+        return Number(text.trim()) * 1000;
+    const date = Date.parse(text);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+/** Counts retries across the run, for the info-level summary. */
+const retryStats = { retries: 0 };
+/**
+ * Sends with retries on 408, 429 (honouring Retry-After), 5xx and network failures, with
+ * exponential backoff and full jitter, within a bounded total time. Other statuses are returned
+ * to the caller. Each attempt re-creates the body from its factory.
+ */
+async function sendWithRetry(request, policy = DEFAULT_RETRY) {
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+        let outcome;
+        let waitMs;
+        let reason;
+        try {
+            const response = await send(request);
+            outcome = { response };
+            if (!isRetriableStatus(response.status))
+                return response;
+            reason = `HTTP ${response.status}`;
+            waitMs = retryAfterMs(response.headers['retry-after']) ?? backoff(attempt, policy);
+        }
+        catch (error) {
+            if (!isRetriableError(error))
+                throw error;
+            outcome = { error };
+            reason = error.code ?? error.message;
+            waitMs = backoff(attempt, policy);
+        }
+        if (attempt >= policy.attempts || Date.now() - started + waitMs > policy.budgetMs) {
+            if ('response' in outcome)
+                return outcome.response;
+            throw outcome.error;
+        }
+        retryStats.retries++;
+        lib_core/* debug */.Yz(`${request.method} ${request.url.host}${request.url.pathname}: ${reason}; retry ${attempt} of ${policy.attempts - 1} in ${waitMs} ms`);
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(waitMs);
+    }
+}
+function backoff(attempt, policy) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/client.js
+
+
 
 
 
 /**
- * buildpack.toml's `metadata.pre-package`, run once in the buildpack directory before anything
- * is built, as jam runs it (by bash: it is the author's own command line, such as
- * `./scripts/build.sh --target linux/amd64`). Its failure stops everything, its output shown.
+ * One registry, spoken to over distribution-spec v1.1: the /v2/ challenge, anonymous, Basic or
+ * Bearer auth (tokens per scope, refreshed when they expire or are refused), and requests with
+ * retries. Errors a user can fix become one-sentence InputErrors.
  */
-async function runPrePackage(descriptor, dir, run) {
-    const command = descriptor.prePackage;
-    if (!command)
+class RegistryClient {
+    registry;
+    base;
+    options;
+    challenge;
+    pinged = false;
+    tokens = new Map();
+    constructor(options) {
+        this.options = options;
+        this.registry = options.registry;
+        const host = apiHost(options.registry);
+        const insecure = options.insecureRegistries.includes(options.registry) || options.insecureRegistries.includes(host);
+        this.base = new URL(`${insecure ? 'http' : 'https'}://${host}`);
+    }
+    get who() {
+        const c = this.options.credentials;
+        if (!c)
+            return 'anonymous access';
+        return c.kind === 'basic' ? `the user ${c.username} (from ${c.source})` : `the identity token from ${c.source}`;
+    }
+    /** GET /v2/: learns how the registry wants to be authenticated. */
+    async ping() {
+        if (this.pinged)
+            return;
+        const response = await this.send('GET', new URL('/v2/', this.base), {});
+        if (response.status === 401)
+            this.challenge = parseChallenge(header(response, 'www-authenticate'));
+        else if (response.status !== 200) {
+            throw new errors/* InputError */.d(`The registry ${this.registry} answered GET /v2/ with HTTP ${response.status}; check that ${this.base.origin} is a container registry.`);
+        }
+        this.pinged = true;
+    }
+    /**
+     * Sends an authenticated request. On a 401 it learns the challenge, fetches a fresh token and
+     * tries once more; a second refusal is a credentials or permissions error naming the repository.
+     */
+    async request(method, url, options) {
+        await this.ping();
+        let authorization = await this.authorization(options, false);
+        let response = await this.send(method, url, { ...options, authorization });
+        if (response.status === 401) {
+            const challenge = parseChallenge(header(response, 'www-authenticate'));
+            if (challenge)
+                this.challenge = challenge;
+            authorization = await this.authorization(options, true);
+            if (authorization !== undefined)
+                response = await this.send(method, url, { ...options, authorization });
+        }
+        if (response.status === 401 || response.status === 403)
+            throw this.refused(response, options);
+        return response;
+    }
+    async send(method, url, options) {
+        const headers = { ...options.headers };
+        // Credentials go only to the registry itself, never to a storage backend it redirects to.
+        if (options.authorization && url.origin === this.base.origin)
+            headers.Authorization = options.authorization;
+        try {
+            return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength, responseSink: options.responseSink }, this.options.retry ?? DEFAULT_RETRY);
+        }
+        catch (error) {
+            throw this.unreachable(error);
+        }
+    }
+    unreachable(error) {
+        const code = error.code ?? '';
+        const message = (0,errors/* errorMessage */.g)(error);
+        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+            return new errors/* InputError */.d(`The registry ${this.registry} presented a certificate that is not trusted (${code}); add its CA certificate with NODE_EXTRA_CA_CERTS, or list ${this.registry} in insecure-registries if it speaks plain HTTP.`);
+        }
+        if (/wrong version number|EPROTO/i.test(`${code} ${message}`)) {
+            return new errors/* InputError */.d(`The registry ${this.registry} does not speak HTTPS (${code || message}); list it in insecure-registries to use plain HTTP.`);
+        }
+        const attempts = (this.options.retry ?? DEFAULT_RETRY).attempts;
+        return new errors/* InputError */.d(`Could not reach the registry ${this.registry} at ${this.base.origin} (${code || message}) after ${attempts} attempts; check the host in tags and that the runner can reach it.`);
+    }
+    /** Why the registry refused: wrong credentials, none, or no right to push. */
+    refused(response, options) {
+        const codes = errorCodes(response.body).map((e) => e.code);
+        const challenge = parseChallenge(header(response, 'www-authenticate'));
+        const insufficient = challenge?.params.error === 'insufficient_scope' || response.status === 403 || codes.includes('DENIED');
+        const login = `log in to ${this.registry} with docker/login-action or set registry-username and registry-password`;
+        if (!this.options.credentials) {
+            return new errors/* InputError */.d(`The registry ${this.registry} requires credentials to ${options.action} ${options.repository} (HTTP ${response.status}); ${login}.`);
+        }
+        if (insufficient || this.challenge?.scheme === 'bearer') {
+            const hub = this.registry === DOCKER_HUB ? ' (GitHub-hosted runners carry a pull-only Docker Hub credential when nobody logged in)' : '';
+            return new errors/* InputError */.d(`The registry ${this.registry} does not let ${this.who} ${options.action} ${options.repository} (insufficient_scope)${hub}; use credentials with ${options.action} rights to ${options.repository}: ${login}.`);
+        }
+        return new errors/* InputError */.d(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status}); check the username and password: ${login}.`);
+    }
+    async authorization(options, fresh) {
+        const challenge = this.challenge;
+        const credentials = this.options.credentials;
+        if (!challenge)
+            return undefined;
+        if (challenge.scheme === 'basic') {
+            if (!credentials)
+                return undefined;
+            if (credentials.kind !== 'basic') {
+                throw new errors/* InputError */.d(`The registry ${this.registry} asks for a password, but the docker config holds only an identity token for it; log in with a username and password.`);
+            }
+            const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+            lib_core/* setSecret */.Pq(value);
+            return `Basic ${value}`;
+        }
+        if (challenge.scheme !== 'bearer') {
+            throw new errors/* InputError */.d(`The registry ${this.registry} asks for "${challenge.scheme}" authentication, which is not supported; use a registry with Basic or Bearer token auth.`);
+        }
+        const scopes = [`repository:${options.repository}:${options.action === 'push' ? 'pull,push' : 'pull'}`, ...(options.extraScopes ?? [])];
+        const key = scopes.join(' ');
+        const cached = this.tokens.get(key);
+        if (!fresh && cached && cached.expiresAt > Date.now() + 10_000)
+            return `Bearer ${cached.value}`;
+        const token = await this.fetchToken(challenge, scopes, options);
+        this.tokens.set(key, token);
+        return `Bearer ${token.value}`;
+    }
+    /** A Bearer token for the scopes from the challenge's realm (GET, or OAuth2 POST for identity tokens). */
+    async fetchToken(challenge, scopes, options) {
+        const realm = this.realm(challenge);
+        const credentials = this.options.credentials;
+        let response;
+        try {
+            if (credentials?.kind === 'identity-token') {
+                const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.token, client_id: 'multiarch-buildpack-action', scope: scopes.join(' ') });
+                if (challenge.params.service)
+                    form.set('service', challenge.params.service);
+                response = await sendWithRetry({ method: 'POST', url: realm, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) });
+            }
+            else {
+                const url = new URL(realm);
+                if (challenge.params.service)
+                    url.searchParams.set('service', challenge.params.service);
+                for (const scope of scopes)
+                    url.searchParams.append('scope', scope);
+                const headers = {};
+                if (credentials) {
+                    const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+                    lib_core/* setSecret */.Pq(value);
+                    headers.Authorization = `Basic ${value}`;
+                }
+                response = await sendWithRetry({ method: 'GET', url, headers }, this.options.retry ?? DEFAULT_RETRY);
+            }
+        }
+        catch (error) {
+            throw new errors/* InputError */.d(`Could not reach the token service ${realm.origin} of ${this.registry} (${error.code ?? (0,errors/* errorMessage */.g)(error)}); check that the runner can reach it.`);
+        }
+        if (response.status === 401 || response.status === 403) {
+            throw new errors/* InputError */.d(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status} from its token service); check the username and password: log in with docker/login-action or set registry-username and registry-password.`);
+        }
+        if (response.status !== 200) {
+            throw new errors/* InputError */.d(`The token service of ${this.registry} answered HTTP ${response.status} for ${options.repository}; try again later or check the registry's status.`);
+        }
+        let body;
+        try {
+            body = JSON.parse(response.body.toString('utf8'));
+        }
+        catch {
+            throw new errors/* InputError */.d(`The token service of ${this.registry} answered something that is not JSON; check the registry's auth configuration.`);
+        }
+        const value = body.token || body.access_token;
+        if (!value)
+            throw new errors/* InputError */.d(`The token service of ${this.registry} answered without a token; check the registry's auth configuration.`);
+        lib_core/* setSecret */.Pq(value);
+        const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
+        return { value, expiresAt: Date.now() + lifetime * 1000 };
+    }
+    /** The token realm, refused when it would carry credentials over plain HTTP to another host. */
+    realm(challenge) {
+        let realm;
+        try {
+            realm = new URL(challenge.params.realm ?? '');
+        }
+        catch {
+            throw new errors/* InputError */.d(`The registry ${this.registry} sent a token realm "${challenge.params.realm ?? ''}" that is not a URL; check the registry's auth configuration.`);
+        }
+        const plainAllowed = this.options.insecureRegistries.includes(realm.host) || (this.base.protocol === 'http:' && realm.hostname === this.base.hostname);
+        if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && plainAllowed)) {
+            throw new errors/* InputError */.d(`The registry ${this.registry} sends credentials to ${realm.origin}, which is not HTTPS; refusing to send them in clear (list ${realm.host} in insecure-registries only for a test registry).`);
+        }
+        return realm;
+    }
+    url(path) {
+        return new URL(path, this.base);
+    }
+}
+function header(response, name) {
+    const value = response.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/push.js
+
+
+
+
+function fail(client, what, response) {
+    const codes = errorCodes(response.body);
+    const detail = codes.length ? `: ${codes.map((c) => `${c.code} ${c.message}`.trim()).join('; ')}` : '';
+    return new errors/* InputError */.d(`The registry ${client.registry} refused to ${what} (HTTP ${response.status}${detail}); check the registry's logs or try again.`);
+}
+/** HEAD a blob: 200 (or a redirect to storage) means present. */
+async function blobExists(client, repository, digest) {
+    const response = await client.request('HEAD', client.url(`/v2/${repository}/blobs/${digest}`), { repository, action: 'pull' });
+    if (response.status === 200 || (response.status >= 300 && response.status < 400))
+        return true;
+    if (response.status === 404)
+        return false;
+    throw fail(client, `say whether ${repository} has blob ${digest}`, response);
+}
+/**
+ * Asks the registry to mount a blob from another repository it holds. Returns true when
+ * mounted; false when the registry declined (any 202 or 4xx: Harbor, Docker Hub and Quay
+ * differ), in which case the caller uploads.
+ */
+async function mountBlob(client, repository, digest, from) {
+    const url = client.url(`/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`);
+    try {
+        const response = await client.request('POST', url, { repository, action: 'push', extraScopes: [`repository:${from}:pull`] });
+        if (response.status === 201)
+            return true;
+        if (response.status === 202)
+            await cancelUpload(client, repository, response);
+        return false;
+    }
+    catch (error) {
+        // A registry that refuses the mount scope or the mount itself still takes an upload.
+        if (error instanceof errors/* InputError */.d && /insufficient_scope|HTTP 40\d/.test(error.message))
+            return false;
+        throw error;
+    }
+}
+async function cancelUpload(client, repository, response) {
+    const location = header(response, 'location');
+    if (!location)
         return;
-    const result = await run('bash', ['-e', '-o', 'pipefail', '-c', command], { cwd: dir, env: childEnv({}) });
-    const output = `${result.stdout}${result.stderr}`.trimEnd();
-    if (result.exitCode !== 0) {
-        throw new errors/* InputError */.d(`metadata.pre-package "${command}" in ${descriptor.file} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix it and run again.\n${output}`);
+    await client.request('DELETE', new URL(location, response.url), { repository, action: 'push' }).catch(() => undefined);
+}
+/** Opens an upload session; returns its Location resolved against the request URL. */
+async function startUpload(client, repository) {
+    const response = await client.request('POST', client.url(`/v2/${repository}/blobs/uploads/`), { repository, action: 'push' });
+    const location = header(response, 'location');
+    if (response.status !== 202 || !location)
+        throw fail(client, `start an upload to ${repository}`, response);
+    return new URL(location, response.url);
+}
+/** Appends `digest=` to the raw query: URLSearchParams would re-encode opaque state parameters. */
+function withDigest(location, digest) {
+    const href = location.href.replace(/#.*$/, '');
+    return new URL(`${href}${location.search ? '&' : '?'}digest=${encodeURIComponent(digest)}`);
+}
+const CHUNK_BYTES = 16 * 1024 * 1024;
+/**
+ * Uploads a blob monolithically (POST, then PUT of the whole stream with its digest). After a
+ * 413 from a proxy in front of the registry, uploads it in chunks instead.
+ */
+async function uploadBlob(client, repository, blob, open) {
+    const location = await startUpload(client, repository);
+    const response = await client.request('PUT', withDigest(location, blob.digest), {
+        repository,
+        action: 'push',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: () => open(),
+        contentLength: blob.size,
+    });
+    if (response.status === 413)
+        return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
+    if (![200, 201, 202, 204].includes(response.status))
+        throw fail(client, `accept blob ${blob.digest} in ${repository}`, response);
+    checkDigestHeader(client, response, blob.digest, `blob in ${repository}`);
+}
+async function uploadChunked(client, repository, blob, open, minimum) {
+    let location = await startUpload(client, repository);
+    const chunk = Math.max(CHUNK_BYTES, minimum);
+    for (let start = 0; start < blob.size; start += chunk) {
+        const end = Math.min(blob.size, start + chunk) - 1;
+        const response = await client.request('PATCH', location, {
+            repository,
+            action: 'push',
+            headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${start}-${end}` },
+            body: () => open(start, end),
+            contentLength: end - start + 1,
+        });
+        const next = header(response, 'location');
+        if (response.status !== 202 || !next)
+            throw fail(client, `accept a chunk of blob ${blob.digest} in ${repository}`, response);
+        location = new URL(next, response.url);
     }
-    if (output)
-        lib_core/* info */.pq(output);
+    const done = await client.request('PUT', withDigest(location, blob.digest), { repository, action: 'push' });
+    if (![200, 201, 202, 204].includes(done.status))
+        throw fail(client, `complete blob ${blob.digest} in ${repository}`, done);
+}
+async function manifestExists(client, repository, descriptor) {
+    const response = await client.request('HEAD', client.url(`/v2/${repository}/manifests/${descriptor.digest}`), {
+        repository,
+        action: 'pull',
+        headers: { Accept: descriptor.mediaType },
+    });
+    if (response.status === 200)
+        return true;
+    if (response.status === 404)
+        return false;
+    throw fail(client, `say whether ${repository} has manifest ${descriptor.digest}`, response);
+}
+/** PUTs manifest bytes under a digest or a tag; Content-Type is the body's own mediaType. */
+async function putManifest(client, repository, reference, mediaType, bytes) {
+    const response = await client.request('PUT', client.url(`/v2/${repository}/manifests/${reference}`), {
+        repository,
+        action: 'push',
+        headers: { 'Content-Type': mediaType },
+        body: bytes,
+    });
+    if (response.status !== 201 && response.status !== 200)
+        throw fail(client, `store the manifest ${reference} in ${repository}`, response);
+    checkDigestHeader(client, response, sha256Digest(bytes), `manifest ${reference} in ${repository}`);
+}
+/** GETs what a tag or digest points at: the exact bytes, for verification. */
+async function getManifest(client, repository, reference, accept) {
+    const response = await client.request('GET', client.url(`/v2/${repository}/manifests/${reference}`), { repository, action: 'pull', headers: { Accept: accept.join(', ') } });
+    if (response.status === 404)
+        return undefined;
+    if (response.status !== 200)
+        throw fail(client, `return the manifest ${reference} of ${repository}`, response);
+    return response.body;
+}
+function checkDigestHeader(client, response, expected, what) {
+    const digest = header(response, 'docker-content-digest');
+    if (digest && digest !== expected) {
+        throw new errors/* InputError */.d(`The registry ${client.registry} stored the ${what} as ${digest}, not ${expected}; it altered the content, so nothing was tagged.`);
+    }
 }
 
+;// CONCATENATED MODULE: ./build/src/registry/publish.js
+
+
+
+
+
+
+
+
+/** How many blob transfers run at once per repository. */
+const BLOB_CONCURRENCY = 4;
+function repositoriesOf(references) {
+    const repos = [];
+    for (const ref of references) {
+        let repo = repos.find((r) => r.registry === ref.registry && r.repository === ref.repository);
+        if (!repo)
+            repos.push((repo = { registry: ref.registry, repository: ref.repository, tags: [] }));
+        repo.tags.push(ref);
+    }
+    return repos;
+}
+/**
+ * Publishes content to the repositories of `references`, then the index under each tag:
+ * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
+ *    registry that already has it; else uploaded) and every manifest by digest;
+ * 2. only then, the index bytes under each tag: a tag never points at something incomplete,
+ *    and no per-architecture or temporary tag is ever written;
+ * 3. each tag read back and compared with the digest of the bytes sent.
+ */
+async function publish(content, references, clientFor) {
+    const stats = await pushContent(content, references, clientFor);
+    // pushContent has just made sure of every manifest: no need to HEAD them again before tagging.
+    const tags = content.index ? await tagIndex(content.index, [], references, clientFor) : [];
+    return { tags, stats };
+}
+/** Step 1 alone (mode: package): blobs and manifests by digest, no tag. */
+async function pushContent(content, references, clientFor) {
+    const stats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
+    const blobs = uniqueBlobs(content.manifests);
+    // Per registry: which repository already holds each blob, so others can mount it.
+    const holders = new Map();
+    for (const repo of repositoriesOf(references)) {
+        const client = clientFor(repo.registry);
+        const held = holders.get(repo.registry) ?? new Map();
+        holders.set(repo.registry, held);
+        const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
+            const source = content.mountSources?.get(blob.digest);
+            const from = held.get(blob.digest) ?? (source?.registry === repo.registry ? source.repository : undefined);
+            const outcome = await pushBlob(client, repo.repository, blob, from, content.store);
+            held.set(blob.digest, repo.repository);
+            return outcome;
+        });
+        for (const [i, outcome] of outcomes.entries()) {
+            stats[outcome]++;
+            if (outcome === 'uploaded')
+                stats.bytesUploaded += blobs[i].size;
+        }
+        for (const manifest of content.manifests) {
+            if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
+                await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
+            }
+        }
+        const count = (o) => outcomes.filter((x) => x === o).length;
+        lib_core/* info */.pq(`${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`);
+    }
+    return stats;
+}
+/**
+ * Steps 2 and 3 (mode: merge uses them alone): checks that every manifest the index names is in
+ * each tag's repository, then writes the index under each tag and reads each back.
+ */
+async function tagIndex(index, manifests, references, clientFor) {
+    for (const repo of repositoriesOf(references)) {
+        for (const manifest of manifests) {
+            if (!(await manifestExists(clientFor(repo.registry), repo.repository, manifest))) {
+                throw new errors/* InputError */.d(`${repo.registry}/${repo.repository} does not hold the manifest ${manifest.digest}; publish it first (mode: package with the same tags), so that no tag points at an incomplete index.`);
+            }
+        }
+    }
+    const tags = [];
+    for (const ref of references) {
+        await putManifest(clientFor(ref.registry), ref.repository, ref.tag, index.descriptor.mediaType, index.bytes);
+        tags.push(formatReference(ref));
+    }
+    for (const ref of references)
+        await verifyTag(clientFor(ref.registry), ref, index.descriptor);
+    for (const tag of tags)
+        lib_core/* info */.pq(`${tag} -> ${index.descriptor.digest}`);
+    return tags;
+}
+function uniqueBlobs(manifests) {
+    const seen = new Map();
+    for (const m of manifests)
+        for (const b of m.blobs)
+            if (!seen.has(b.digest))
+                seen.set(b.digest, b);
+    return [...seen.values()];
+}
+async function pushBlob(client, repository, blob, mountFrom, store) {
+    if (await blobExists(client, repository, blob.digest))
+        return 'existing';
+    if (mountFrom && mountFrom !== repository && (await mountBlob(client, repository, blob.digest, mountFrom)))
+        return 'mounted';
+    const path = store.blobPath(blob.digest);
+    await uploadBlob(client, repository, blob, (start, end) => (0,external_node_fs_.createReadStream)(path, { start, end }));
+    return 'uploaded';
+}
+/** Reads a tag back and compares it with the bytes sent. */
+async function verifyTag(client, ref, index) {
+    const accept = [index.mediaType, MediaType.ImageIndex, MediaType.DockerManifestList];
+    const body = await getManifest(client, ref.repository, ref.tag, accept);
+    const digest = body ? sha256Digest(body) : 'nothing';
+    if (digest !== index.digest) {
+        throw new errors/* InputError */.d(`${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed; another publisher may be writing the same tag, so check the registry and run again.`);
+    }
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./build/src/registry/credentials.js
+
+
+
+
+
+
+
+// Docker keeps Docker Hub's credentials under its old index URL.
+const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
+/** `https://ghcr.io/v1/` -> `ghcr.io`: how docker config keys compare with registry hosts. */
+function keyHost(key) {
+    return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+}
+function matches(key, registry) {
+    const host = keyHost(key);
+    if (registry === DOCKER_HUB)
+        return DOCKER_HUB_KEYS.map(keyHost).includes(host);
+    return host === registry.toLowerCase();
+}
+/** The server URL a credential helper knows the registry by. */
+function helperServerUrl(registry) {
+    return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+}
+async function readDockerConfig(env) {
+    const dir = env.DOCKER_CONFIG || external_node_path_.join((0,external_node_os_.homedir)(), '.docker');
+    const file = external_node_path_.join(dir, 'config.json');
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        throw new errors/* InputError */.d(`${file} is not valid JSON; fix it or remove it (docker login writes it).`);
+    }
+}
+/**
+ * Credentials for a registry from a docker config (what docker/login-action writes): the
+ * registry's credHelper, else its `auths` entry, else the default credsStore. Every secret found
+ * is masked before anything can log it.
+ */
+async function dockerConfigCredentials(registry, config, env) {
+    if (!config)
+        return undefined;
+    const helperKey = Object.keys(config.credHelpers ?? {}).find((k) => matches(k, registry));
+    if (helperKey)
+        return fromHelper(config.credHelpers[helperKey], registry, env);
+    const authKey = Object.keys(config.auths ?? {}).find((k) => matches(k, registry));
+    const entry = authKey ? config.auths[authKey] : undefined;
+    if (entry) {
+        const source = `docker config (${authKey})`;
+        if (entry.identitytoken) {
+            lib_core/* setSecret */.Pq(entry.identitytoken);
+            return { kind: 'identity-token', token: entry.identitytoken, source };
+        }
+        let username = entry.username;
+        let password = entry.password;
+        if (entry.auth) {
+            const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+            const colon = decoded.indexOf(':');
+            if (colon < 0)
+                throw new errors/* InputError */.d(`The docker config entry for ${authKey} has an auth value that is not base64 of user:password; log in again.`);
+            username = decoded.slice(0, colon);
+            password = decoded.slice(colon + 1);
+            lib_core/* setSecret */.Pq(entry.auth);
+        }
+        if (username && password) {
+            lib_core/* setSecret */.Pq(password);
+            return { kind: 'basic', username, password, source };
+        }
+    }
+    if (config.credsStore)
+        return fromHelper(config.credsStore, registry, env);
+    return undefined;
+}
+/** Runs `docker-credential-<name> get` with the server URL on stdin (never in argv). */
+async function fromHelper(name, registry, env) {
+    const program = `docker-credential-${name}`;
+    const result = await new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(program, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.on('data', (d) => (stdout += d.toString('utf8')));
+        child.on('error', (error) => resolve({ code: null, stdout, error }));
+        child.on('close', (code) => resolve({ code, stdout }));
+        child.stdin.end(helperServerUrl(registry));
+    });
+    if (result.error) {
+        lib_core/* info */.pq(`The docker config names the credential helper ${program}, which is not on PATH; going on without credentials for ${registry}.`);
+        return undefined;
+    }
+    if (result.code !== 0) {
+        lib_core/* debug */.Yz(`${program} has no credentials for ${registry}`);
+        return undefined;
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(result.stdout);
+    }
+    catch {
+        throw new errors/* InputError */.d(`The credential helper ${program} answered something that is not JSON for ${registry}; check the helper.`);
+    }
+    if (!parsed.Secret)
+        return undefined;
+    lib_core/* setSecret */.Pq(parsed.Secret);
+    const source = `credential helper ${program}`;
+    if (parsed.Username === '<token>')
+        return { kind: 'identity-token', token: parsed.Secret, source };
+    return { kind: 'basic', username: parsed.Username ?? '', password: parsed.Secret, source };
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/session.js
+
+
+
+/**
+ * One client per registry (the tags' and a composite's components'), each with its credentials:
+ * the inputs' registry-username/registry-password belong to the first tag's registry only (never
+ * sent to another host); every other registry, or all of them without those inputs, uses the
+ * docker config (what docker/login-action writes), else anonymous access.
+ */
+async function openRegistries(registries, inputs, env, firstTagRegistry) {
+    const config = await readDockerConfig(env);
+    const clients = new Map();
+    for (const registry of registries) {
+        let credentials;
+        if (inputs.registryUsername && inputs.registryPassword && registry === firstTagRegistry) {
+            credentials = { kind: 'basic', username: inputs.registryUsername, password: inputs.registryPassword, source: 'registry-username/registry-password' };
+        }
+        else {
+            credentials = await dockerConfigCredentials(registry, config, env);
+        }
+        lib_core/* info */.pq(`${registry}: ${credentials ? `credentials from ${credentials.source}` : 'anonymous'}`);
+        clients.set(registry, new RegistryClient({ registry, insecureRegistries: inputs.insecureRegistries, credentials }));
+    }
+    return (registry) => {
+        const client = clients.get(registry);
+        if (!client)
+            throw new Error(`no client for ${registry}`);
+        return client;
+    };
+}
+
+;// CONCATENATED MODULE: ./build/src/report/manifests.js
+
+
+
+const MANIFEST_TYPES = [MediaType.ImageManifest, MediaType.DockerManifest];
+/**
+ * The `manifests` input of mode: merge and smoke: one or more JSON arrays, as mode: package
+ * outputs them (one per line, or a JSON array of arrays). Platforms must be unique; entries come
+ * back in index order, so merged indexes are byte-identical to single-job ones.
+ */
+function parseManifestRecords(lines) {
+    if (!lines.length)
+        throw new errors/* InputError */.d('Input "manifests" is empty; pass the manifests output of each mode: package job, one per line.');
+    const records = [];
+    for (const line of lines) {
+        let parsed;
+        try {
+            parsed = JSON.parse(line);
+        }
+        catch {
+            throw new errors/* InputError */.d(`Input "manifests" has a line that is not JSON ("${line.slice(0, 60)}"); pass each package job's manifests output as it is, one per line.`);
+        }
+        const items = (Array.isArray(parsed) ? parsed : [parsed]).flat();
+        for (const item of items)
+            records.push(checkRecord(item));
+    }
+    for (const [i, r] of records.entries()) {
+        const name = formatPlatform(r.platform);
+        if (records.findIndex((q) => formatPlatform(q.platform) === name) !== i) {
+            throw new errors/* InputError */.d(`Input "manifests" lists ${name} twice; pass each package job's output once, each job building different architectures.`);
+        }
+    }
+    return records.sort((a, b) => comparePlatforms(a.platform, b.platform));
+}
+function checkRecord(item) {
+    const r = item;
+    const bad = (why) => new errors/* InputError */.d(`Input "manifests" has an entry ${JSON.stringify(item).slice(0, 120)} ${why}; pass the manifests output of mode: package unchanged.`);
+    if (!r || typeof r !== 'object' || !r.platform)
+        throw bad('without a platform');
+    const platform = parsePlatform([r.platform.os, r.platform.architecture, r.platform.variant].filter(Boolean).join('/'), 'Input "manifests"');
+    if (typeof r.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(r.digest))
+        throw bad('whose digest is not sha256:<64 hex digits>');
+    if (typeof r.size !== 'number' || r.size <= 0 || !Number.isInteger(r.size))
+        throw bad('whose size is not a positive integer');
+    if (typeof r.mediaType !== 'string' || !MANIFEST_TYPES.includes(r.mediaType))
+        throw bad(`whose mediaType is not one of ${MANIFEST_TYPES.join(', ')}`);
+    return { platform: { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) }, digest: r.digest, size: r.size, mediaType: r.mediaType, experimental: r.experimental === true };
+}
+
+// EXTERNAL MODULE: ./build/src/cache/actions-cache.js + 344 modules
+var actions_cache = __nccwpck_require__(2929);
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
 var lib_io = __nccwpck_require__(8701);
 // EXTERNAL MODULE: external "crypto"
@@ -101508,6 +102408,8 @@ var external_stream_ = __nccwpck_require__(2203);
 var external_util_ = __nccwpck_require__(9023);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
+var lib_exec = __nccwpck_require__(5260);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
 var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -102196,8 +103098,6 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
-// EXTERNAL MODULE: ./build/src/cache/actions-cache.js + 344 modules
-var actions_cache = __nccwpck_require__(2929);
 ;// CONCATENATED MODULE: ./build/src/util/hash.js
 
 
@@ -102217,6 +103117,1002 @@ function hashFile(file) {
             .on('end', () => resolve({ digest: `sha256:${hash.digest('hex')}`, size, head: head ?? Buffer.alloc(0) }))
             .on('error', reject);
     });
+}
+
+;// CONCATENATED MODULE: ./build/src/tools/assets.js
+
+const GITHUB = 'https://github.com';
+function goOs(runner) {
+    if (runner.platform === 'linux')
+        return 'linux';
+    if (runner.platform === 'darwin')
+        return 'darwin';
+    if (runner.platform === 'win32')
+        return 'windows';
+    throw new errors/* InputError */.d(`Tools cannot be installed on ${runner.platform} runners; use a Linux, macOS or Windows runner.`);
+}
+function goArch(runner) {
+    if (runner.arch === 'x64')
+        return 'amd64';
+    if (runner.arch === 'arm64')
+        return 'arm64';
+    throw new errors/* InputError */.d(`Tools cannot be installed on ${runner.arch} runners; use an x64 or arm64 runner.`);
+}
+/** Release asset names as each project publishes them. `base` replaces https://github.com. */
+function releaseAsset(tool, version, runner, base = GITHUB) {
+    const os = goOs(runner);
+    const arch = goArch(runner);
+    const exe = os === 'windows' ? '.exe' : '';
+    const root = base.replace(/\/+$/, '');
+    switch (tool) {
+        case 'pack': {
+            const suffix = os === 'windows' ? 'windows.zip' : `${os === 'darwin' ? 'macos' : 'linux'}${arch === 'arm64' ? '-arm64' : ''}.tgz`;
+            const asset = `pack-v${version}-${suffix}`;
+            const url = `${root}/buildpacks/pack/releases/download/v${version}/${asset}`;
+            return { asset, url, checksum: { kind: 'file', url: `${url}.sha256` }, archive: os === 'windows' ? 'zip' : 'tgz', executable: `pack${exe}` };
+        }
+        case 'jam': {
+            const asset = `jam-${os}-${arch}${exe}`;
+            return { asset, url: `${root}/paketo-buildpacks/jam/releases/download/v${version}/${asset}`, checksum: { kind: 'none' }, archive: 'binary', executable: `jam${exe}` };
+        }
+        case 'buildx': {
+            const asset = `buildx-v${version}.${os}-${arch}${exe}`;
+            const dir = `${root}/docker/buildx/releases/download/v${version}`;
+            return { asset, url: `${dir}/${asset}`, checksum: { kind: 'list', url: `${dir}/checksums.txt` }, archive: 'binary', executable: `docker-buildx${exe}` };
+        }
+    }
+}
+/**
+ * The sha256 for `asset` from a published checksum file: a bare hash, `hash  name`, or
+ * `hash *name` lines (pack's .sha256, buildx's checksums.txt).
+ */
+function publishedSha256(text, asset) {
+    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    for (const line of lines) {
+        const [hash, name] = line.split(/\s+\*?/);
+        if (!/^[a-f0-9]{64}$/i.test(hash))
+            continue;
+        if (name === undefined ? lines.length === 1 : name.replace(/^\*/, '') === asset)
+            return hash.toLowerCase();
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./build/src/tools/install.js
+
+
+
+
+
+
+
+
+
+
+/**
+ * The tool-cache name: a mirror's installs are kept apart from github.com's, so a mirror
+ * serving different bytes can never be mistaken for the official release.
+ */
+function toolCacheName(tool, baseUrl) {
+    if (!baseUrl || baseUrl.replace(/\/+$/, '') === GITHUB)
+        return tool;
+    return `${tool}-mirror-${(0,external_node_crypto_.createHash)('sha256').update(baseUrl.replace(/\/+$/, '')).digest('hex').slice(0, 12)}`;
+}
+/**
+ * Installs one tool: the tool cache first (no network at all), then the Actions cache, then the
+ * release asset, whose published sha256 is checked before anything is extracted or cached.
+ */
+async function installTool(request, options) {
+    const { runner } = options;
+    const name = toolCacheName(request.name, options.baseUrl);
+    const asset = releaseAsset(request.name, request.version, runner, options.baseUrl);
+    const key = `${name}-${request.version}-${runner.platform}-${runner.arch}`;
+    const cachePaths = [external_node_path_.join(toolCacheRoot(), name, request.version, runner.arch), external_node_path_.join(toolCacheRoot(), name, request.version, `${runner.arch}.complete`)];
+    let dir = find(name, request.version, runner.arch);
+    let source = 'tool-cache';
+    if (!dir && options.useActionsCache && (await (0,actions_cache/* restoreFromActionsCache */.aH)(cachePaths, key))) {
+        dir = find(name, request.version, runner.arch);
+        source = 'actions-cache';
+    }
+    if (!dir) {
+        dir = await download(request, asset, name, runner);
+        source = 'download';
+    }
+    const executable = external_node_path_.join(dir, asset.executable);
+    const installed = {
+        name: request.name,
+        version: request.version,
+        dir,
+        path: executable,
+        source,
+        ...(source === 'download' && options.useActionsCache ? { cache: { paths: cachePaths, key } } : {}),
+    };
+    lib_core/* addPath */.fM(dir);
+    if (request.name === 'buildx')
+        await installDockerPlugin(executable);
+    lib_core/* info */.pq(`${request.name} ${request.version}: ${executable} (from the ${source === 'download' ? asset.url : source})`);
+    return installed;
+}
+function toolCacheRoot() {
+    return process.env.RUNNER_TOOL_CACHE ?? '';
+}
+async function download(request, asset, name, runner) {
+    const file = await fetchAsset(request, asset.url, asset.asset, runner);
+    try {
+        await verify(request, asset, file, runner);
+        if (asset.archive === 'binary') {
+            await (0,promises_namespaceObject.chmod)(file, 0o755);
+            return await cacheFile(file, asset.executable, name, request.version, runner.arch);
+        }
+        const extracted = asset.archive === 'zip' ? await extractZip(file) : await extractTar(file);
+        return await cacheDir(extracted, name, request.version, runner.arch);
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(file, { force: true });
+    }
+}
+async function fetchAsset(request, url, what, runner) {
+    try {
+        return await downloadTool(url);
+    }
+    catch (error) {
+        if (error instanceof HTTPError && error.httpStatusCode === 404) {
+            throw new errors/* InputError */.d(`${request.name} ${request.version} has no ${what} for ${runner.platform}/${runner.arch} at ${url} (HTTP 404); check that this version exists for this platform, or pick another in "tools".`);
+        }
+        throw new errors/* InputError */.d(`Could not download ${url} (${(0,errors/* errorMessage */.g)(error)}); check the network or tools-download-base-url.`);
+    }
+}
+/** Compares the file's sha256 with the published one; a mismatch deletes it and fails closed. */
+async function verify(request, asset, file, runner) {
+    if (asset.checksum.kind === 'none') {
+        lib_core/* info */.pq(`${request.name} publishes no checksum for ${asset.asset}; it is installed unverified (pin the version and prefer a trusted mirror).`);
+        return;
+    }
+    const listFile = await fetchAsset(request, asset.checksum.url, `checksum for ${asset.asset}`, runner);
+    let expected;
+    try {
+        expected = publishedSha256(await (0,promises_namespaceObject.readFile)(listFile, 'utf8'), asset.asset);
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(listFile, { force: true });
+    }
+    if (!expected) {
+        throw new errors/* InputError */.d(`${asset.checksum.url} lists no sha256 for ${asset.asset}; refusing to install ${request.name} ${request.version} unverified.`);
+    }
+    const actual = (await hashFile(file)).digest.slice('sha256:'.length);
+    if (actual !== expected) {
+        throw new errors/* InputError */.d(`${asset.asset} from ${asset.url} has sha256 ${actual}, but ${asset.checksum.url} publishes ${expected}; refusing to install it (nothing was cached), so check the mirror or the network.`);
+    }
+    lib_core/* info */.pq(`${asset.asset}: sha256 ${actual} matches ${asset.checksum.url}`);
+}
+/** buildx is a docker CLI plugin: docker finds it in $DOCKER_CONFIG/cli-plugins. */
+async function installDockerPlugin(executable) {
+    const plugins = external_node_path_.join(process.env.DOCKER_CONFIG || external_node_path_.join((0,external_node_os_.homedir)(), '.docker'), 'cli-plugins');
+    await (0,promises_namespaceObject.mkdir)(plugins, { recursive: true });
+    const target = external_node_path_.join(plugins, external_node_path_.basename(executable));
+    await (0,promises_namespaceObject.copyFile)(executable, target);
+    await (0,promises_namespaceObject.chmod)(target, 0o755);
+}
+
+;// CONCATENATED MODULE: ./build/src/tools/tools.js
+
+
+/** Installs the requested tools in order, and remembers what the post step should cache. */
+async function installTools(requests, inputs) {
+    const installed = [];
+    for (const request of requests) {
+        installed.push(await installTool(request, { baseUrl: inputs.toolsDownloadBaseUrl, useActionsCache: inputs.cache, runner: { platform: process.platform, arch: process.arch } }));
+    }
+    if (inputs.cache && inputs.cacheSave)
+        (0,actions_cache/* saveInPostStep */.$w)(installed.flatMap((t) => (t.cache ? [t.cache] : [])));
+    return installed;
+}
+/** The `tools` output: name -> {version, path}. */
+function toolsOutput(installed) {
+    return Object.fromEntries(installed.map((t) => [t.name, { version: t.version, path: t.path }]));
+}
+
+;// CONCATENATED MODULE: ./build/src/report/outputs.js
+
+
+
+
+function manifestRecords(result) {
+    return result.platforms.map((p) => ({
+        platform: {
+            os: p.image.platform.os,
+            architecture: p.image.platform.architecture,
+            ...(p.image.platform.variant ? { variant: p.image.platform.variant } : {}),
+        },
+        digest: p.image.manifest.digest,
+        size: p.image.manifest.size,
+        mediaType: p.image.manifest.mediaType,
+        experimental: p.experimental,
+    }));
+}
+function cnbFiles(result) {
+    return Object.fromEntries(result.platforms.map((p) => [[p.image.platform.os, p.image.platform.architecture, p.image.platform.variant].filter(Boolean).join('/'), p.cnbFile]));
+}
+/** Everything one run produced, as the outputs and the summary report it. */
+function runMetadata(descriptor, plan, result, published, installed, smoke) {
+    return {
+        id: descriptor.id,
+        version: plan.version,
+        digest: result.index.digest,
+        mediaType: result.index.mediaType,
+        size: result.index.size,
+        layout: result.layout,
+        manifests: manifestRecords(result),
+        'cnb-files': cnbFiles(result),
+        annotations: plan.annotations,
+        image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
+        tags: published?.tags ?? [],
+        push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
+        tools: toolsOutput(installed),
+        smoke: smoke.map(smokeRecord),
+    };
+}
+function smokeRecord(r) {
+    return { platform: [r.platform.os, r.platform.architecture, r.platform.variant].filter(Boolean).join('/'), status: r.status, experimental: r.experimental, summary: r.summary };
+}
+function setOutputs(metadata) {
+    lib_core/* setOutput */.uH('digest', metadata.digest);
+    lib_core/* setOutput */.uH('manifests', JSON.stringify(metadata.manifests));
+    lib_core/* setOutput */.uH('layout', metadata.layout);
+    lib_core/* setOutput */.uH('cnb-files', JSON.stringify(metadata['cnb-files']));
+    lib_core/* setOutput */.uH('image', metadata.image ?? '');
+    lib_core/* setOutput */.uH('tags', metadata.tags.join('\n'));
+    lib_core/* setOutput */.uH('tools', JSON.stringify(metadata.tools));
+    lib_core/* setOutput */.uH('smoke', JSON.stringify(metadata.smoke));
+    lib_core/* setOutput */.uH('metadata', JSON.stringify(metadata));
+}
+
+;// CONCATENATED MODULE: ./build/src/report/summary.js
+
+
+function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+function platformName(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/** A job summary table of platforms, digests and sizes. A summary failure is only a warning. */
+async function writeSummary(metadata) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return; // outside Actions (the CLI): nothing to write to
+    try {
+        lib_core/* summary */.z
+            .addHeading(escapeHtml(`${metadata.id} ${metadata.version}`), 3)
+            .addRaw(`Image index <code>${metadata.digest}</code> (${metadata.size} bytes)`, true)
+            .addTable([
+            [
+                { data: 'Platform', header: true },
+                { data: 'Manifest digest', header: true },
+                { data: 'Size', header: true },
+                { data: 'Experimental', header: true },
+                { data: 'Smoke test', header: true },
+            ],
+            ...metadata.manifests.map((m) => {
+                const smoke = metadata.smoke.find((s) => s.platform === platformName(m.platform));
+                const status = smoke ? `${smoke.status}${smoke.status === 'failed' && smoke.experimental ? ' (not blocking)' : ''}` : '-';
+                return [platformName(m.platform), `<code>${m.digest}</code>`, String(m.size), m.experimental ? 'yes' : 'no', escapeHtml(status)];
+            }),
+        ]);
+        if (metadata.tags.length) {
+            lib_core/* summary */.z.addRaw('Published to:', true).addList(metadata.tags.map((t) => `<code>${escapeHtml(t)}</code>`));
+        }
+        await lib_core/* summary */.z.write();
+    }
+    catch (error) {
+        lib_core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.g)(error)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/modes/merge.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * mode: merge: the index over the manifests that mode: package jobs pushed, under every tag.
+ * Built by the same code from the same inputs, it is byte-identical to what mode: all writes;
+ * a tag is written only once every manifest it names is in that repository.
+ */
+async function runMerge(inputs, env) {
+    const descriptor = await readDescriptor(inputs.path);
+    const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
+    const plan = planRelease(inputs, descriptor, env, packageConfig);
+    const records = parseManifestRecords(inputs.manifests);
+    if (!plan.tags.length)
+        throw new errors/* InputError */.d('Input "tags" is empty, but mode: merge exists to write the index under tags; set tags to the same references the package jobs pushed to.');
+    const manifests = records.map((r) => ({ mediaType: r.mediaType, digest: r.digest, size: r.size }));
+    const index = imageIndex(mediaTypes(plan.format).index, records.map((r, i) => ({ manifest: manifests[i], platform: r.platform, annotations: r.experimental ? { [EXPERIMENTAL_ANNOTATION]: 'true' } : undefined })), plan.annotations);
+    const bytes = canonicalJson(index);
+    const descriptorOfIndex = { mediaType: index.mediaType, digest: sha256Digest(bytes), size: bytes.length };
+    lib_core/* info */.pq(`Index ${descriptorOfIndex.digest} over ${records.map((r) => `${formatPlatform(r.platform)} ${r.digest}`).join(', ')}`);
+    let tags = [];
+    if (inputs.push) {
+        const clients = await openRegistries([...new Set(plan.tags.map((t) => t.registry))], inputs, env, plan.tags[0].registry);
+        tags = await lib_core/* group */.Os('Publish', () => tagIndex({ descriptor: descriptorOfIndex, bytes }, manifests, plan.tags, clients));
+    }
+    else {
+        lib_core/* info */.pq(`Dry run (push: false): would publish ${descriptorOfIndex.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
+    }
+    const metadata = {
+        id: descriptor.id,
+        version: plan.version,
+        digest: descriptorOfIndex.digest,
+        mediaType: descriptorOfIndex.mediaType,
+        size: descriptorOfIndex.size,
+        layout: '',
+        manifests: records,
+        'cnb-files': {},
+        annotations: plan.annotations,
+        image: `${repositoryName(plan.tags[0])}@${descriptorOfIndex.digest}`,
+        tags,
+        tools: {},
+        smoke: [],
+    };
+    setOutputs(metadata);
+    await writeSummary(metadata);
+}
+
+;// CONCATENATED MODULE: ./build/src/buildpack/files.js
+
+
+
+// Never part of a buildpack: version control and CI configuration (what jam and pack users
+// exclude by hand with include-files).
+const EXCLUDED_TOP_LEVEL = new Set([
+    '.git', '.hg', '.svn', '.github', '.gitlab', '.circleci', '.buildkite', '.gitlab-ci.yml', '.travis.yml',
+]);
+/**
+ * Lists everything below `root` without following symlinks, so a link can never pull files from
+ * outside the buildpack. `skip` holds absolute paths not to descend into (the action's own
+ * output and work directories when they sit inside the buildpack).
+ */
+async function scanTree(root, skip = [], topLevelExcludes = true) {
+    const entries = [];
+    async function walk(dir, rel) {
+        const names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
+        for (const name of names) {
+            const abs = external_node_path_.join(dir, name);
+            const relPath = rel ? `${rel}/${name}` : name;
+            if (topLevelExcludes && !rel && EXCLUDED_TOP_LEVEL.has(name))
+                continue;
+            if (skip.includes(abs))
+                continue;
+            const stat = await (0,promises_namespaceObject.lstat)(abs);
+            if (stat.isSymbolicLink()) {
+                entries.push({ path: relPath, type: 'symlink', target: await (0,promises_namespaceObject.readlink)(abs) });
+            }
+            else if (stat.isDirectory()) {
+                entries.push({ path: relPath, type: 'directory' });
+                await walk(abs, relPath);
+            }
+            else if (stat.isFile()) {
+                entries.push({ path: relPath, type: 'file', source: abs, executable: (stat.mode & 0o111) !== 0, size: stat.size });
+            }
+            else {
+                throw new errors/* InputError */.d(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
+            }
+        }
+    }
+    await walk(root, '');
+    return entries;
+}
+/**
+ * Normalises a relative POSIX path and refuses one that is absolute or climbs out with `..`.
+ * `what` describes where it came from, for the error.
+ */
+function containedPath(p, what) {
+    const normalised = external_node_path_.posix.normalize(p.replaceAll('\\', '/')).replace(/\/$/, '');
+    if (external_node_path_.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || /^[A-Za-z]:/.test(normalised)) {
+        throw new errors/* InputError */.d(`${what} "${p}" leaves the buildpack directory; use a path inside it.`);
+    }
+    return normalised === '.' ? '' : normalised;
+}
+/** Path comparison in walk order: component by component (a/b before a-c, like filepath.Walk). */
+function compareWalkOrder(a, b) {
+    const pa = a.split('/');
+    const pb = b.split('/');
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+        if (pa[i] !== pb[i])
+            return pa[i] < pb[i] ? -1 : 1;
+    }
+    return pa.length - pb.length;
+}
+
+;// CONCATENATED MODULE: ./build/src/buildpack/tree.js
+
+
+
+
+/** `linux/arm64`, `linux/arm/v7`: where a platform's own files live in the source (pack >= 0.34). */
+function platformRoot(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+function isAnyPlatformRoot(relPath) {
+    const [os, arch] = relPath.split('/');
+    return os === 'linux' && arch !== undefined && KNOWN_ARCHITECTURES.includes(arch);
+}
+/**
+ * Maps a source path to where it ships for `platform`: files under the platform's own root move
+ * to the top, files under another platform's root are dropped (undefined), the rest is shared.
+ */
+function mapToPlatform(relPath, platform) {
+    const root = `${platformRoot(platform)}/`;
+    if (relPath.startsWith(root))
+        return relPath.slice(root.length);
+    if (`${relPath}/` === root || root.startsWith(`${relPath}/`))
+        return undefined; // the root dirs themselves
+    if (isAnyPlatformRoot(relPath))
+        return undefined;
+    return relPath;
+}
+/** The files of one platform's image, with parent directories, in walk order. */
+function platformTree(input) {
+    const byPath = new Map();
+    for (const entry of input.source) {
+        if (entry.type === 'directory')
+            continue;
+        const mapped = mapToPlatform(entry.path, input.platform);
+        if (mapped)
+            byPath.set(mapped, { ...entry, path: mapped });
+    }
+    for (const entry of input.built) {
+        if (entry.type !== 'directory')
+            byPath.set(entry.path, entry);
+    }
+    let shipped = [...byPath.values()];
+    if (input.includeFiles) {
+        const wanted = input.includeFiles
+            .map((p) => mapToPlatform(containedPath(p, 'buildpack.toml metadata.include-files lists'), input.platform))
+            .filter((p) => p !== undefined && p !== '');
+        shipped = shipped.filter((e) => wanted.some((w) => e.path === w || e.path.startsWith(`${w}/`)));
+    }
+    shipped = shipped.filter((e) => e.path !== 'buildpack.toml');
+    for (const entry of input.bundled ?? [])
+        if (entry.type !== 'directory')
+            shipped.push(entry);
+    const content = Buffer.from(input.descriptor, 'utf8');
+    shipped.push({ path: 'buildpack.toml', type: 'file', content, executable: false, size: content.length });
+    for (const entry of shipped) {
+        if (entry.type === 'symlink')
+            checkSymlink(entry.path, entry.target, input.platform);
+    }
+    const dirs = new Set();
+    for (const entry of shipped) {
+        for (let dir = external_node_path_.posix.dirname(entry.path); dir !== '.'; dir = external_node_path_.posix.dirname(dir))
+            dirs.add(dir);
+    }
+    const tree = [...shipped, ...[...dirs].map((d) => ({ path: d, type: 'directory' }))];
+    return tree.sort((a, b) => compareWalkOrder(a.path, b.path));
+}
+function checkSymlink(linkPath, target, platform) {
+    const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(linkPath), target));
+    if (external_node_path_.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../')) {
+        throw new errors/* InputError */.d(`The symlink ${linkPath} -> ${target} in the ${formatPlatform(platform)} buildpack points outside the buildpack directory; make it a relative link to a file inside the buildpack.`);
+    }
+}
+/**
+ * Every include-files entry must ship in at least one platform; a typo otherwise silently drops
+ * a file. An entry under a symlinked directory is reported as such: links are never followed.
+ */
+function checkIncludeFiles(includeFiles, trees, platforms, source, descriptorFile) {
+    for (const raw of includeFiles) {
+        const entry = containedPath(raw, 'buildpack.toml metadata.include-files lists');
+        if (entry === '' || entry === 'buildpack.toml')
+            continue;
+        // An entry for a platform not being built this run is not an error.
+        if (isAnyPlatformRoot(entry) && platforms.every((p) => mapToPlatform(entry, p) === undefined))
+            continue;
+        const found = platforms.some((p, i) => {
+            const mapped = mapToPlatform(entry, p);
+            return mapped !== undefined && trees[i].some((e) => e.path === mapped || e.path.startsWith(`${mapped}/`));
+        });
+        if (found)
+            continue;
+        const viaLink = source.find((e) => e.type === 'symlink' && entry.startsWith(`${e.path}/`));
+        if (viaLink) {
+            throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is inside the symlink ${viaLink.path}; links are not followed, so list the files where they really are.`);
+        }
+        throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is not in the buildpack directory and was not produced by the build; fix the path or remove the entry.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/util/process.js
+
+const runProcess = async (command, args, options = {}) => {
+    const result = await (0,lib_exec/* getExecOutput */.H)(command, args, {
+        cwd: options.cwd,
+        env: options.env,
+        silent: true,
+        ignoreReturnCode: true,
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
+/** The last non-empty line a tool printed on stderr (or stdout), for one-sentence errors. */
+function lastLine(result) {
+    const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
+    const fromStderr = result.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+    return (fromStderr.at(-1) ?? lines.at(-1) ?? '').replace(/\.$/, '');
+}
+/** Environment for a child: the current one plus `extra`, without undefined values. */
+function childEnv(extra) {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env))
+        if (v !== undefined)
+            env[k] = v;
+    return { ...env, ...extra };
+}
+
+;// CONCATENATED MODULE: ./build/src/build/go.js
+
+
+
+
+/**
+ * Cross-compiles Paketo's way: `cmd/run` becomes bin/run with bin/detect and bin/build linked to
+ * it; otherwise each `cmd/<name>` becomes bin/<name>. Static (CGO off), stripped, and with
+ * -trimpath and -buildvcs=false so the bytes do not depend on the checkout's path or state.
+ */
+async function goBuild(dir, platform, outRoot, commands, run) {
+    const bin = external_node_path_.join(outRoot, 'bin');
+    await (0,promises_namespaceObject.mkdir)(bin, { recursive: true });
+    const env = childEnv({ ...goEnvironment(platform), CGO_ENABLED: '0' });
+    const targets = commands.includes('run') ? ['run'] : commands;
+    const results = [];
+    for (const name of targets) {
+        const args = ['build', '-trimpath', '-buildvcs=false', '-ldflags=-s -w', '-o', external_node_path_.join(bin, name), `./cmd/${name}`];
+        const result = await run('go', args, { cwd: dir, env });
+        results.push(result);
+        if (result.exitCode !== 0)
+            return results;
+    }
+    if (targets.includes('run')) {
+        await (0,promises_namespaceObject.symlink)('run', external_node_path_.join(bin, 'detect'));
+        await (0,promises_namespaceObject.symlink)('run', external_node_path_.join(bin, 'build'));
+    }
+    return results;
+}
+
+;// CONCATENATED MODULE: ./build/src/build/build.js
+
+
+
+
+
+
+
+
+
+
+/**
+ * Builds every platform into its own root under `workDir`, in parallel up to the core count.
+ * A failure names the platform and the tool's last line of output.
+ */
+async function buildPlatforms(strategy, dir, platforms, workDir, run) {
+    return mapLimit(platforms, coreCount(), async (platform) => {
+        const outRoot = external_node_path_.join(workDir, 'roots', platformRoot(platform));
+        await (0,promises_namespaceObject.mkdir)(outRoot, { recursive: true });
+        const results = await runBuild(strategy, dir, platform, outRoot, run);
+        const log = results.map((r) => `${r.stdout}${r.stderr}`).join('');
+        const failed = results.find((r) => r.exitCode !== 0);
+        if (failed) {
+            const what = strategy.kind === 'go' ? 'go build' : 'build-command';
+            throw new errors/* InputError */.d(`${what} failed for ${formatPlatform(platform)} (exit code ${failed.exitCode}): ${lastLine(failed) || 'no output'}; fix the build and run again.\n${log}`);
+        }
+        return { platform, built: await scanTree(outRoot, [], false), log };
+    });
+}
+/** Logs each platform's build, one block at a time (the builds ran in parallel). */
+function logBuilds(builds) {
+    for (const b of builds) {
+        lib_core/* info */.pq(`${formatPlatform(b.platform)}: ${b.built.filter((e) => e.type !== 'directory').length} files built`);
+        if (b.log.trim())
+            lib_core/* info */.pq(b.log.trimEnd());
+    }
+}
+async function runBuild(strategy, dir, platform, outRoot, run) {
+    try {
+        switch (strategy.kind) {
+            case 'go':
+                return await goBuild(dir, platform, outRoot, strategy.commands, run);
+            case 'command':
+                return [await run('bash', ['-e', '-o', 'pipefail', '-c', strategy.command], { cwd: dir, env: commandEnv(platform, outRoot) })];
+            default:
+                return [];
+        }
+    }
+    catch (error) {
+        // @actions/exec throws when the program is not on PATH.
+        if (/Unable to locate executable file/.test((0,errors/* errorMessage */.g)(error))) {
+            const tool = strategy.kind === 'go' ? 'go' : 'bash';
+            const fix = tool === 'go' ? 'add actions/setup-go before this step, or ship prebuilt linux/<arch>/bin' : 'run on a runner with bash';
+            throw new errors/* InputError */.d(`${tool} is not on PATH, so ${dir} cannot be built; ${fix}.`);
+        }
+        throw error;
+    }
+}
+/** What build-command sees: the target platform, in Go's and in plain names, and where to write. */
+function commandEnv(platform, outRoot) {
+    const go = goEnvironment(platform);
+    return childEnv({
+        TARGET_OS: platform.os,
+        TARGET_ARCH: platform.architecture,
+        TARGET_VARIANT: platform.variant ?? '',
+        GOOS: go.GOOS,
+        GOARCH: go.GOARCH,
+        GOARM: go.GOARM ?? '',
+        OUTPUT_DIR: outRoot,
+    });
+}
+
+;// CONCATENATED MODULE: ./build/src/build/prepackage.js
+
+
+
+/**
+ * buildpack.toml's `metadata.pre-package`, run once in the buildpack directory before anything
+ * is built, as jam runs it (by bash: it is the author's own command line, such as
+ * `./scripts/build.sh --target linux/amd64`). Its failure stops everything, its output shown.
+ */
+async function runPrePackage(descriptor, dir, run) {
+    const command = descriptor.prePackage;
+    if (!command)
+        return;
+    const result = await run('bash', ['-e', '-o', 'pipefail', '-c', command], { cwd: dir, env: childEnv({}) });
+    const output = `${result.stdout}${result.stderr}`.trimEnd();
+    if (result.exitCode !== 0) {
+        throw new errors/* InputError */.d(`metadata.pre-package "${command}" in ${descriptor.file} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix it and run again.\n${output}`);
+    }
+    if (output)
+        lib_core/* info */.pq(output);
+}
+
+;// CONCATENATED MODULE: ./build/src/build/strategy.js
+
+
+
+function chooseStrategy(mode, buildCommand, source, platforms, dir, isComposite) {
+    if (mode === 'none')
+        return { kind: 'none' };
+    if (mode === 'command')
+        return { kind: 'command', command: buildCommand ?? '' };
+    if (isComposite)
+        return { kind: 'none' }; // an [[order]] buildpack has no binaries of its own
+    const has = (p) => source.some((e) => e.path === p);
+    const under = (p) => source.some((e) => e.type !== 'directory' && e.path.startsWith(`${p}/`));
+    if (platforms.every((p) => under(`${platformRoot(p)}/bin`)))
+        return { kind: 'prebuilt' };
+    const commands = [
+        ...new Set(source
+            .filter((e) => e.type === 'file' && /^cmd\/[^/]+\/[^/]+\.go$/.test(e.path) && !e.path.endsWith('_test.go'))
+            .map((e) => e.path.split('/')[1])),
+    ].sort();
+    if (has('go.mod') && commands.length > 0)
+        return { kind: 'go', commands };
+    if (under('bin'))
+        return { kind: 'scripts' };
+    const missing = platforms.filter((p) => !under(`${platformRoot(p)}/bin`)).map(formatPlatform);
+    throw new errors/* InputError */.d(`Found nothing to build ${dir} for ${missing.join(', ')}: no ${platformRoot(platforms[0])}/bin, no go.mod with cmd/<name>/main.go and no bin/ scripts; add one of them, or set build: command with a build-command.`);
+}
+
+;// CONCATENATED MODULE: ./build/src/platform/elf.js
+
+// ELF e_machine values (System V ABI) and the word size each architecture uses.
+const MACHINES = {
+    amd64: { machine: 0x3e, bits: 64, littleEndian: true, name: 'x86-64' },
+    arm64: { machine: 0xb7, bits: 64, littleEndian: true, name: 'aarch64' },
+    arm: { machine: 0x28, bits: 32, littleEndian: true, name: 'ARM' },
+    '386': { machine: 0x03, bits: 32, littleEndian: true, name: 'Intel 80386' },
+    ppc64le: { machine: 0x15, bits: 64, littleEndian: true, name: 'PowerPC64 (little-endian)' },
+    s390x: { machine: 0x16, bits: 64, littleEndian: false, name: 'IBM S/390' },
+    riscv64: { machine: 0xf3, bits: 64, littleEndian: true, name: 'RISC-V' },
+};
+/** Reads the ELF identity of a file, or undefined when it is not an ELF file. */
+async function readElfIdentity(file) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
+    try {
+        const header = Buffer.alloc(20);
+        const { bytesRead } = await handle.read(header, 0, 20, 0);
+        return parseElfIdentity(header.subarray(0, bytesRead));
+    }
+    finally {
+        await handle.close();
+    }
+}
+function parseElfIdentity(header) {
+    if (header.length < 20 || header.readUInt32BE(0) !== 0x7f454c46)
+        return undefined;
+    const bits = header[4] === 2 ? 64 : 32;
+    const littleEndian = header[5] !== 2;
+    const machine = littleEndian ? header.readUInt16LE(18) : header.readUInt16BE(18);
+    return { machine, bits, littleEndian };
+}
+/** A human name for an ELF identity: `x86-64`, `aarch64`, or the raw machine number. */
+function describeElf(id) {
+    const known = Object.values(MACHINES).find((m) => m.machine === id.machine && m.bits === id.bits && m.littleEndian === id.littleEndian);
+    return known ? known.name : `machine 0x${id.machine.toString(16)} (${id.bits}-bit)`;
+}
+/** Whether an ELF identity runs on the platform. */
+function elfMatchesPlatform(id, platform) {
+    const want = MACHINES[platform.architecture];
+    if (!want)
+        return false;
+    return want.machine === id.machine && want.bits === id.bits && want.littleEndian === id.littleEndian;
+}
+function expectedElfName(platform) {
+    return MACHINES[platform.architecture]?.name ?? platform.architecture;
+}
+
+;// CONCATENATED MODULE: ./build/src/build/verify.js
+
+
+
+
+/**
+ * A platform's tree must hold the lifecycle's entry points, and every ELF file in it must be for
+ * that platform: an amd64 binary in the arm64 image is the bug this action exists to prevent.
+ */
+async function verifyPlatformTree(tree, platform, isComposite) {
+    if (!isComposite) {
+        for (const entry of ['bin/detect', 'bin/build']) {
+            if (!tree.some((e) => e.path === entry && e.type !== 'directory')) {
+                throw new errors/* InputError */.d(`The ${formatPlatform(platform)} buildpack has no ${entry}; put the binaries in ${platformRoot(platform)}/bin or bin/ (or let build: auto compile cmd/), and list them in include-files if you use it.`);
+            }
+        }
+    }
+    for (const entry of tree) {
+        if (entry.type !== 'file')
+            continue;
+        const identity = 'source' in entry ? await readElfIdentity(entry.source) : undefined;
+        if (identity && !elfMatchesPlatform(identity, platform)) {
+            throw new errors/* InputError */.d(`${entry.path} in the ${formatPlatform(platform)} buildpack is built for ${describeElf(identity)}, not ${expectedElfName(platform)}; build it for ${platform.architecture} (GOARCH=${platform.architecture}) or move it under ${platformRoot(platform)}/bin.`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/packager/native.js
+
+
+
+
+
+
+
+
+/**
+ * The native packager's images: each platform's files as pack would lay them out, with its own
+ * buildpack.toml (only the dependencies for its os/arch, plus those for any) and, offline, its
+ * dependencies bundled. Checked (entry points, binaries, include-files) before anything is written.
+ */
+async function nativeImages(descriptor, plan, source, builds, bundled, components) {
+    const isComposite = descriptor.order !== undefined;
+    const rendered = renderDescriptor(descriptor, plan.version);
+    const trees = builds.map((b) => {
+        const deps = dependenciesFor(descriptor.dependencies, b.platform);
+        const uris = new Map(bundled ? deps.map((d) => [d.index, `file:///${bundledPath(d)}`]) : []);
+        const text = filterDependencies(rendered, descriptor.dependencies.length, new Set(deps.map((d) => d.index)), uris, descriptor.file);
+        const files = bundled
+            ? deps.map((d) => {
+                const download = bundled.get(d.sha256);
+                return { path: bundledPath(d), type: 'file', source: download.file, executable: false, size: download.size };
+            })
+            : [];
+        return platformTree({ source, built: b.built, descriptor: text, includeFiles: descriptor.includeFiles, platform: b.platform, bundled: files });
+    });
+    // Missing entry points first: they explain a missing include-files entry better than it does.
+    for (const [i, build] of builds.entries())
+        await verifyPlatformTree(trees[i], build.platform, isComposite);
+    if (descriptor.includeFiles)
+        checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, source, descriptor.file);
+    return async (store) => {
+        const byPlatform = components ? await components(store) : undefined;
+        return mapLimit(builds, coreCount(), (build, i) => writeBuildpackImage({ descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format, components: byPlatform?.get(formatPlatform(build.platform)) }, store));
+    };
+}
+/**
+ * packit treats a dependency without `arch` as amd64 at build time, so in a multi-platform
+ * buildpack such entries probably ship amd64 files to arm64 images: say which.
+ */
+function warnArchlessDependencies(descriptor, plan) {
+    const archless = descriptor.dependencies.filter((d) => !d.arch);
+    if (plan.platforms.length > 1 && archless.length) {
+        lib_core/* warning */.$e(`${descriptor.file} lists dependencies without arch, which go into every platform's image (packit reads a missing arch as amd64): ${archless.map(describeDependency).join(', ')}; add arch = "amd64" or "arm64" to each, or confirm they are architecture-independent.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/registry/pull.js
+
+
+
+
+
+
+
+
+
+const pull_MANIFEST_TYPES = [MediaType.ImageIndex, MediaType.DockerManifestList, MediaType.ImageManifest, MediaType.DockerManifest];
+/**
+ * Resolves a reference (tag or digest) to its image for `platform`: from an index, the entry
+ * with that platform (attestation entries are not platforms); a single image counts only when
+ * its config says that platform. Undefined when the reference has no image for the platform.
+ */
+async function resolvePlatformImage(client, ref, platform) {
+    const reference = ref.digest ?? ref.tag;
+    const top = await getManifest(client, ref.repository, reference, pull_MANIFEST_TYPES);
+    if (!top)
+        throw new errors/* InputError */.d(`${formatReference(ref)} does not exist; check the reference, or publish it first.`);
+    if (ref.digest && sha256Digest(top) !== ref.digest)
+        throw new errors/* InputError */.d(`${formatReference(ref)} answered content with another digest; the registry cannot be trusted for it.`);
+    let json = JSON.parse(top.toString('utf8'));
+    let descriptor = { mediaType: json.mediaType ?? MediaType.ImageManifest, digest: sha256Digest(top), size: top.length };
+    if (json.manifests) {
+        const entry = json.manifests.find((m) => m.platform?.os === platform.os && m.platform?.architecture === platform.architecture && normaliseVariant(m.platform, platform) === (platform.variant ?? ''));
+        if (!entry)
+            return undefined;
+        const bytes = await getManifest(client, ref.repository, entry.digest, [entry.mediaType]);
+        if (!bytes || sha256Digest(bytes) !== entry.digest)
+            throw new errors/* InputError */.d(`${formatReference(ref)} lists ${entry.digest} for ${formatPlatform(platform)}, but the registry does not serve it intact; check the image.`);
+        json = JSON.parse(bytes.toString('utf8'));
+        descriptor = { mediaType: entry.mediaType, digest: entry.digest, size: bytes.length };
+    }
+    if (!json.config || !json.layers)
+        throw new errors/* InputError */.d(`${formatReference(ref)} is not an image manifest or index; check the reference.`);
+    const config = JSON.parse((await readBlob(client, ref.repository, json.config)).toString('utf8'));
+    if (config.os !== platform.os || config.architecture !== platform.architecture || (config.variant ?? '') !== (platform.variant ?? ''))
+        return undefined;
+    return { ref, manifest: descriptor, config, layers: json.layers };
+}
+function normaliseVariant(p, want) {
+    // arm64 images sometimes say v8; OCI omits it.
+    if (p.architecture === 'arm64' && p.variant === 'v8' && !want.variant)
+        return '';
+    return p.variant ?? '';
+}
+/** GETs a blob, following a redirect to storage without credentials. */
+async function getBlob(client, repository, blob, sink) {
+    let url = client.url(`/v2/${repository}/blobs/${blob.digest}`);
+    for (let hop = 0; hop < 5; hop++) {
+        const response = await client.request('GET', url, { repository, action: 'pull', ...(sink ? { responseSink: sink } : {}) });
+        const location = header(response, 'location');
+        if (response.status >= 300 && response.status < 400 && location) {
+            url = new URL(location, response.url);
+            continue;
+        }
+        if (response.status !== 200)
+            throw new errors/* InputError */.d(`The registry ${client.registry} did not return blob ${blob.digest} of ${repository} (HTTP ${response.status}); check the image.`);
+        return response;
+    }
+    throw new errors/* InputError */.d(`The registry ${client.registry} redirected blob ${blob.digest} of ${repository} too often; check the registry.`);
+}
+/** A small blob (a config), checked against its digest. */
+async function readBlob(client, repository, blob) {
+    const { body } = await getBlob(client, repository, blob);
+    if (sha256Digest(body) !== blob.digest)
+        throw new errors/* InputError */.d(`Blob ${blob.digest} of ${repository} arrived with another digest; the registry or a proxy altered it.`);
+    return body;
+}
+/** A layer, streamed to the store's disk (never held in memory) and checked before it is kept. */
+async function downloadBlob(client, repository, blob, store) {
+    if (await store.has(blob.digest))
+        return;
+    const temp = await store.tempPath();
+    try {
+        await getBlob(client, repository, blob, () => (0,external_node_fs_.createWriteStream)(temp));
+        const { digest } = await hashFile(temp);
+        if (digest !== blob.digest)
+            throw new errors/* InputError */.d(`Blob ${blob.digest} of ${repository} arrived as ${digest}; the registry or a proxy altered it.`);
+        await store.commit(temp, blob.digest);
+    }
+    catch (error) {
+        await store.discard(temp);
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/composite/composite.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const key = (p) => formatPlatform(p);
+/**
+ * Resolves every component of a composite for every platform before anything is built or
+ * pushed: registry images through the same clients and credentials as the publish (a component
+ * lacking a platform is an error naming both), local directories built with the normal pipeline.
+ */
+async function resolveComponents(config, plan, clientFor, work, run) {
+    const remote = new Map();
+    const sources = new Map();
+    for (const component of config.components) {
+        if (component.kind !== 'image')
+            continue;
+        const client = clientFor(component.ref.registry);
+        const images = [];
+        for (const platform of plan.platforms) {
+            const image = await resolvePlatformImage(client, component.ref, platform);
+            if (!image) {
+                throw new errors/* InputError */.d(`The composite's dependency ${formatReference(component.ref)} (${config.file}) has no ${formatPlatform(platform)} image; publish that component for ${formatPlatform(platform)} first, or leave ${formatPlatform(platform)} out of architectures.`);
+            }
+            lib_core/* info */.pq(`${formatReference(component.ref)} ${formatPlatform(platform)}: ${image.manifest.digest}`);
+            for (const layer of image.layers)
+                sources.set(layer.digest, { registry: component.ref.registry, repository: component.ref.repository });
+            images.push(image);
+        }
+        remote.set(component, images);
+    }
+    const local = new Map();
+    for (const [i, component] of config.components.entries()) {
+        if (component.kind === 'path')
+            local.set(component, await buildLocalComponent(component.dir, plan, external_node_path_.join(work, `component-${i}`), run));
+    }
+    return {
+        sources,
+        images: async (store) => {
+            const perPlatform = new Map(plan.platforms.map((p) => [key(p), []]));
+            for (const component of config.components) {
+                if (component.kind === 'image') {
+                    const ref = component.ref;
+                    for (const [p, image] of remote.get(component).entries()) {
+                        for (const layer of image.layers)
+                            await downloadBlob(clientFor(ref.registry), ref.repository, layer, store);
+                        perPlatform.get(key(plan.platforms[p]))?.push(componentImage(formatReference(ref), image.config, image.layers));
+                    }
+                }
+                else {
+                    const images = await local.get(component)(store);
+                    for (const image of images) {
+                        const config = JSON.parse(await (0,promises_namespaceObject.readFile)(store.blobPath(image.config.digest), 'utf8'));
+                        perPlatform.get(key(image.platform))?.push(componentImage(component.dir, config, image.layers));
+                    }
+                }
+            }
+            return perPlatform;
+        },
+    };
+}
+function componentImage(name, config, layers) {
+    const label = config.config?.Labels?.[BUILDPACK_LAYERS_LABEL];
+    if (!label)
+        throw new errors/* InputError */.d(`${name} has no ${BUILDPACK_LAYERS_LABEL} label, so it is not a buildpack image; check the dependency.`);
+    return { name, layers, diffIDs: config.rootfs.diff_ids, layersLabel: JSON.parse(label) };
+}
+/** A component in a local directory (a monorepo family), built as a buildpack of its own. */
+async function buildLocalComponent(dir, plan, work, run) {
+    const descriptor = await readDescriptor(dir);
+    if (descriptor.order)
+        throw new errors/* InputError */.d(`${descriptor.file} is itself a composite; list its components in the family's package.toml instead.`);
+    const componentPlan = { ...plan, version: resolveVersion(undefined, descriptor) };
+    const source = await scanTree(dir, [work]);
+    const strategy = chooseStrategy('auto', undefined, source, plan.platforms, dir, false);
+    const builds = await buildPlatforms(strategy, dir, plan.platforms, work, run);
+    lib_core/* info */.pq(`${descriptor.id} ${componentPlan.version} built from ${dir}`);
+    return nativeImages(descriptor, componentPlan, source, builds);
 }
 
 ;// CONCATENATED MODULE: ./build/src/dependencies/download.js
@@ -102494,1675 +104390,6 @@ function packImages(outputs, format, scratch) {
     };
 }
 
-;// CONCATENATED MODULE: ./build/src/tools/assets.js
-
-const GITHUB = 'https://github.com';
-function goOs(runner) {
-    if (runner.platform === 'linux')
-        return 'linux';
-    if (runner.platform === 'darwin')
-        return 'darwin';
-    if (runner.platform === 'win32')
-        return 'windows';
-    throw new errors/* InputError */.d(`Tools cannot be installed on ${runner.platform} runners; use a Linux, macOS or Windows runner.`);
-}
-function goArch(runner) {
-    if (runner.arch === 'x64')
-        return 'amd64';
-    if (runner.arch === 'arm64')
-        return 'arm64';
-    throw new errors/* InputError */.d(`Tools cannot be installed on ${runner.arch} runners; use an x64 or arm64 runner.`);
-}
-/** Release asset names as each project publishes them. `base` replaces https://github.com. */
-function releaseAsset(tool, version, runner, base = GITHUB) {
-    const os = goOs(runner);
-    const arch = goArch(runner);
-    const exe = os === 'windows' ? '.exe' : '';
-    const root = base.replace(/\/+$/, '');
-    switch (tool) {
-        case 'pack': {
-            const suffix = os === 'windows' ? 'windows.zip' : `${os === 'darwin' ? 'macos' : 'linux'}${arch === 'arm64' ? '-arm64' : ''}.tgz`;
-            const asset = `pack-v${version}-${suffix}`;
-            const url = `${root}/buildpacks/pack/releases/download/v${version}/${asset}`;
-            return { asset, url, checksum: { kind: 'file', url: `${url}.sha256` }, archive: os === 'windows' ? 'zip' : 'tgz', executable: `pack${exe}` };
-        }
-        case 'jam': {
-            const asset = `jam-${os}-${arch}${exe}`;
-            return { asset, url: `${root}/paketo-buildpacks/jam/releases/download/v${version}/${asset}`, checksum: { kind: 'none' }, archive: 'binary', executable: `jam${exe}` };
-        }
-        case 'buildx': {
-            const asset = `buildx-v${version}.${os}-${arch}${exe}`;
-            const dir = `${root}/docker/buildx/releases/download/v${version}`;
-            return { asset, url: `${dir}/${asset}`, checksum: { kind: 'list', url: `${dir}/checksums.txt` }, archive: 'binary', executable: `docker-buildx${exe}` };
-        }
-    }
-}
-/**
- * The sha256 for `asset` from a published checksum file: a bare hash, `hash  name`, or
- * `hash *name` lines (pack's .sha256, buildx's checksums.txt).
- */
-function publishedSha256(text, asset) {
-    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-    for (const line of lines) {
-        const [hash, name] = line.split(/\s+\*?/);
-        if (!/^[a-f0-9]{64}$/i.test(hash))
-            continue;
-        if (name === undefined ? lines.length === 1 : name.replace(/^\*/, '') === asset)
-            return hash.toLowerCase();
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./build/src/tools/install.js
-
-
-
-
-
-
-
-
-
-
-/**
- * The tool-cache name: a mirror's installs are kept apart from github.com's, so a mirror
- * serving different bytes can never be mistaken for the official release.
- */
-function toolCacheName(tool, baseUrl) {
-    if (!baseUrl || baseUrl.replace(/\/+$/, '') === GITHUB)
-        return tool;
-    return `${tool}-mirror-${(0,external_node_crypto_.createHash)('sha256').update(baseUrl.replace(/\/+$/, '')).digest('hex').slice(0, 12)}`;
-}
-/**
- * Installs one tool: the tool cache first (no network at all), then the Actions cache, then the
- * release asset, whose published sha256 is checked before anything is extracted or cached.
- */
-async function installTool(request, options) {
-    const { runner } = options;
-    const name = toolCacheName(request.name, options.baseUrl);
-    const asset = releaseAsset(request.name, request.version, runner, options.baseUrl);
-    const key = `${name}-${request.version}-${runner.platform}-${runner.arch}`;
-    const cachePaths = [external_node_path_.join(toolCacheRoot(), name, request.version, runner.arch), external_node_path_.join(toolCacheRoot(), name, request.version, `${runner.arch}.complete`)];
-    let dir = find(name, request.version, runner.arch);
-    let source = 'tool-cache';
-    if (!dir && options.useActionsCache && (await (0,actions_cache/* restoreFromActionsCache */.aH)(cachePaths, key))) {
-        dir = find(name, request.version, runner.arch);
-        source = 'actions-cache';
-    }
-    if (!dir) {
-        dir = await download(request, asset, name, runner);
-        source = 'download';
-    }
-    const executable = external_node_path_.join(dir, asset.executable);
-    const installed = {
-        name: request.name,
-        version: request.version,
-        dir,
-        path: executable,
-        source,
-        ...(source === 'download' && options.useActionsCache ? { cache: { paths: cachePaths, key } } : {}),
-    };
-    lib_core/* addPath */.fM(dir);
-    if (request.name === 'buildx')
-        await installDockerPlugin(executable);
-    lib_core/* info */.pq(`${request.name} ${request.version}: ${executable} (from the ${source === 'download' ? asset.url : source})`);
-    return installed;
-}
-function toolCacheRoot() {
-    return process.env.RUNNER_TOOL_CACHE ?? '';
-}
-async function download(request, asset, name, runner) {
-    const file = await fetchAsset(request, asset.url, asset.asset, runner);
-    try {
-        await verify(request, asset, file, runner);
-        if (asset.archive === 'binary') {
-            await (0,promises_namespaceObject.chmod)(file, 0o755);
-            return await cacheFile(file, asset.executable, name, request.version, runner.arch);
-        }
-        const extracted = asset.archive === 'zip' ? await extractZip(file) : await extractTar(file);
-        return await cacheDir(extracted, name, request.version, runner.arch);
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(file, { force: true });
-    }
-}
-async function fetchAsset(request, url, what, runner) {
-    try {
-        return await downloadTool(url);
-    }
-    catch (error) {
-        if (error instanceof HTTPError && error.httpStatusCode === 404) {
-            throw new errors/* InputError */.d(`${request.name} ${request.version} has no ${what} for ${runner.platform}/${runner.arch} at ${url} (HTTP 404); check that this version exists for this platform, or pick another in "tools".`);
-        }
-        throw new errors/* InputError */.d(`Could not download ${url} (${(0,errors/* errorMessage */.g)(error)}); check the network or tools-download-base-url.`);
-    }
-}
-/** Compares the file's sha256 with the published one; a mismatch deletes it and fails closed. */
-async function verify(request, asset, file, runner) {
-    if (asset.checksum.kind === 'none') {
-        lib_core/* info */.pq(`${request.name} publishes no checksum for ${asset.asset}; it is installed unverified (pin the version and prefer a trusted mirror).`);
-        return;
-    }
-    const listFile = await fetchAsset(request, asset.checksum.url, `checksum for ${asset.asset}`, runner);
-    let expected;
-    try {
-        expected = publishedSha256(await (0,promises_namespaceObject.readFile)(listFile, 'utf8'), asset.asset);
-    }
-    finally {
-        await (0,promises_namespaceObject.rm)(listFile, { force: true });
-    }
-    if (!expected) {
-        throw new errors/* InputError */.d(`${asset.checksum.url} lists no sha256 for ${asset.asset}; refusing to install ${request.name} ${request.version} unverified.`);
-    }
-    const actual = (await hashFile(file)).digest.slice('sha256:'.length);
-    if (actual !== expected) {
-        throw new errors/* InputError */.d(`${asset.asset} from ${asset.url} has sha256 ${actual}, but ${asset.checksum.url} publishes ${expected}; refusing to install it (nothing was cached), so check the mirror or the network.`);
-    }
-    lib_core/* info */.pq(`${asset.asset}: sha256 ${actual} matches ${asset.checksum.url}`);
-}
-/** buildx is a docker CLI plugin: docker finds it in $DOCKER_CONFIG/cli-plugins. */
-async function installDockerPlugin(executable) {
-    const plugins = external_node_path_.join(process.env.DOCKER_CONFIG || external_node_path_.join((0,external_node_os_.homedir)(), '.docker'), 'cli-plugins');
-    await (0,promises_namespaceObject.mkdir)(plugins, { recursive: true });
-    const target = external_node_path_.join(plugins, external_node_path_.basename(executable));
-    await (0,promises_namespaceObject.copyFile)(executable, target);
-    await (0,promises_namespaceObject.chmod)(target, 0o755);
-}
-
-;// CONCATENATED MODULE: ./build/src/tools/tools.js
-
-
-/** Installs the requested tools in order, and remembers what the post step should cache. */
-async function installTools(requests, inputs) {
-    const installed = [];
-    for (const request of requests) {
-        installed.push(await installTool(request, { baseUrl: inputs.toolsDownloadBaseUrl, useActionsCache: inputs.cache, runner: { platform: process.platform, arch: process.arch } }));
-    }
-    if (inputs.cache && inputs.cacheSave)
-        (0,actions_cache/* saveInPostStep */.$w)(installed.flatMap((t) => (t.cache ? [t.cache] : [])));
-    return installed;
-}
-/** The `tools` output: name -> {version, path}. */
-function toolsOutput(installed) {
-    return Object.fromEntries(installed.map((t) => [t.name, { version: t.version, path: t.path }]));
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/layout.js
-
-
-
-
-const OCI_LAYOUT_FILE = 'oci-layout';
-const OCI_LAYOUT = { imageLayoutVersion: '1.0.0' };
-const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
-/** The top-level index.json of a layout: one descriptor, optionally named (`oci:<dir>:<name>`). */
-function layoutIndex(descriptor, refName) {
-    return canonicalJson({
-        schemaVersion: 2,
-        mediaType: MediaType.ImageIndex,
-        manifests: [
-            {
-                mediaType: descriptor.mediaType,
-                digest: descriptor.digest,
-                size: descriptor.size,
-                ...(refName ? { annotations: { [REF_NAME_ANNOTATION]: refName } } : {}),
-            },
-        ],
-    });
-}
-/** Writes `oci-layout` and `index.json` into a directory whose blobs are already in place. */
-async function writeLayoutFiles(dir, descriptor, refName) {
-    await (0,promises_namespaceObject.writeFile)(external_node_path_.join(dir, OCI_LAYOUT_FILE), canonicalJson(OCI_LAYOUT));
-    await (0,promises_namespaceObject.writeFile)(external_node_path_.join(dir, 'index.json'), layoutIndex(descriptor, refName));
-}
-
-;// CONCATENATED MODULE: ./build/src/package/output.js
-
-
-
-
-
-/**
- * Refuses an `output` that would destroy something: the buildpack itself (or a folder holding
- * it), or an existing non-empty directory that is not a layout from an earlier run.
- */
-async function checkOutput(output, buildpackDir) {
-    const rel = external_node_path_.relative(output, buildpackDir);
-    if (rel === '' || (!rel.startsWith('..') && !external_node_path_.isAbsolute(rel))) {
-        throw new errors/* InputError */.d(`Input "output" is ${output}, which holds the buildpack directory and would be replaced; choose a directory of its own, such as \${{ runner.temp }}/multiarch-buildpack.`);
-    }
-    let entries;
-    try {
-        if (!(await (0,promises_namespaceObject.stat)(output)).isDirectory()) {
-            throw new errors/* InputError */.d(`Input "output" is ${output}, which is a file; choose a directory.`);
-        }
-        entries = await (0,promises_namespaceObject.readdir)(output);
-    }
-    catch (error) {
-        if (error.code === 'ENOENT')
-            return;
-        throw error;
-    }
-    if (entries.length && !entries.includes(OCI_LAYOUT_FILE)) {
-        throw new errors/* InputError */.d(`Input "output" is ${output}, which holds files that are not an OCI layout from an earlier run; choose an empty or new directory.`);
-    }
-}
-/** A fresh directory beside `output`, so the finished result can be renamed into place. */
-async function createStaging(output) {
-    const staging = external_node_path_.join(external_node_path_.dirname(output), `.${external_node_path_.basename(output)}.partial-${(0,external_node_crypto_.randomUUID)()}`);
-    await (0,promises_namespaceObject.mkdir)(staging, { recursive: true });
-    return staging;
-}
-/** Replaces `output` with the finished staging directory: readers see the old or the new, whole. */
-async function commitStaging(staging, output) {
-    const old = `${staging}.old`;
-    let hadOld = false;
-    try {
-        await (0,promises_namespaceObject.rename)(output, old);
-        hadOld = true;
-    }
-    catch (error) {
-        if (error.code !== 'ENOENT')
-            throw error;
-    }
-    await (0,promises_namespaceObject.rename)(staging, output);
-    if (hadOld)
-        await (0,promises_namespaceObject.rm)(old, { recursive: true, force: true });
-}
-
-;// CONCATENATED MODULE: ./build/src/image/cnb.js
-
-
-
-
-
-
-
-
-/** pack's file name for one target: `<name>-<os>-<arch>[-<variant>].cnb`. */
-function cnbFileName(id, version, image) {
-    return `${escapedId(id)}-${version}-${platformSlug(image.platform)}.cnb`;
-}
-/**
- * Writes one platform's image as a `.cnb`: an uncompressed tar of an OCI layout holding exactly
- * that image (pack reads only the first manifest of index.json), blobs streamed from the store.
- */
-async function writeCnb(file, image, store) {
-    const file0644 = (name, content) => ({ name, type: 'file', mode: 0o644, mtime: NORMALIZED_MTIME, content, size: content.length });
-    const blobs = [image.config, ...image.layers, image.manifest].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-    const entries = [
-        file0644(OCI_LAYOUT_FILE, canonicalJson(OCI_LAYOUT)),
-        file0644('index.json', layoutIndex(image.manifest)),
-        { name: 'blobs', type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-        { name: 'blobs/sha256', type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME },
-        ...blobs
-            .filter((b, i) => i === 0 || b.digest !== blobs[i - 1].digest)
-            .map((b) => ({
-            name: `blobs/sha256/${digestHex(b.digest)}`,
-            type: 'file',
-            mode: 0o644,
-            mtime: NORMALIZED_MTIME,
-            size: b.size,
-            source: store.blobPath(b.digest),
-        })),
-    ];
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(tarStream(entries), (0,external_node_fs_.createWriteStream)(file));
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/index.js
-
-/**
- * An OCI image index over per-platform manifests, in the order given (callers sort platforms).
- * Each descriptor carries its platform; annotations are written with sorted keys.
- */
-function imageIndex(mediaType, entries, annotations) {
-    const index = {
-        schemaVersion: 2,
-        mediaType,
-        manifests: entries.map((e) => ({
-            mediaType: e.manifest.mediaType,
-            digest: e.manifest.digest,
-            size: e.manifest.size,
-            platform: {
-                architecture: e.platform.architecture,
-                os: e.platform.os,
-                ...(e.platform.variant ? { variant: e.platform.variant } : {}),
-            },
-            ...(e.annotations && Object.keys(e.annotations).length ? { annotations: sortedRecord(e.annotations) } : {}),
-        })),
-    };
-    if (Object.keys(annotations).length)
-        index.annotations = sortedRecord(annotations);
-    return index;
-}
-
-;// CONCATENATED MODULE: ./build/src/oci/store.js
-
-
-
-
-
-/**
- * Content-addressed blobs on disk, in OCI image layout form (`blobs/sha256/<hex>`). Writers go
- * to a temporary name and are renamed into place once their digest is known, so a blob file
- * always holds exactly the bytes its name promises.
- */
-class BlobStore {
-    root;
-    constructor(root) {
-        this.root = root;
-    }
-    blobPath(digest) {
-        return external_node_path_.join(this.root, 'blobs', 'sha256', digestHex(digest));
-    }
-    /** A fresh temporary file name inside the store, for streaming writers. */
-    async tempPath() {
-        const dir = external_node_path_.join(this.root, 'blobs', 'sha256');
-        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
-        return external_node_path_.join(dir, `.tmp-${(0,external_node_crypto_.randomUUID)()}`);
-    }
-    /** Moves a finished temporary file to its digest's name. */
-    async commit(temp, digest) {
-        await (0,promises_namespaceObject.rename)(temp, this.blobPath(digest));
-    }
-    async discard(temp) {
-        await (0,promises_namespaceObject.rm)(temp, { force: true });
-    }
-    async writeBytes(mediaType, bytes) {
-        const digest = sha256Digest(bytes);
-        await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(this.blobPath(digest)), { recursive: true });
-        await (0,promises_namespaceObject.writeFile)(this.blobPath(digest), bytes);
-        return { mediaType, digest, size: bytes.length };
-    }
-    /** Serialises once and stores those bytes; returns them too, for callers that send them. */
-    async writeJson(mediaType, value) {
-        const bytes = canonicalJson(value);
-        return { descriptor: await this.writeBytes(mediaType, bytes), bytes };
-    }
-    /** Copies a file whose digest the caller has verified into the store. */
-    async importFile(digest, source) {
-        await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(this.blobPath(digest)), { recursive: true });
-        await (0,promises_namespaceObject.copyFile)(source, this.blobPath(digest));
-    }
-    async has(digest) {
-        try {
-            await (0,promises_namespaceObject.stat)(this.blobPath(digest));
-            return true;
-        }
-        catch {
-            return false;
-        }
-    }
-    open(digest) {
-        return (0,external_node_fs_.createReadStream)(this.blobPath(digest));
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/package/package.js
-
-
-
-
-
-
-
-
-
-
-const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
-/**
- * Turns platform images into the output: the images, one image index over them, an OCI layout
- * naming the index by version, and a .cnb per platform. Everything is written to a staging
- * directory first, so a failure leaves `output` as it was.
- */
-async function packageBuildpack(request) {
-    const { descriptor, plan } = request;
-    const staging = await createStaging(request.output);
-    try {
-        const store = new BlobStore(staging);
-        const images = await request.images(store);
-        const platforms = [];
-        for (const image of images) {
-            const cnbFile = cnbFileName(descriptor.id, plan.version, image);
-            await writeCnb(external_node_path_.join(staging, cnbFile), image, store);
-            platforms.push({
-                image,
-                experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
-                cnbFile: external_node_path_.join(request.output, cnbFile),
-            });
-        }
-        const index = imageIndex(mediaTypes(plan.format).index, platforms.map((p) => ({
-            manifest: p.image.manifest,
-            platform: p.image.platform,
-            annotations: p.experimental ? { [EXPERIMENTAL_ANNOTATION]: 'true' } : undefined,
-        })), plan.annotations);
-        const indexBlob = await store.writeJson(index.mediaType, index);
-        await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
-        await commitStaging(staging, request.output);
-        return { index: indexBlob.descriptor, platforms, layout: request.output };
-    }
-    catch (error) {
-        await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
-        throw error;
-    }
-}
-/** Logs what was written where. */
-function logPackage(result, version) {
-    for (const p of result.platforms) {
-        lib_core/* info */.pq(`${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
-    }
-    lib_core/* info */.pq(`Image index ${result.index.digest} in the OCI layout ${result.layout} (oci:${result.layout}:${version})`);
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/reference.js
-
-const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_API = 'registry-1.docker.io';
-const reference_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-const reference_DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
-// Path components: lowercase alphanumerics separated by `.`, `_`, `__` or runs of `-`.
-const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
-const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
-/**
- * Parses `[host[:port]/]path[:tag][@digest]`. The first component is a host when it is
- * `localhost` or holds a `.` or `:`; otherwise the reference is on Docker Hub, where a single
- * component lives under `library/`. `where` names the input, for the error.
- */
-function parseReference(text, where) {
-    const raw = text.trim();
-    const fail = (why, fix) => new errors/* InputError */.d(`${where} has "${raw}", ${why}; ${fix}.`);
-    if (!raw)
-        throw fail('which is empty', 'write a full reference such as ghcr.io/acme/my-buildpack:1.2.3');
-    let rest = raw;
-    let digest;
-    const at = rest.indexOf('@');
-    if (at >= 0) {
-        digest = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-        if (!reference_DIGEST.test(digest))
-            throw fail(`whose digest "${digest}" is not algorithm:hex`, 'write @sha256:<64 hex digits> or leave the digest out');
-    }
-    let tag;
-    const lastSlash = rest.lastIndexOf('/');
-    const colon = rest.lastIndexOf(':');
-    if (colon > lastSlash) {
-        tag = rest.slice(colon + 1);
-        rest = rest.slice(0, colon);
-        if (!reference_TAG.test(tag)) {
-            const fix = tag.includes('+')
-                ? `tags cannot hold "+" (semver build metadata), so write ${tag.replaceAll('+', '-')} instead`
-                : 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"';
-            throw fail(`whose tag "${tag}" is not a valid tag`, fix);
-        }
-    }
-    const parts = rest.split('/');
-    let registry = DOCKER_HUB;
-    if (parts.length > 1 && (parts[0] === 'localhost' || parts[0].includes('.') || parts[0].includes(':'))) {
-        registry = parts.shift();
-        if (!HOST.test(registry))
-            throw fail(`whose registry "${registry}" is not a host name`, 'write host[:port]/repository:tag');
-    }
-    if (registry === 'index.docker.io' || registry === DOCKER_HUB_API)
-        registry = DOCKER_HUB;
-    if (registry === DOCKER_HUB && parts.length === 1)
-        parts.unshift('library');
-    const repository = parts.join('/');
-    if (repository !== repository.toLowerCase()) {
-        throw fail(`whose repository "${repository}" has capital letters, which registries refuse`, `write ${registry === DOCKER_HUB ? '' : `${registry}/`}${repository.toLowerCase()} (in workflows, lowercase \${{ github.repository_owner }})`);
-    }
-    if (!parts.every((p) => COMPONENT.test(p))) {
-        throw fail(`whose repository "${repository}" is not valid`, 'use lowercase letters, digits and single ".", "_" or "-" between them, separated by "/"');
-    }
-    if (repository.length > 255)
-        throw fail('whose repository is longer than 255 characters', 'shorten it');
-    return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
-}
-/** The host to speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */
-function apiHost(registry) {
-    return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
-}
-/** `ghcr.io/acme/bp`, `docker.io/library/alpine`. */
-function repositoryName(ref) {
-    return `${ref.registry}/${ref.repository}`;
-}
-function formatReference(ref) {
-    return `${repositoryName(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-
-;// CONCATENATED MODULE: ./build/src/tools/versions.js
-/**
- * The versions installed when `tools` names a tool without one. Kept in this one place so an
- * update is a one-line change; exact versions install without asking GitHub anything.
- */
-const DEFAULT_VERSIONS = {
-    pack: '0.38.2',
-    jam: '2.17.3',
-    buildx: '0.27.0',
-};
-const TOOL_NAMES = Object.keys(DEFAULT_VERSIONS);
-
-;// CONCATENATED MODULE: ./build/src/tools/request.js
-
-
-const EXACT = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
-/** Parses `tools` items (`pack`, `jam@2.17.3`, `buildx@v0.27.0`), each tool at most once. */
-function parseToolRequests(items) {
-    const requests = [];
-    for (const item of items) {
-        const [rawName, rawVersion, ...rest] = item.split('@');
-        const name = rawName.trim().toLowerCase();
-        if (!TOOL_NAMES.includes(name) || rest.length) {
-            throw new errors/* InputError */.d(`Input "tools" lists "${item}", which is not one of ${TOOL_NAMES.join(', ')} (optionally with @<version>); fix the entry.`);
-        }
-        const version = (rawVersion ?? DEFAULT_VERSIONS[name]).trim().replace(/^v/, '');
-        if (!EXACT.test(version)) {
-            throw new errors/* InputError */.d(`Input "tools" asks for ${name}@${rawVersion}, which is not an exact version; write ${name}@${DEFAULT_VERSIONS[name]} or another exact x.y.z release.`);
-        }
-        if (requests.some((r) => r.name === name))
-            throw new errors/* InputError */.d(`Input "tools" lists ${name} twice; keep one entry.`);
-        requests.push({ name: name, version });
-    }
-    return requests;
-}
-
-;// CONCATENATED MODULE: ./build/src/plan/plan.js
-
-
-
-
-
-
-
-/** `packageTargets`: a composite's package.toml [[targets]], which stand in for buildpack.toml's. */
-function planRelease(inputs, descriptor, env, packageTargets) {
-    const version = resolveVersion(inputs.version, descriptor);
-    const platforms = inputs.architectures.length
-        ? parsePlatformList(inputs.architectures, 'Input "architectures"')
-        : defaultPlatforms(packageTargets ?? { file: descriptor.file, targets: descriptor.targets });
-    let experimental = [];
-    if (inputs.experimental) {
-        if (inputs.experimentalArchitectures) {
-            experimental = parsePlatformList(inputs.experimentalArchitectures, 'Input "experimental-architectures"');
-            const stray = experimental.find((e) => !platforms.some((p) => samePlatform(p, e)));
-            if (stray) {
-                throw new errors/* InputError */.d(`Input "experimental-architectures" lists ${formatPlatform(stray)}, which is not being built (architectures: ${platforms.map(formatPlatform).join(', ')}); remove it or add it to architectures.`);
-            }
-        }
-        else {
-            experimental = platforms.filter((p) => p.architecture !== 'amd64');
-        }
-    }
-    if (inputs.format === 'docker') {
-        // A Docker manifest list has no annotations: refuse rather than silently drop them.
-        if (Object.keys(inputs.annotations).length) {
-            throw new errors/* InputError */.d('Input "annotations" is set but "format" is docker, whose manifest lists cannot carry annotations; use format: oci or remove the annotations.');
-        }
-        if (experimental.length) {
-            throw new errors/* InputError */.d('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
-        }
-    }
-    if (inputs.packager === 'pack' && descriptor.order) {
-        throw new errors/* InputError */.d(`${descriptor.file} is a composite ([[order]]), which the action assembles from its components' images itself; use packager: native.`);
-    }
-    if (inputs.packager === 'pack' && inputs.build === 'command') {
-        throw new errors/* InputError */.d('Input "packager" is pack, which builds through jam and buildpack.toml\'s pre-package, but "build" is command; remove build-command (put it in metadata.pre-package) or use packager: native.');
-    }
-    const tools = parseToolRequests(inputs.tools);
-    if (inputs.packager === 'pack') {
-        for (const name of ['jam', 'pack']) {
-            if (!tools.some((t) => t.name === name))
-                tools.push({ name, version: DEFAULT_VERSIONS[name] });
-        }
-    }
-    return {
-        version,
-        platforms,
-        experimental,
-        annotations: inputs.format === 'docker' ? {} : indexAnnotations(descriptor, version, inputs.annotations, env),
-        created: creationTime(env),
-        format: inputs.format,
-        tags: parseTags(inputs.tags),
-        tools,
-    };
-}
-/** Every tag must be a full reference with a tag (no digest), each named once. */
-function parseTags(items) {
-    const refs = [];
-    for (const item of items) {
-        const ref = parseReference(item, 'Input "tags"');
-        if (ref.digest) {
-            throw new errors/* InputError */.d(`Input "tags" has "${item}", which names a digest; tags are written, digests are computed, so write ${formatReference({ ...ref, digest: undefined })}.`);
-        }
-        if (ref.tag === undefined) {
-            throw new errors/* InputError */.d(`Input "tags" has "${item}", which has no tag; write it with one, such as ${formatReference({ ...ref, tag: '1.2.3' })}.`);
-        }
-        if (refs.some((r) => formatReference(r) === formatReference(ref))) {
-            throw new errors/* InputError */.d(`Input "tags" lists ${formatReference(ref)} twice; remove one.`);
-        }
-        refs.push(ref);
-    }
-    return refs;
-}
-/** `[[targets]]` when present, else amd64 and arm64. */
-function defaultPlatforms(source) {
-    if (!source.targets.length)
-        return parsePlatformList(['amd64', 'arm64'], 'The default architectures');
-    const names = source.targets.map((t, i) => {
-        if (!t.arch) {
-            throw new errors/* InputError */.d(`${source.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`);
-        }
-        return [t.os ?? 'linux', t.arch, t.variant].filter(Boolean).join('/');
-    });
-    // Several targets may differ only in distros; they are one platform.
-    const unique = names.filter((n, i) => names.indexOf(n) === i);
-    return parsePlatformList(unique, `${source.file} [[targets]]`);
-}
-/**
- * Index annotations GHCR and other registries show for a multi-platform package: where known,
- * from buildpack.toml and the GitHub environment; the `annotations` input wins.
- */
-function indexAnnotations(descriptor, version, user, env) {
-    const known = {
-        'org.opencontainers.image.version': version,
-        'org.opencontainers.image.title': descriptor.name ?? descriptor.id,
-        'org.opencontainers.image.description': descriptor.description,
-        'org.opencontainers.image.source': env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}` : undefined,
-        'org.opencontainers.image.revision': env.GITHUB_SHA || undefined,
-        'org.opencontainers.image.licenses': descriptor.licenses.length && descriptor.licenses.every((l) => l.type)
-            ? descriptor.licenses.map((l) => l.type).join(' AND ')
-            : undefined,
-    };
-    const annotations = {};
-    for (const [k, v] of Object.entries(known))
-        if (v)
-            annotations[k] = v;
-    return { ...annotations, ...user };
-}
-
-;// CONCATENATED MODULE: ./build/src/composite/package-toml.js
-
-
-
-
-
-/**
- * package.toml of a composite (a language family): `[buildpack] uri`, `[[dependencies]] uri`
- * (`docker://<image>`, a bare image reference, or a path relative to the file) and `[[targets]]`.
- */
-async function readPackageConfig(dir, descriptorFile) {
-    const file = external_node_path_.join(dir, 'package.toml');
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
-    }
-    catch {
-        throw new errors/* InputError */.d(`${descriptorFile} has [[order]], so it is a composite, but ${file} does not exist; add a package.toml listing its [[dependencies]] (uri = "docker://...").`);
-    }
-    let doc;
-    try {
-        doc = parse(text);
-    }
-    catch (error) {
-        if (error instanceof TomlError) {
-            throw new errors/* InputError */.d(`${file} is not valid TOML at line ${error.line}, column ${error.column} (${error.message.split('\n')[0].replace(/\.$/, '')}); fix the syntax there.`);
-        }
-        throw error;
-    }
-    const buildpack = doc.buildpack;
-    if (buildpack?.uri !== undefined && buildpack.uri !== '.' && buildpack.uri !== './') {
-        throw new errors/* InputError */.d(`${file} has [buildpack] uri = ${JSON.stringify(buildpack.uri)}; the action packages the directory holding it, so write uri = ".".`);
-    }
-    const deps = Array.isArray(doc.dependencies) ? doc.dependencies : [];
-    if (!deps.length)
-        throw new errors/* InputError */.d(`${file} lists no [[dependencies]]; a composite needs each component, such as uri = "docker://ghcr.io/acme/node-engine:1.2.3".`);
-    const components = deps.map((d, i) => {
-        const uri = typeof d.uri === 'string' ? d.uri : typeof d.image === 'string' ? d.image : undefined;
-        if (!uri)
-            throw new errors/* InputError */.d(`${file} [[dependencies]] entry ${i + 1} has no uri; write uri = "docker://<image>:<tag>" or a path.`);
-        if (uri.startsWith('docker://'))
-            return { kind: 'image', uri, ref: parseReference(uri.slice('docker://'.length), file) };
-        if (/^(urn:|https?:|file:)/.test(uri)) {
-            throw new errors/* InputError */.d(`${file} [[dependencies]] uri "${uri}" is not supported for a multi-platform composite; use docker://<image> or a relative path to a buildpack directory.`);
-        }
-        if (uri.startsWith('.') || uri.startsWith('/'))
-            return { kind: 'path', uri, dir: external_node_path_.resolve(dir, uri) };
-        return { kind: 'image', uri, ref: parseReference(uri, file) };
-    });
-    const targets = (Array.isArray(doc.targets) ? doc.targets : []).map((t) => ({
-        os: typeof t.os === 'string' ? t.os : undefined,
-        arch: typeof t.arch === 'string' ? t.arch : undefined,
-        variant: typeof t.variant === 'string' ? t.variant : undefined,
-    }));
-    return { file, components, targets };
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/challenge.js
-/** Parses the first challenge of a WWW-Authenticate header (registries send one). */
-function parseChallenge(header) {
-    if (!header)
-        return undefined;
-    const match = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header);
-    if (!match)
-        return undefined;
-    const params = {};
-    const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
-    for (let m = re.exec(match[2]); m; m = re.exec(match[2])) {
-        params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
-    }
-    return { scheme: match[1].toLowerCase(), params };
-}
-/** The registry's error codes (`{"errors":[{"code":"DENIED","message":"..."}]}`), if any. */
-function errorCodes(body) {
-    try {
-        const parsed = JSON.parse(body.toString('utf8'));
-        return (parsed.errors ?? []).map((e) => ({ code: String(e.code ?? ''), message: String(e.message ?? '') }));
-    }
-    catch {
-        return [];
-    }
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-// EXTERNAL MODULE: external "node:https"
-var external_node_https_ = __nccwpck_require__(4708);
-;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./build/src/registry/http.js
-
-
-
-
-
-// Keep-alive connections: a publish makes many small requests to one host.
-const agents = {
-    'http:': new external_node_http_.Agent({ keepAlive: true, maxSockets: 8 }),
-    'https:': new external_node_https_.Agent({ keepAlive: true, maxSockets: 8 }),
-};
-/** Responses are manifests, tokens and errors; anything larger is refused rather than buffered. */
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
-const REQUEST_TIMEOUT_MS = 120_000;
-/** One HTTP exchange, no retries, no redirects followed. */
-function send(request) {
-    return new Promise((resolve, reject) => {
-        const transport = request.url.protocol === 'https:' ? external_node_https_ : external_node_http_;
-        const headers = { 'User-Agent': 'multiarch-buildpack-action', ...request.headers };
-        const body = typeof request.body === 'function' ? request.body() : request.body;
-        if (Buffer.isBuffer(body))
-            headers['Content-Length'] = String(body.length);
-        else if (body)
-            headers['Content-Length'] = String(request.contentLength ?? 0);
-        else if (['PUT', 'POST', 'PATCH'].includes(request.method))
-            headers['Content-Length'] = '0';
-        const req = transport.request(request.url, { method: request.method, headers, agent: agents[request.url.protocol], timeout: REQUEST_TIMEOUT_MS }, (res) => {
-            if (request.responseSink && res.statusCode === 200) {
-                (0,external_node_stream_promises_namespaceObject.pipeline)(res, request.responseSink()).then(() => resolve({ status: 200, headers: res.headers, body: Buffer.alloc(0), url: request.url }), reject);
-                return;
-            }
-            const chunks = [];
-            let size = 0;
-            res.on('data', (chunk) => {
-                size += chunk.length;
-                if (size > MAX_RESPONSE_BYTES) {
-                    res.destroy(new Error(`response from ${request.url.host} larger than ${MAX_RESPONSE_BYTES} bytes`));
-                    return;
-                }
-                chunks.push(chunk);
-            });
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), url: request.url }));
-            res.on('error', reject);
-        });
-        req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
-        req.on('error', (error) => {
-            if (body && !Buffer.isBuffer(body))
-                body.destroy();
-            reject(error);
-        });
-        if (!body)
-            req.end();
-        else if (Buffer.isBuffer(body))
-            req.end(body);
-        else {
-            body.on('error', (error) => req.destroy(error));
-            body.pipe(req);
-        }
-    });
-}
-const DEFAULT_RETRY = { attempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, budgetMs: 120_000 };
-const RETRIABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
-function isRetriableStatus(status) {
-    return status === 408 || status === 429 || (status >= 500 && status <= 599);
-}
-function isRetriableError(error) {
-    const code = error.code;
-    return (code !== undefined && RETRIABLE_CODES.has(code)) || /socket hang up/i.test(String(error.message));
-}
-/** Retry-After in seconds or as an HTTP date, in milliseconds; undefined when absent or odd. */
-function retryAfterMs(value, now = Date.now()) {
-    const text = Array.isArray(value) ? value[0] : value;
-    if (!text)
-        return undefined;
-    if (/^\d+$/.test(text.trim()))
-        return Number(text.trim()) * 1000;
-    const date = Date.parse(text);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-/** Counts retries across the run, for the info-level summary. */
-const retryStats = { retries: 0 };
-/**
- * Sends with retries on 408, 429 (honouring Retry-After), 5xx and network failures, with
- * exponential backoff and full jitter, within a bounded total time. Other statuses are returned
- * to the caller. Each attempt re-creates the body from its factory.
- */
-async function sendWithRetry(request, policy = DEFAULT_RETRY) {
-    const started = Date.now();
-    for (let attempt = 1;; attempt++) {
-        let outcome;
-        let waitMs;
-        let reason;
-        try {
-            const response = await send(request);
-            outcome = { response };
-            if (!isRetriableStatus(response.status))
-                return response;
-            reason = `HTTP ${response.status}`;
-            waitMs = retryAfterMs(response.headers['retry-after']) ?? backoff(attempt, policy);
-        }
-        catch (error) {
-            if (!isRetriableError(error))
-                throw error;
-            outcome = { error };
-            reason = error.code ?? error.message;
-            waitMs = backoff(attempt, policy);
-        }
-        if (attempt >= policy.attempts || Date.now() - started + waitMs > policy.budgetMs) {
-            if ('response' in outcome)
-                return outcome.response;
-            throw outcome.error;
-        }
-        retryStats.retries++;
-        lib_core/* debug */.Yz(`${request.method} ${request.url.host}${request.url.pathname}: ${reason}; retry ${attempt} of ${policy.attempts - 1} in ${waitMs} ms`);
-        await (0,external_node_timers_promises_namespaceObject.setTimeout)(waitMs);
-    }
-}
-function backoff(attempt, policy) {
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/client.js
-
-
-
-
-
-/**
- * One registry, spoken to over distribution-spec v1.1: the /v2/ challenge, anonymous, Basic or
- * Bearer auth (tokens per scope, refreshed when they expire or are refused), and requests with
- * retries. Errors a user can fix become one-sentence InputErrors.
- */
-class RegistryClient {
-    registry;
-    base;
-    options;
-    challenge;
-    pinged = false;
-    tokens = new Map();
-    constructor(options) {
-        this.options = options;
-        this.registry = options.registry;
-        const host = apiHost(options.registry);
-        const insecure = options.insecureRegistries.includes(options.registry) || options.insecureRegistries.includes(host);
-        this.base = new URL(`${insecure ? 'http' : 'https'}://${host}`);
-    }
-    get who() {
-        const c = this.options.credentials;
-        if (!c)
-            return 'anonymous access';
-        return c.kind === 'basic' ? `the user ${c.username} (from ${c.source})` : `the identity token from ${c.source}`;
-    }
-    /** GET /v2/: learns how the registry wants to be authenticated. */
-    async ping() {
-        if (this.pinged)
-            return;
-        const response = await this.send('GET', new URL('/v2/', this.base), {});
-        if (response.status === 401)
-            this.challenge = parseChallenge(header(response, 'www-authenticate'));
-        else if (response.status !== 200) {
-            throw new errors/* InputError */.d(`The registry ${this.registry} answered GET /v2/ with HTTP ${response.status}; check that ${this.base.origin} is a container registry.`);
-        }
-        this.pinged = true;
-    }
-    /**
-     * Sends an authenticated request. On a 401 it learns the challenge, fetches a fresh token and
-     * tries once more; a second refusal is a credentials or permissions error naming the repository.
-     */
-    async request(method, url, options) {
-        await this.ping();
-        let authorization = await this.authorization(options, false);
-        let response = await this.send(method, url, { ...options, authorization });
-        if (response.status === 401) {
-            const challenge = parseChallenge(header(response, 'www-authenticate'));
-            if (challenge)
-                this.challenge = challenge;
-            authorization = await this.authorization(options, true);
-            if (authorization !== undefined)
-                response = await this.send(method, url, { ...options, authorization });
-        }
-        if (response.status === 401 || response.status === 403)
-            throw this.refused(response, options);
-        return response;
-    }
-    async send(method, url, options) {
-        const headers = { ...options.headers };
-        // Credentials go only to the registry itself, never to a storage backend it redirects to.
-        if (options.authorization && url.origin === this.base.origin)
-            headers.Authorization = options.authorization;
-        try {
-            return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength, responseSink: options.responseSink }, this.options.retry ?? DEFAULT_RETRY);
-        }
-        catch (error) {
-            throw this.unreachable(error);
-        }
-    }
-    unreachable(error) {
-        const code = error.code ?? '';
-        const message = (0,errors/* errorMessage */.g)(error);
-        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-            return new errors/* InputError */.d(`The registry ${this.registry} presented a certificate that is not trusted (${code}); add its CA certificate with NODE_EXTRA_CA_CERTS, or list ${this.registry} in insecure-registries if it speaks plain HTTP.`);
-        }
-        if (/wrong version number|EPROTO/i.test(`${code} ${message}`)) {
-            return new errors/* InputError */.d(`The registry ${this.registry} does not speak HTTPS (${code || message}); list it in insecure-registries to use plain HTTP.`);
-        }
-        const attempts = (this.options.retry ?? DEFAULT_RETRY).attempts;
-        return new errors/* InputError */.d(`Could not reach the registry ${this.registry} at ${this.base.origin} (${code || message}) after ${attempts} attempts; check the host in tags and that the runner can reach it.`);
-    }
-    /** Why the registry refused: wrong credentials, none, or no right to push. */
-    refused(response, options) {
-        const codes = errorCodes(response.body).map((e) => e.code);
-        const challenge = parseChallenge(header(response, 'www-authenticate'));
-        const insufficient = challenge?.params.error === 'insufficient_scope' || response.status === 403 || codes.includes('DENIED');
-        const login = `log in to ${this.registry} with docker/login-action or set registry-username and registry-password`;
-        if (!this.options.credentials) {
-            return new errors/* InputError */.d(`The registry ${this.registry} requires credentials to ${options.action} ${options.repository} (HTTP ${response.status}); ${login}.`);
-        }
-        if (insufficient || this.challenge?.scheme === 'bearer') {
-            const hub = this.registry === DOCKER_HUB ? ' (GitHub-hosted runners carry a pull-only Docker Hub credential when nobody logged in)' : '';
-            return new errors/* InputError */.d(`The registry ${this.registry} does not let ${this.who} ${options.action} ${options.repository} (insufficient_scope)${hub}; use credentials with ${options.action} rights to ${options.repository}: ${login}.`);
-        }
-        return new errors/* InputError */.d(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status}); check the username and password: ${login}.`);
-    }
-    async authorization(options, fresh) {
-        const challenge = this.challenge;
-        const credentials = this.options.credentials;
-        if (!challenge)
-            return undefined;
-        if (challenge.scheme === 'basic') {
-            if (!credentials)
-                return undefined;
-            if (credentials.kind !== 'basic') {
-                throw new errors/* InputError */.d(`The registry ${this.registry} asks for a password, but the docker config holds only an identity token for it; log in with a username and password.`);
-            }
-            const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-            lib_core/* setSecret */.Pq(value);
-            return `Basic ${value}`;
-        }
-        if (challenge.scheme !== 'bearer') {
-            throw new errors/* InputError */.d(`The registry ${this.registry} asks for "${challenge.scheme}" authentication, which is not supported; use a registry with Basic or Bearer token auth.`);
-        }
-        const scopes = [`repository:${options.repository}:${options.action === 'push' ? 'pull,push' : 'pull'}`, ...(options.extraScopes ?? [])];
-        const key = scopes.join(' ');
-        const cached = this.tokens.get(key);
-        if (!fresh && cached && cached.expiresAt > Date.now() + 10_000)
-            return `Bearer ${cached.value}`;
-        const token = await this.fetchToken(challenge, scopes, options);
-        this.tokens.set(key, token);
-        return `Bearer ${token.value}`;
-    }
-    /** A Bearer token for the scopes from the challenge's realm (GET, or OAuth2 POST for identity tokens). */
-    async fetchToken(challenge, scopes, options) {
-        const realm = this.realm(challenge);
-        const credentials = this.options.credentials;
-        let response;
-        try {
-            if (credentials?.kind === 'identity-token') {
-                const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.token, client_id: 'multiarch-buildpack-action', scope: scopes.join(' ') });
-                if (challenge.params.service)
-                    form.set('service', challenge.params.service);
-                response = await sendWithRetry({ method: 'POST', url: realm, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) });
-            }
-            else {
-                const url = new URL(realm);
-                if (challenge.params.service)
-                    url.searchParams.set('service', challenge.params.service);
-                for (const scope of scopes)
-                    url.searchParams.append('scope', scope);
-                const headers = {};
-                if (credentials) {
-                    const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-                    lib_core/* setSecret */.Pq(value);
-                    headers.Authorization = `Basic ${value}`;
-                }
-                response = await sendWithRetry({ method: 'GET', url, headers }, this.options.retry ?? DEFAULT_RETRY);
-            }
-        }
-        catch (error) {
-            throw new errors/* InputError */.d(`Could not reach the token service ${realm.origin} of ${this.registry} (${error.code ?? (0,errors/* errorMessage */.g)(error)}); check that the runner can reach it.`);
-        }
-        if (response.status === 401 || response.status === 403) {
-            throw new errors/* InputError */.d(`The registry ${this.registry} rejected ${this.who} (HTTP ${response.status} from its token service); check the username and password: log in with docker/login-action or set registry-username and registry-password.`);
-        }
-        if (response.status !== 200) {
-            throw new errors/* InputError */.d(`The token service of ${this.registry} answered HTTP ${response.status} for ${options.repository}; try again later or check the registry's status.`);
-        }
-        let body;
-        try {
-            body = JSON.parse(response.body.toString('utf8'));
-        }
-        catch {
-            throw new errors/* InputError */.d(`The token service of ${this.registry} answered something that is not JSON; check the registry's auth configuration.`);
-        }
-        const value = body.token || body.access_token;
-        if (!value)
-            throw new errors/* InputError */.d(`The token service of ${this.registry} answered without a token; check the registry's auth configuration.`);
-        lib_core/* setSecret */.Pq(value);
-        const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
-        return { value, expiresAt: Date.now() + lifetime * 1000 };
-    }
-    /** The token realm, refused when it would carry credentials over plain HTTP to another host. */
-    realm(challenge) {
-        let realm;
-        try {
-            realm = new URL(challenge.params.realm ?? '');
-        }
-        catch {
-            throw new errors/* InputError */.d(`The registry ${this.registry} sent a token realm "${challenge.params.realm ?? ''}" that is not a URL; check the registry's auth configuration.`);
-        }
-        const plainAllowed = this.options.insecureRegistries.includes(realm.host) || (this.base.protocol === 'http:' && realm.hostname === this.base.hostname);
-        if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && plainAllowed)) {
-            throw new errors/* InputError */.d(`The registry ${this.registry} sends credentials to ${realm.origin}, which is not HTTPS; refusing to send them in clear (list ${realm.host} in insecure-registries only for a test registry).`);
-        }
-        return realm;
-    }
-    url(path) {
-        return new URL(path, this.base);
-    }
-}
-function header(response, name) {
-    const value = response.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/push.js
-
-
-
-
-function fail(client, what, response) {
-    const codes = errorCodes(response.body);
-    const detail = codes.length ? `: ${codes.map((c) => `${c.code} ${c.message}`.trim()).join('; ')}` : '';
-    return new errors/* InputError */.d(`The registry ${client.registry} refused to ${what} (HTTP ${response.status}${detail}); check the registry's logs or try again.`);
-}
-/** HEAD a blob: 200 (or a redirect to storage) means present. */
-async function blobExists(client, repository, digest) {
-    const response = await client.request('HEAD', client.url(`/v2/${repository}/blobs/${digest}`), { repository, action: 'pull' });
-    if (response.status === 200 || (response.status >= 300 && response.status < 400))
-        return true;
-    if (response.status === 404)
-        return false;
-    throw fail(client, `say whether ${repository} has blob ${digest}`, response);
-}
-/**
- * Asks the registry to mount a blob from another repository it holds. Returns true when
- * mounted; false when the registry declined (any 202 or 4xx: Harbor, Docker Hub and Quay
- * differ), in which case the caller uploads.
- */
-async function mountBlob(client, repository, digest, from) {
-    const url = client.url(`/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`);
-    try {
-        const response = await client.request('POST', url, { repository, action: 'push', extraScopes: [`repository:${from}:pull`] });
-        if (response.status === 201)
-            return true;
-        if (response.status === 202)
-            await cancelUpload(client, repository, response);
-        return false;
-    }
-    catch (error) {
-        // A registry that refuses the mount scope or the mount itself still takes an upload.
-        if (error instanceof errors/* InputError */.d && /insufficient_scope|HTTP 40\d/.test(error.message))
-            return false;
-        throw error;
-    }
-}
-async function cancelUpload(client, repository, response) {
-    const location = header(response, 'location');
-    if (!location)
-        return;
-    await client.request('DELETE', new URL(location, response.url), { repository, action: 'push' }).catch(() => undefined);
-}
-/** Opens an upload session; returns its Location resolved against the request URL. */
-async function startUpload(client, repository) {
-    const response = await client.request('POST', client.url(`/v2/${repository}/blobs/uploads/`), { repository, action: 'push' });
-    const location = header(response, 'location');
-    if (response.status !== 202 || !location)
-        throw fail(client, `start an upload to ${repository}`, response);
-    return new URL(location, response.url);
-}
-/** Appends `digest=` to the raw query: URLSearchParams would re-encode opaque state parameters. */
-function withDigest(location, digest) {
-    const href = location.href.replace(/#.*$/, '');
-    return new URL(`${href}${location.search ? '&' : '?'}digest=${encodeURIComponent(digest)}`);
-}
-const CHUNK_BYTES = 16 * 1024 * 1024;
-/**
- * Uploads a blob monolithically (POST, then PUT of the whole stream with its digest). After a
- * 413 from a proxy in front of the registry, uploads it in chunks instead.
- */
-async function uploadBlob(client, repository, blob, open) {
-    const location = await startUpload(client, repository);
-    const response = await client.request('PUT', withDigest(location, blob.digest), {
-        repository,
-        action: 'push',
-        headers: { 'Content-Type': 'application/octet-stream' },
-        body: () => open(),
-        contentLength: blob.size,
-    });
-    if (response.status === 413)
-        return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
-    if (![200, 201, 202, 204].includes(response.status))
-        throw fail(client, `accept blob ${blob.digest} in ${repository}`, response);
-    checkDigestHeader(client, response, blob.digest, `blob in ${repository}`);
-}
-async function uploadChunked(client, repository, blob, open, minimum) {
-    let location = await startUpload(client, repository);
-    const chunk = Math.max(CHUNK_BYTES, minimum);
-    for (let start = 0; start < blob.size; start += chunk) {
-        const end = Math.min(blob.size, start + chunk) - 1;
-        const response = await client.request('PATCH', location, {
-            repository,
-            action: 'push',
-            headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${start}-${end}` },
-            body: () => open(start, end),
-            contentLength: end - start + 1,
-        });
-        const next = header(response, 'location');
-        if (response.status !== 202 || !next)
-            throw fail(client, `accept a chunk of blob ${blob.digest} in ${repository}`, response);
-        location = new URL(next, response.url);
-    }
-    const done = await client.request('PUT', withDigest(location, blob.digest), { repository, action: 'push' });
-    if (![200, 201, 202, 204].includes(done.status))
-        throw fail(client, `complete blob ${blob.digest} in ${repository}`, done);
-}
-async function manifestExists(client, repository, descriptor) {
-    const response = await client.request('HEAD', client.url(`/v2/${repository}/manifests/${descriptor.digest}`), {
-        repository,
-        action: 'pull',
-        headers: { Accept: descriptor.mediaType },
-    });
-    if (response.status === 200)
-        return true;
-    if (response.status === 404)
-        return false;
-    throw fail(client, `say whether ${repository} has manifest ${descriptor.digest}`, response);
-}
-/** PUTs manifest bytes under a digest or a tag; Content-Type is the body's own mediaType. */
-async function putManifest(client, repository, reference, mediaType, bytes) {
-    const response = await client.request('PUT', client.url(`/v2/${repository}/manifests/${reference}`), {
-        repository,
-        action: 'push',
-        headers: { 'Content-Type': mediaType },
-        body: bytes,
-    });
-    if (response.status !== 201 && response.status !== 200)
-        throw fail(client, `store the manifest ${reference} in ${repository}`, response);
-    checkDigestHeader(client, response, sha256Digest(bytes), `manifest ${reference} in ${repository}`);
-}
-/** GETs what a tag or digest points at: the exact bytes, for verification. */
-async function getManifest(client, repository, reference, accept) {
-    const response = await client.request('GET', client.url(`/v2/${repository}/manifests/${reference}`), { repository, action: 'pull', headers: { Accept: accept.join(', ') } });
-    if (response.status === 404)
-        return undefined;
-    if (response.status !== 200)
-        throw fail(client, `return the manifest ${reference} of ${repository}`, response);
-    return response.body;
-}
-function checkDigestHeader(client, response, expected, what) {
-    const digest = header(response, 'docker-content-digest');
-    if (digest && digest !== expected) {
-        throw new errors/* InputError */.d(`The registry ${client.registry} stored the ${what} as ${digest}, not ${expected}; it altered the content, so nothing was tagged.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/pull.js
-
-
-
-
-
-
-
-
-
-const MANIFEST_TYPES = [MediaType.ImageIndex, MediaType.DockerManifestList, MediaType.ImageManifest, MediaType.DockerManifest];
-/**
- * Resolves a reference (tag or digest) to its image for `platform`: from an index, the entry
- * with that platform (attestation entries are not platforms); a single image counts only when
- * its config says that platform. Undefined when the reference has no image for the platform.
- */
-async function resolvePlatformImage(client, ref, platform) {
-    const reference = ref.digest ?? ref.tag;
-    const top = await getManifest(client, ref.repository, reference, MANIFEST_TYPES);
-    if (!top)
-        throw new errors/* InputError */.d(`${formatReference(ref)} does not exist; check the reference, or publish it first.`);
-    if (ref.digest && sha256Digest(top) !== ref.digest)
-        throw new errors/* InputError */.d(`${formatReference(ref)} answered content with another digest; the registry cannot be trusted for it.`);
-    let json = JSON.parse(top.toString('utf8'));
-    let descriptor = { mediaType: json.mediaType ?? MediaType.ImageManifest, digest: sha256Digest(top), size: top.length };
-    if (json.manifests) {
-        const entry = json.manifests.find((m) => m.platform?.os === platform.os && m.platform?.architecture === platform.architecture && normaliseVariant(m.platform, platform) === (platform.variant ?? ''));
-        if (!entry)
-            return undefined;
-        const bytes = await getManifest(client, ref.repository, entry.digest, [entry.mediaType]);
-        if (!bytes || sha256Digest(bytes) !== entry.digest)
-            throw new errors/* InputError */.d(`${formatReference(ref)} lists ${entry.digest} for ${formatPlatform(platform)}, but the registry does not serve it intact; check the image.`);
-        json = JSON.parse(bytes.toString('utf8'));
-        descriptor = { mediaType: entry.mediaType, digest: entry.digest, size: bytes.length };
-    }
-    if (!json.config || !json.layers)
-        throw new errors/* InputError */.d(`${formatReference(ref)} is not an image manifest or index; check the reference.`);
-    const config = JSON.parse((await readBlob(client, ref.repository, json.config)).toString('utf8'));
-    if (config.os !== platform.os || config.architecture !== platform.architecture || (config.variant ?? '') !== (platform.variant ?? ''))
-        return undefined;
-    return { ref, manifest: descriptor, config, layers: json.layers };
-}
-function normaliseVariant(p, want) {
-    // arm64 images sometimes say v8; OCI omits it.
-    if (p.architecture === 'arm64' && p.variant === 'v8' && !want.variant)
-        return '';
-    return p.variant ?? '';
-}
-/** GETs a blob, following a redirect to storage without credentials. */
-async function getBlob(client, repository, blob, sink) {
-    let url = client.url(`/v2/${repository}/blobs/${blob.digest}`);
-    for (let hop = 0; hop < 5; hop++) {
-        const response = await client.request('GET', url, { repository, action: 'pull', ...(sink ? { responseSink: sink } : {}) });
-        const location = header(response, 'location');
-        if (response.status >= 300 && response.status < 400 && location) {
-            url = new URL(location, response.url);
-            continue;
-        }
-        if (response.status !== 200)
-            throw new errors/* InputError */.d(`The registry ${client.registry} did not return blob ${blob.digest} of ${repository} (HTTP ${response.status}); check the image.`);
-        return response;
-    }
-    throw new errors/* InputError */.d(`The registry ${client.registry} redirected blob ${blob.digest} of ${repository} too often; check the registry.`);
-}
-/** A small blob (a config), checked against its digest. */
-async function readBlob(client, repository, blob) {
-    const { body } = await getBlob(client, repository, blob);
-    if (sha256Digest(body) !== blob.digest)
-        throw new errors/* InputError */.d(`Blob ${blob.digest} of ${repository} arrived with another digest; the registry or a proxy altered it.`);
-    return body;
-}
-/** A layer, streamed to the store's disk (never held in memory) and checked before it is kept. */
-async function downloadBlob(client, repository, blob, store) {
-    if (await store.has(blob.digest))
-        return;
-    const temp = await store.tempPath();
-    try {
-        await getBlob(client, repository, blob, () => (0,external_node_fs_.createWriteStream)(temp));
-        const { digest } = await hashFile(temp);
-        if (digest !== blob.digest)
-            throw new errors/* InputError */.d(`Blob ${blob.digest} of ${repository} arrived as ${digest}; the registry or a proxy altered it.`);
-        await store.commit(temp, blob.digest);
-    }
-    catch (error) {
-        await store.discard(temp);
-        throw error;
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/composite/composite.js
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-const key = (p) => formatPlatform(p);
-/**
- * Resolves every component of a composite for every platform before anything is built or
- * pushed: registry images through the same clients and credentials as the publish (a component
- * lacking a platform is an error naming both), local directories built with the normal pipeline.
- */
-async function resolveComponents(config, plan, clientFor, work, run) {
-    const remote = new Map();
-    const sources = new Map();
-    for (const component of config.components) {
-        if (component.kind !== 'image')
-            continue;
-        const client = clientFor(component.ref.registry);
-        const images = [];
-        for (const platform of plan.platforms) {
-            const image = await resolvePlatformImage(client, component.ref, platform);
-            if (!image) {
-                throw new errors/* InputError */.d(`The composite's dependency ${formatReference(component.ref)} (${config.file}) has no ${formatPlatform(platform)} image; publish that component for ${formatPlatform(platform)} first, or leave ${formatPlatform(platform)} out of architectures.`);
-            }
-            lib_core/* info */.pq(`${formatReference(component.ref)} ${formatPlatform(platform)}: ${image.manifest.digest}`);
-            for (const layer of image.layers)
-                sources.set(layer.digest, { registry: component.ref.registry, repository: component.ref.repository });
-            images.push(image);
-        }
-        remote.set(component, images);
-    }
-    const local = new Map();
-    for (const [i, component] of config.components.entries()) {
-        if (component.kind === 'path')
-            local.set(component, await buildLocalComponent(component.dir, plan, external_node_path_.join(work, `component-${i}`), run));
-    }
-    return {
-        sources,
-        images: async (store) => {
-            const perPlatform = new Map(plan.platforms.map((p) => [key(p), []]));
-            for (const component of config.components) {
-                if (component.kind === 'image') {
-                    const ref = component.ref;
-                    for (const [p, image] of remote.get(component).entries()) {
-                        for (const layer of image.layers)
-                            await downloadBlob(clientFor(ref.registry), ref.repository, layer, store);
-                        perPlatform.get(key(plan.platforms[p]))?.push(componentImage(formatReference(ref), image.config, image.layers));
-                    }
-                }
-                else {
-                    const images = await local.get(component)(store);
-                    for (const image of images) {
-                        const config = JSON.parse(await (0,promises_namespaceObject.readFile)(store.blobPath(image.config.digest), 'utf8'));
-                        perPlatform.get(key(image.platform))?.push(componentImage(component.dir, config, image.layers));
-                    }
-                }
-            }
-            return perPlatform;
-        },
-    };
-}
-function componentImage(name, config, layers) {
-    const label = config.config?.Labels?.[BUILDPACK_LAYERS_LABEL];
-    if (!label)
-        throw new errors/* InputError */.d(`${name} has no ${BUILDPACK_LAYERS_LABEL} label, so it is not a buildpack image; check the dependency.`);
-    return { name, layers, diffIDs: config.rootfs.diff_ids, layersLabel: JSON.parse(label) };
-}
-/** A component in a local directory (a monorepo family), built as a buildpack of its own. */
-async function buildLocalComponent(dir, plan, work, run) {
-    const descriptor = await readDescriptor(dir);
-    if (descriptor.order)
-        throw new errors/* InputError */.d(`${descriptor.file} is itself a composite; list its components in the family's package.toml instead.`);
-    const componentPlan = { ...plan, version: resolveVersion(undefined, descriptor) };
-    const source = await scanTree(dir, [work]);
-    const strategy = chooseStrategy('auto', undefined, source, plan.platforms, dir, false);
-    const builds = await buildPlatforms(strategy, dir, plan.platforms, work, run);
-    lib_core/* info */.pq(`${descriptor.id} ${componentPlan.version} built from ${dir}`);
-    return nativeImages(descriptor, componentPlan, source, builds);
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./build/src/registry/credentials.js
-
-
-
-
-
-
-
-// Docker keeps Docker Hub's credentials under its old index URL.
-const DOCKER_HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
-/** `https://ghcr.io/v1/` -> `ghcr.io`: how docker config keys compare with registry hosts. */
-function keyHost(key) {
-    return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
-}
-function matches(key, registry) {
-    const host = keyHost(key);
-    if (registry === DOCKER_HUB)
-        return DOCKER_HUB_KEYS.map(keyHost).includes(host);
-    return host === registry.toLowerCase();
-}
-/** The server URL a credential helper knows the registry by. */
-function helperServerUrl(registry) {
-    return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
-}
-async function readDockerConfig(env) {
-    const dir = env.DOCKER_CONFIG || external_node_path_.join((0,external_node_os_.homedir)(), '.docker');
-    const file = external_node_path_.join(dir, 'config.json');
-    let text;
-    try {
-        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
-    }
-    catch {
-        return undefined;
-    }
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        throw new errors/* InputError */.d(`${file} is not valid JSON; fix it or remove it (docker login writes it).`);
-    }
-}
-/**
- * Credentials for a registry from a docker config (what docker/login-action writes): the
- * registry's credHelper, else its `auths` entry, else the default credsStore. Every secret found
- * is masked before anything can log it.
- */
-async function dockerConfigCredentials(registry, config, env) {
-    if (!config)
-        return undefined;
-    const helperKey = Object.keys(config.credHelpers ?? {}).find((k) => matches(k, registry));
-    if (helperKey)
-        return fromHelper(config.credHelpers[helperKey], registry, env);
-    const authKey = Object.keys(config.auths ?? {}).find((k) => matches(k, registry));
-    const entry = authKey ? config.auths[authKey] : undefined;
-    if (entry) {
-        const source = `docker config (${authKey})`;
-        if (entry.identitytoken) {
-            lib_core/* setSecret */.Pq(entry.identitytoken);
-            return { kind: 'identity-token', token: entry.identitytoken, source };
-        }
-        let username = entry.username;
-        let password = entry.password;
-        if (entry.auth) {
-            const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-            const colon = decoded.indexOf(':');
-            if (colon < 0)
-                throw new errors/* InputError */.d(`The docker config entry for ${authKey} has an auth value that is not base64 of user:password; log in again.`);
-            username = decoded.slice(0, colon);
-            password = decoded.slice(colon + 1);
-            lib_core/* setSecret */.Pq(entry.auth);
-        }
-        if (username && password) {
-            lib_core/* setSecret */.Pq(password);
-            return { kind: 'basic', username, password, source };
-        }
-    }
-    if (config.credsStore)
-        return fromHelper(config.credsStore, registry, env);
-    return undefined;
-}
-/** Runs `docker-credential-<name> get` with the server URL on stdin (never in argv). */
-async function fromHelper(name, registry, env) {
-    const program = `docker-credential-${name}`;
-    const result = await new Promise((resolve) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(program, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '';
-        child.stdout.on('data', (d) => (stdout += d.toString('utf8')));
-        child.on('error', (error) => resolve({ code: null, stdout, error }));
-        child.on('close', (code) => resolve({ code, stdout }));
-        child.stdin.end(helperServerUrl(registry));
-    });
-    if (result.error) {
-        lib_core/* info */.pq(`The docker config names the credential helper ${program}, which is not on PATH; going on without credentials for ${registry}.`);
-        return undefined;
-    }
-    if (result.code !== 0) {
-        lib_core/* debug */.Yz(`${program} has no credentials for ${registry}`);
-        return undefined;
-    }
-    let parsed;
-    try {
-        parsed = JSON.parse(result.stdout);
-    }
-    catch {
-        throw new errors/* InputError */.d(`The credential helper ${program} answered something that is not JSON for ${registry}; check the helper.`);
-    }
-    if (!parsed.Secret)
-        return undefined;
-    lib_core/* setSecret */.Pq(parsed.Secret);
-    const source = `credential helper ${program}`;
-    if (parsed.Username === '<token>')
-        return { kind: 'identity-token', token: parsed.Secret, source };
-    return { kind: 'basic', username: parsed.Username ?? '', password: parsed.Secret, source };
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/session.js
-
-
-
-/**
- * One client per registry (the tags' and a composite's components'), each with its credentials:
- * the inputs' registry-username/registry-password belong to the first tag's registry only (never
- * sent to another host); every other registry, or all of them without those inputs, uses the
- * docker config (what docker/login-action writes), else anonymous access.
- */
-async function openRegistries(registries, inputs, env, firstTagRegistry) {
-    const config = await readDockerConfig(env);
-    const clients = new Map();
-    for (const registry of registries) {
-        let credentials;
-        if (inputs.registryUsername && inputs.registryPassword && registry === firstTagRegistry) {
-            credentials = { kind: 'basic', username: inputs.registryUsername, password: inputs.registryPassword, source: 'registry-username/registry-password' };
-        }
-        else {
-            credentials = await dockerConfigCredentials(registry, config, env);
-        }
-        lib_core/* info */.pq(`${registry}: ${credentials ? `credentials from ${credentials.source}` : 'anonymous'}`);
-        clients.set(registry, new RegistryClient({ registry, insecureRegistries: inputs.insecureRegistries, credentials }));
-    }
-    return (registry) => {
-        const client = clients.get(registry);
-        if (!client)
-            throw new Error(`no client for ${registry}`);
-        return client;
-    };
-}
-
-;// CONCATENATED MODULE: ./build/src/registry/publish.js
-
-
-
-
-
-
-
-
-/** How many blob transfers run at once per repository. */
-const BLOB_CONCURRENCY = 4;
-function repositoriesOf(references) {
-    const repos = [];
-    for (const ref of references) {
-        let repo = repos.find((r) => r.registry === ref.registry && r.repository === ref.repository);
-        if (!repo)
-            repos.push((repo = { registry: ref.registry, repository: ref.repository, tags: [] }));
-        repo.tags.push(ref);
-    }
-    return repos;
-}
-/**
- * Publishes content to the repositories of `references`, then the index under each tag:
- * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
- *    registry that already has it; else uploaded) and every manifest by digest;
- * 2. only then, the index bytes under each tag: a tag never points at something incomplete,
- *    and no per-architecture or temporary tag is ever written;
- * 3. each tag read back and compared with the digest of the bytes sent.
- */
-async function publish(content, references, clientFor) {
-    const stats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
-    const repos = repositoriesOf(references);
-    const blobs = uniqueBlobs(content.manifests);
-    // Per registry: which repository already holds each blob, so others can mount it.
-    const holders = new Map();
-    for (const repo of repos) {
-        const client = clientFor(repo.registry);
-        const held = holders.get(repo.registry) ?? new Map();
-        holders.set(repo.registry, held);
-        const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
-            const source = content.mountSources?.get(blob.digest);
-            const from = held.get(blob.digest) ?? (source?.registry === repo.registry ? source.repository : undefined);
-            const outcome = await pushBlob(client, repo.repository, blob, from, content.store);
-            held.set(blob.digest, repo.repository);
-            return outcome;
-        });
-        for (const [i, outcome] of outcomes.entries()) {
-            stats[outcome]++;
-            if (outcome === 'uploaded')
-                stats.bytesUploaded += blobs[i].size;
-        }
-        for (const manifest of content.manifests) {
-            if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
-                await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
-            }
-        }
-        const count = (o) => outcomes.filter((x) => x === o).length;
-        lib_core/* info */.pq(`${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`);
-    }
-    const tags = [];
-    if (content.index) {
-        const { descriptor, bytes } = content.index;
-        for (const ref of references) {
-            const client = clientFor(ref.registry);
-            await putManifest(client, ref.repository, ref.tag, descriptor.mediaType, bytes);
-            tags.push(formatReference(ref));
-        }
-        for (const ref of references)
-            await verifyTag(clientFor(ref.registry), ref, descriptor);
-        for (const tag of tags)
-            lib_core/* info */.pq(`${tag} -> ${descriptor.digest}`);
-    }
-    return { tags, stats };
-}
-function uniqueBlobs(manifests) {
-    const seen = new Map();
-    for (const m of manifests)
-        for (const b of m.blobs)
-            if (!seen.has(b.digest))
-                seen.set(b.digest, b);
-    return [...seen.values()];
-}
-async function pushBlob(client, repository, blob, mountFrom, store) {
-    if (await blobExists(client, repository, blob.digest))
-        return 'existing';
-    if (mountFrom && mountFrom !== repository && (await mountBlob(client, repository, blob.digest, mountFrom)))
-        return 'mounted';
-    const path = store.blobPath(blob.digest);
-    await uploadBlob(client, repository, blob, (start, end) => (0,external_node_fs_.createReadStream)(path, { start, end }));
-    return 'uploaded';
-}
-/** Reads a tag back and compares it with the bytes sent. */
-async function verifyTag(client, ref, index) {
-    const accept = [index.mediaType, MediaType.ImageIndex, MediaType.DockerManifestList];
-    const body = await getManifest(client, ref.repository, ref.tag, accept);
-    const digest = body ? sha256Digest(body) : 'nothing';
-    if (digest !== index.digest) {
-        throw new errors/* InputError */.d(`${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed; another publisher may be writing the same tag, so check the registry and run again.`);
-    }
-}
-
 ;// CONCATENATED MODULE: ./build/src/publish/content.js
 
 
@@ -104188,7 +104415,8 @@ async function publishContent(result) {
 
 /**
  * Publishes the packaged layout to the plan's tags, unless there are none or this is a dry run
- * (push: false), in which case nothing is sent. Returns undefined when nothing was published.
+ * (push: false), in which case nothing is sent. With mode: package, only blobs and manifests go
+ * up, by digest, and no tag is written. Returns undefined when nothing was published.
  */
 async function publishRelease(result, plan, inputs, clientFor, mountSources) {
     if (!plan.tags.length) {
@@ -104201,104 +104429,197 @@ async function publishRelease(result, plan, inputs, clientFor, mountSources) {
     }
     if (!clientFor)
         throw new Error('publishing without registry clients');
-    const published = await publish({ ...(await publishContent(result)), mountSources }, plan.tags, clientFor);
+    const content = { ...(await publishContent(result)), mountSources };
+    const published = inputs.mode === 'package' ? { tags: [], stats: await pushContent({ ...content, index: undefined }, plan.tags, clientFor) } : await publish(content, plan.tags, clientFor);
+    if (inputs.mode === 'package')
+        lib_core/* info */.pq('mode: package: manifests pushed by digest, no tag written; run mode: merge with the manifests outputs.');
     const { stats } = published;
     lib_core/* info */.pq(`Uploaded ${stats.uploaded} blobs (${stats.bytesUploaded} bytes), mounted ${stats.mounted}, ${stats.existing} already present; ${retryStats.retries} retries.`);
     return published;
 }
 
-;// CONCATENATED MODULE: ./build/src/report/outputs.js
+;// CONCATENATED MODULE: ./build/src/smoke/runner.js
 
 
 
 
-function manifestRecords(result) {
-    return result.platforms.map((p) => ({
-        platform: {
-            os: p.image.platform.os,
-            architecture: p.image.platform.architecture,
-            ...(p.image.platform.variant ? { variant: p.image.platform.variant } : {}),
-        },
-        digest: p.image.manifest.digest,
-        size: p.image.manifest.size,
-        mediaType: p.image.manifest.mediaType,
-        experimental: p.experimental,
-    }));
+
+
+
+// qemu-user's names for each architecture.
+const QEMU = {
+    amd64: 'x86_64',
+    arm64: 'aarch64',
+    arm: 'arm',
+    '386': 'i386',
+    ppc64le: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+};
+/** The platform this runner executes natively. */
+function runnerPlatform() {
+    const arch = process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch;
+    return { os: 'linux', architecture: arch, ...(arch === 'arm' ? { variant: 'v7' } : {}) };
 }
-function cnbFiles(result) {
-    return Object.fromEntries(result.platforms.map((p) => [[p.image.platform.os, p.image.platform.architecture, p.image.platform.variant].filter(Boolean).join('/'), p.cnbFile]));
-}
-/** Everything one run produced, as the outputs and the summary report it. */
-function runMetadata(descriptor, plan, result, published, installed) {
+/**
+ * Runs one platform's buildpack as the lifecycle would: bin/detect, then (if it passed)
+ * bin/build, with the platform directory, build plan and layers directory as arguments and
+ * CNB_* variables, the app as the working directory. A binary for another architecture runs
+ * under qemu-user (emulated); scripts run as they are.
+ */
+async function runBuildpack(buildpackDir, app, platform, api) {
+    const scratch = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(external_node_path_.dirname(buildpackDir), 'smoke-'));
+    const dirs = { platform: external_node_path_.join(scratch, 'platform'), layers: external_node_path_.join(scratch, 'layers') };
+    for (const dir of Object.values(dirs))
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    await (0,promises_namespaceObject.mkdir)(external_node_path_.join(dirs.platform, 'env'), { recursive: true });
+    const buildPlan = external_node_path_.join(scratch, 'build-plan.toml');
+    const bpPlan = external_node_path_.join(scratch, 'buildpack-plan.toml');
+    await (0,promises_namespaceObject.writeFile)(bpPlan, '');
+    const env = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? scratch,
+        CNB_BUILDPACK_DIR: buildpackDir,
+        CNB_PLATFORM_DIR: dirs.platform,
+        CNB_BUILD_PLAN_PATH: buildPlan,
+        CNB_LAYERS_DIR: dirs.layers,
+        CNB_BP_PLAN_PATH: bpPlan,
+        CNB_TARGET_OS: platform.os,
+        CNB_TARGET_ARCH: platform.architecture,
+        ...(platform.variant ? { CNB_TARGET_ARCH_VARIANT: platform.variant } : {}),
+    };
+    // Buildpack API < 0.8 passes the directories as arguments; newer ones read CNB_*; both given.
+    const detect = await runPhase(external_node_path_.join(buildpackDir, 'bin', 'detect'), [dirs.platform, buildPlan], app, env, platform);
+    if (detect.exitCode !== 0) {
+        const why = detect.exitCode === 100 ? 'detection did not pass (exit 100)' : `bin/detect failed (exit ${detect.exitCode})`;
+        return { detect, passed: false, summary: `${why} for the app (Buildpack API ${api})` };
+    }
+    const build = await runPhase(external_node_path_.join(buildpackDir, 'bin', 'build'), [dirs.layers, dirs.platform, bpPlan], app, env, platform);
     return {
-        id: descriptor.id,
-        version: plan.version,
-        digest: result.index.digest,
-        mediaType: result.index.mediaType,
-        size: result.index.size,
-        layout: result.layout,
-        manifests: manifestRecords(result),
-        'cnb-files': cnbFiles(result),
-        annotations: plan.annotations,
-        image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
-        tags: published?.tags ?? [],
-        push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
-        tools: toolsOutput(installed),
+        detect,
+        build,
+        passed: build.exitCode === 0,
+        summary: build.exitCode === 0 ? `detect and build passed (Buildpack API ${api})` : `bin/build failed (exit ${build.exitCode})`,
     };
 }
-function setOutputs(metadata) {
-    lib_core/* setOutput */.uH('digest', metadata.digest);
-    lib_core/* setOutput */.uH('manifests', JSON.stringify(metadata.manifests));
-    lib_core/* setOutput */.uH('layout', metadata.layout);
-    lib_core/* setOutput */.uH('cnb-files', JSON.stringify(metadata['cnb-files']));
-    lib_core/* setOutput */.uH('image', metadata.image ?? '');
-    lib_core/* setOutput */.uH('tags', metadata.tags.join('\n'));
-    lib_core/* setOutput */.uH('tools', JSON.stringify(metadata.tools));
-    lib_core/* setOutput */.uH('metadata', JSON.stringify(metadata));
+async function runPhase(program, args, cwd, env, platform) {
+    const [command, argv] = await invocation(program, args, platform);
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (d) => (output += d.toString()));
+        child.stderr.on('data', (d) => (output += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), output }));
+    });
+}
+/** How to start a buildpack executable for a platform: directly, or through qemu-user. */
+async function invocation(program, args, platform) {
+    await (0,promises_namespaceObject.access)(program, external_node_fs_.constants.X_OK).catch(() => {
+        throw new errors/* InputError */.d(`${program} is missing or not executable, so the ${formatPlatform(platform)} buildpack cannot be smoke-tested; check bin/ in the image.`);
+    });
+    const elf = await readElfIdentity(await (0,promises_namespaceObject.realpath)(program));
+    if (!elf || samePlatform(platform, runnerPlatform()))
+        return [program, args];
+    const qemu = `qemu-${QEMU[platform.architecture]}-static`;
+    const found = await which(qemu);
+    if (!found) {
+        throw new errors/* InputError */.d(`smoke-test: emulated needs ${qemu} to run the ${formatPlatform(platform)} binaries on this ${formatPlatform(runnerPlatform())} runner; install qemu-user-static (apt-get install qemu-user-static) or use smoke-test: native on a ${formatPlatform(platform)} runner.`);
+    }
+    // qemu passes the path it was given as argv[0], so bin/detect -> run still sees "detect".
+    return [found, [program, ...args]];
+}
+async function which(command) {
+    for (const dir of (process.env.PATH ?? '').split(external_node_path_.delimiter)) {
+        const candidate = external_node_path_.join(dir, command);
+        if (await (0,promises_namespaceObject.access)(candidate, external_node_fs_.constants.X_OK).then(() => true, () => false))
+            return candidate;
+    }
+    return undefined;
 }
 
-;// CONCATENATED MODULE: ./build/src/report/summary.js
+;// CONCATENATED MODULE: ./build/src/smoke/smoke.js
 
 
-function escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-function platformName(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-/** A job summary table of platforms, digests and sizes. A summary failure is only a warning. */
-async function writeSummary(metadata) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return; // outside Actions (the CLI): nothing to write to
-    try {
-        lib_core/* summary */.z
-            .addHeading(escapeHtml(`${metadata.id} ${metadata.version}`), 3)
-            .addRaw(`Image index <code>${metadata.digest}</code> (${metadata.size} bytes)`, true)
-            .addTable([
-            [
-                { data: 'Platform', header: true },
-                { data: 'Manifest digest', header: true },
-                { data: 'Size', header: true },
-                { data: 'Experimental', header: true },
-            ],
-            ...metadata.manifests.map((m) => [
-                platformName(m.platform),
-                `<code>${m.digest}</code>`,
-                String(m.size),
-                m.experimental ? 'yes' : 'no',
-            ]),
-        ]);
-        if (metadata.tags.length) {
-            lib_core/* summary */.z.addRaw('Published to:', true).addList(metadata.tags.map((t) => `<code>${escapeHtml(t)}</code>`));
+
+
+
+
+
+
+
+
+/**
+ * Smoke-tests every platform, each in its own log group: the built-in lifecycle run (natively
+ * for the runner's platform, under qemu-user for the others with `emulated`) or smoke-command.
+ * A failing non-experimental platform fails the step, before any tag is written; a failing
+ * experimental one is a warning naming it, and the release goes on.
+ */
+async function smokeTest(subjects, store, options) {
+    const results = [];
+    for (const subject of subjects) {
+        const name = formatPlatform(subject.platform);
+        const native = samePlatform(subject.platform, runnerPlatform());
+        if (options.mode === 'native' && !native && !options.command) {
+            lib_core/* info */.pq(`Smoke test of ${name} skipped: smoke-test: native runs only the runner's own platform (${formatPlatform(runnerPlatform())}).`);
+            results.push({ platform: subject.platform, status: 'skipped', experimental: subject.experimental, summary: 'not this runner\'s platform' });
+            continue;
         }
-        await lib_core/* summary */.z.write();
+        const outcome = await lib_core/* group */.Os(`Smoke test ${name}${subject.experimental ? ' (experimental)' : ''}`, async () => {
+            if (options.command)
+                return runCommand(subject, options);
+            return runBuiltIn(subject, store, options, native);
+        });
+        results.push({ platform: subject.platform, status: outcome.passed ? 'passed' : 'failed', experimental: subject.experimental, summary: outcome.summary });
+        if (!outcome.passed) {
+            if (!subject.experimental) {
+                throw new errors/* InputError */.d(`The smoke test of ${name} failed: ${outcome.summary}; nothing was tagged, so fix the ${name} buildpack (its output is above) or mark ${subject.platform.architecture} experimental.`);
+            }
+            lib_core/* warning */.$e(`The smoke test of the experimental platform ${name} failed (${outcome.summary}); publishing anyway, as experimental platforms do not block the release.`);
+        }
     }
-    catch (error) {
-        lib_core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.g)(error)}`);
+    return results;
+}
+async function runBuiltIn(subject, store, options, native) {
+    if (!options.app)
+        throw new errors/* InputError */.d('Input "smoke-test" is set but "smoke-app" is empty; set smoke-app to a sample app directory the buildpack detects.');
+    const root = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(options.scratch, 'smoke-image-'));
+    try {
+        // Test what ships: the image's layers, unpacked, not the files they were made from.
+        for (const layer of subject.layers) {
+            await extractArchive((0,external_node_fs_.createReadStream)(store.blobPath(layer.digest)), root, { gzip: layer.mediaType.includes('gzip'), archive: `layer ${layer.digest}` });
+        }
+        const buildpackDir = external_node_path_.join(root, 'cnb', 'buildpacks', escapedId(options.id), options.version);
+        lib_core/* info */.pq(`Running ${formatPlatform(subject.platform)} ${native ? 'natively' : 'under qemu-user'} against ${options.app}`);
+        const run = await runBuildpack(buildpackDir, options.app, subject.platform, options.api);
+        lib_core/* info */.pq(`bin/detect (exit ${run.detect.exitCode}):\n${run.detect.output.trimEnd()}`);
+        if (run.build)
+            lib_core/* info */.pq(`bin/build (exit ${run.build.exitCode}):\n${run.build.output.trimEnd()}`);
+        lib_core/* info */.pq(run.summary);
+        return run;
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(root, { recursive: true, force: true });
     }
 }
+async function runCommand(subject, options) {
+    const env = childEnv({
+        IMAGE: subject.image,
+        DIGEST: subject.digest,
+        TARGET_OS: subject.platform.os,
+        TARGET_ARCH: subject.platform.architecture,
+        TARGET_VARIANT: subject.platform.variant ?? '',
+    });
+    const result = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', options.command], { cwd: options.app, env });
+    const output = `${result.stdout}${result.stderr}`.trimEnd();
+    if (output)
+        lib_core/* info */.pq(output);
+    return result.exitCode === 0
+        ? { passed: true, summary: 'smoke-command passed' }
+        : { passed: false, summary: `smoke-command exited ${result.exitCode}: ${lastLine(result) || 'no output'}` };
+}
 
-;// CONCATENATED MODULE: ./build/src/main.js
+;// CONCATENATED MODULE: ./build/src/modes/release.js
 
 
 
@@ -104328,42 +104649,61 @@ async function writeSummary(metadata) {
 
 
 /**
- * The action: read and check everything first (inputs, buildpack.toml, tags, output), then build
- * every platform, package them into one index, publish it, report. Each phase is a log group.
+ * mode: all (and package): read and check everything first (inputs, buildpack.toml, tags,
+ * output), then build every platform, package them into one index, smoke-test, publish, report.
+ * With mode: package, blobs and manifests are pushed by digest and no tag is written.
  */
-async function run(env = process.env) {
+async function runRelease(inputs, env) {
+    const descriptor = await lib_core/* group */.Os('Read buildpack', () => readDescriptor(inputs.path));
+    const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
+    const plan = planRelease(inputs, descriptor, env, packageConfig);
+    lib_core/* info */.pq(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
+    await checkOutput(inputs.output, inputs.path);
+    const installed = plan.tools.length ? await lib_core/* group */.Os('Install tools', () => installTools(plan.tools, inputs)) : [];
+    const clients = await openClients(inputs, plan, packageConfig, env);
+    const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-work-'));
     try {
-        const inputs = getInputs();
-        const descriptor = await lib_core/* group */.Os('Read buildpack', () => readDescriptor(inputs.path));
-        const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
-        const plan = planRelease(inputs, descriptor, env, packageConfig);
-        lib_core/* info */.pq(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
-        await checkOutput(inputs.output, inputs.path);
-        const installed = plan.tools.length ? await lib_core/* group */.Os('Install tools', () => installTools(plan.tools, inputs)) : [];
-        const clients = await openClients(inputs, plan, packageConfig, env);
-        const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-work-'));
-        try {
-            const components = packageConfig && clients
-                ? await lib_core/* group */.Os('Resolve components', () => resolveComponents(packageConfig, plan, clients, work, runProcess))
-                : undefined;
-            const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env, components);
-            const result = await lib_core/* group */.Os('Package', async () => {
-                const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
-                logPackage(packaged, plan.version);
-                return packaged;
-            });
-            const published = await lib_core/* group */.Os('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
-            const metadata = runMetadata(descriptor, plan, result, published, installed);
-            setOutputs(metadata);
-            await writeSummary(metadata);
-        }
-        finally {
-            await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
-        }
+        const components = packageConfig && clients ? await lib_core/* group */.Os('Resolve components', () => resolveComponents(packageConfig, plan, clients, work, runProcess)) : undefined;
+        const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env, components);
+        const result = await lib_core/* group */.Os('Package', async () => {
+            const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
+            logPackage(packaged, plan.version);
+            return packaged;
+        });
+        const smoke = await smokeRelease(inputs, descriptor, plan, result, work);
+        const published = await lib_core/* group */.Os('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
+        const metadata = runMetadata(descriptor, plan, result, published, installed, smoke);
+        setOutputs(metadata);
+        await writeSummary(metadata);
     }
-    catch (error) {
-        main_fail(error);
+    finally {
+        await (0,promises_namespaceObject.rm)(work, { recursive: true, force: true });
     }
+}
+/** The smoke test of the packaged images, when asked for; a composite has no binaries of its own. */
+async function smokeRelease(inputs, descriptor, plan, result, work) {
+    if (inputs.smokeTest === 'none' && !inputs.smokeCommand)
+        return [];
+    if (descriptor.order && !inputs.smokeCommand) {
+        lib_core/* info */.pq('Smoke test skipped: a composite has no binaries of its own; smoke-test its components, or give a smoke-command.');
+        return [];
+    }
+    const subjects = result.platforms.map((p) => ({
+        platform: p.image.platform,
+        layers: p.image.layers,
+        digest: p.image.manifest.digest,
+        image: p.cnbFile,
+        experimental: p.experimental,
+    }));
+    return smokeTest(subjects, new BlobStore(result.layout), {
+        mode: inputs.smokeTest === 'none' ? 'emulated' : inputs.smokeTest,
+        app: inputs.smokeApp,
+        command: inputs.smokeCommand,
+        id: descriptor.id,
+        version: plan.version,
+        api: descriptor.api,
+        scratch: work,
+    });
 }
 /**
  * The native packager: pre-package, then every platform root built, then (offline) every
@@ -104407,6 +104747,108 @@ async function packWithTools(inputs, descriptor, plan, work, installed) {
     const tool = (name) => installed.find((t) => t.name === name)?.path ?? name;
     const outputs = await lib_core/* group */.Os('Build and package with jam and pack', () => packageWithPack({ dir: inputs.path, descriptor, version: plan.version, platforms: plan.platforms, work, jam: tool('jam'), pack: tool('pack'), offline: inputs.offline, run: runProcess }));
     return packImages(outputs, plan.format, work);
+}
+
+;// CONCATENATED MODULE: ./build/src/modes/smoke.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * mode: smoke: on this runner (an arm64 runner, say), pull each listed platform by digest from
+ * the first tag's repository, where mode: package pushed it, and smoke-test it natively.
+ * Which platforms: `architectures` when set, else the runner's own.
+ */
+async function runSmoke(inputs, env) {
+    const records = parseManifestRecords(inputs.manifests);
+    const tags = parseTags(inputs.tags);
+    if (!tags.length)
+        throw new errors/* InputError */.d('Input "tags" is empty, but mode: smoke pulls from the first tag\'s repository; set tags as in the package job.');
+    const wanted = inputs.architectures.length ? parsePlatformList(inputs.architectures, 'Input "architectures"') : [runnerPlatform()];
+    const selected = records.filter((r) => wanted.some((w) => samePlatform(w, r.platform)));
+    if (!selected.length) {
+        throw new errors/* InputError */.d(`Input "manifests" lists no ${wanted.map(formatPlatform).join(', ')} image to smoke-test on this runner; run mode: smoke on a runner of a listed platform, or set architectures.`);
+    }
+    const source = tags[0];
+    const clients = await openRegistries([source.registry], inputs, env, source.registry);
+    const client = clients(source.registry);
+    const scratch = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-smoke-'));
+    try {
+        const store = new BlobStore(external_node_path_.join(scratch, 'store'));
+        const subjects = [];
+        let info;
+        for (const record of selected) {
+            const reference = `${source.registry}/${source.repository}@${record.digest}`;
+            const bytes = await getManifest(client, source.repository, record.digest, [record.mediaType]);
+            if (!bytes)
+                throw new errors/* InputError */.d(`${reference} does not exist; run mode: package with the same tags first.`);
+            const manifest = JSON.parse(bytes.toString('utf8'));
+            const config = JSON.parse((await readBlob(client, source.repository, manifest.config)).toString('utf8'));
+            info ??= buildpackInfo(config, reference);
+            for (const layer of manifest.layers)
+                await downloadBlob(client, source.repository, layer, store);
+            lib_core/* info */.pq(`Pulled ${formatPlatform(record.platform)} ${reference}`);
+            subjects.push({ platform: record.platform, layers: manifest.layers, digest: record.digest, image: reference, experimental: record.experimental });
+        }
+        const mode = inputs.smokeTest === 'none' ? 'native' : inputs.smokeTest;
+        const results = await smokeTest(subjects, store, { mode, app: inputs.smokeApp, command: inputs.smokeCommand, scratch, ...info });
+        lib_core/* setOutput */.uH('smoke', JSON.stringify(results.map(smokeRecord)));
+        lib_core/* info */.pq(`Smoke-tested ${results.filter((r) => r.status === 'passed').length} of ${results.length} from ${formatReference(source)}'s repository.`);
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(scratch, { recursive: true, force: true });
+    }
+}
+/** Which buildpack an image holds, from its labels: where its files are, and its API. */
+function buildpackInfo(config, reference) {
+    try {
+        const meta = JSON.parse(config.config.Labels[BUILDPACKAGE_METADATA_LABEL]);
+        const layers = JSON.parse(config.config.Labels[BUILDPACK_LAYERS_LABEL]);
+        return { id: meta.id, version: meta.version, api: layers[meta.id]?.[meta.version]?.api ?? '0.10' };
+    }
+    catch {
+        throw new errors/* InputError */.d(`${reference} has no readable buildpack labels, so it is not a buildpack image; check the manifests input.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/main.js
+
+
+
+
+
+
+/**
+ * The action's main step. `mode` splits a release across jobs: all (build, package, smoke,
+ * publish), package (no tags), merge (the index of package jobs under the tags), smoke (pull
+ * and test natively on this runner).
+ */
+async function run(env = process.env) {
+    try {
+        const inputs = getInputs();
+        if (inputs.mode === 'merge')
+            await runMerge(inputs, env);
+        else if (inputs.mode === 'smoke')
+            await runSmoke(inputs, env);
+        else
+            await runRelease(inputs, env);
+    }
+    catch (error) {
+        main_fail(error);
+    }
 }
 /** One sentence via setFailed; the stack only when debug logging is on. */
 function main_fail(error) {

@@ -1,126 +1,24 @@
 import * as core from '@actions/core';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { buildPlatforms, logBuilds } from './build/build.js';
-import { chooseStrategy } from './build/strategy.js';
-import { readDescriptor } from './buildpack/descriptor.js';
-import { scanTree } from './buildpack/files.js';
-import type { BuildpackDescriptor } from './buildpack/descriptor.js';
-import { getInputs, type Inputs } from './inputs/inputs.js';
-import { nativeImages, warnArchlessDependencies } from './packager/native.js';
-import { runPrePackage } from './build/prepackage.js';
-import { dependenciesFor } from './buildpack/dependencies.js';
-import { downloadDependencies, type DownloadedDependency } from './dependencies/download.js';
-import { saveInPostStep } from './cache/actions-cache.js';
-import { packImages, packageWithPack } from './packager/pack.js';
-import type { ReleasePlan } from './plan/plan.js';
-import { installTools } from './tools/tools.js';
-import type { InstalledTool } from './tools/install.js';
-import type { ImageSource } from './package/package.js';
-import { checkOutput } from './package/output.js';
-import { logPackage, packageBuildpack } from './package/package.js';
-import { planRelease } from './plan/plan.js';
-import { readPackageConfig, type PackageConfig } from './composite/package-toml.js';
-import { resolveComponents, type ResolvedComponents } from './composite/composite.js';
-import type { RegistryClient } from './registry/client.js';
-import { openRegistries } from './registry/session.js';
-import { formatPlatform } from './platform/platform.js';
-import { publishRelease } from './publish/release.js';
-import { runMetadata, setOutputs } from './report/outputs.js';
-import { writeSummary } from './report/summary.js';
+import { getInputs } from './inputs/inputs.js';
+import { runMerge } from './modes/merge.js';
+import { runRelease } from './modes/release.js';
+import { runSmoke } from './modes/smoke.js';
 import { InputError, errorMessage } from './util/errors.js';
-import { runProcess } from './util/process.js';
 
 /**
- * The action: read and check everything first (inputs, buildpack.toml, tags, output), then build
- * every platform, package them into one index, publish it, report. Each phase is a log group.
+ * The action's main step. `mode` splits a release across jobs: all (build, package, smoke,
+ * publish), package (no tags), merge (the index of package jobs under the tags), smoke (pull
+ * and test natively on this runner).
  */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     const inputs = getInputs();
-    const descriptor = await core.group('Read buildpack', () => readDescriptor(inputs.path));
-    const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
-    const plan = planRelease(inputs, descriptor, env, packageConfig);
-    core.info(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
-    await checkOutput(inputs.output, inputs.path);
-    const installed = plan.tools.length ? await core.group('Install tools', () => installTools(plan.tools, inputs)) : [];
-    const clients = await openClients(inputs, plan, packageConfig, env);
-
-    const work = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-work-'));
-    try {
-      const components = packageConfig && clients
-        ? await core.group('Resolve components', () => resolveComponents(packageConfig, plan, clients, work, runProcess))
-        : undefined;
-      const images =
-        inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env, components);
-      const result = await core.group('Package', async () => {
-        const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
-        logPackage(packaged, plan.version);
-        return packaged;
-      });
-      const published = await core.group('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
-      const metadata = runMetadata(descriptor, plan, result, published, installed);
-      setOutputs(metadata);
-      await writeSummary(metadata);
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
+    if (inputs.mode === 'merge') await runMerge(inputs, env);
+    else if (inputs.mode === 'smoke') await runSmoke(inputs, env);
+    else await runRelease(inputs, env);
   } catch (error) {
     fail(error);
   }
-}
-
-/**
- * The native packager: pre-package, then every platform root built, then (offline) every
- * dependency downloaded and verified, all before anything is written to the output.
- */
-async function buildNatively(
-  inputs: Inputs,
-  descriptor: BuildpackDescriptor,
-  plan: ReleasePlan,
-  work: string,
-  env: NodeJS.ProcessEnv,
-  components?: ResolvedComponents,
-): Promise<ImageSource> {
-  if (descriptor.prePackage) await core.group('Pre-package', () => runPrePackage(descriptor, inputs.path, runProcess));
-  warnArchlessDependencies(descriptor, plan);
-  const source = await scanTree(inputs.path, [inputs.output, work]);
-  const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
-  const builds = await core.group(`Build (${strategy.kind})`, async () => {
-    const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
-    logBuilds(results);
-    return results;
-  });
-  let bundled: Map<string, DownloadedDependency> | undefined;
-  if (inputs.offline) {
-    const needed = plan.platforms.flatMap((p) => dependenciesFor(descriptor.dependencies, p));
-    bundled = await core.group('Download dependencies (offline)', () =>
-      downloadDependencies(needed, path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file),
-    );
-    if (inputs.cache && inputs.cacheSave) saveInPostStep([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
-  }
-  return nativeImages(descriptor, plan, source, builds, bundled, components?.images);
-}
-
-/**
- * Registry clients, opened once and shared by the component reads and the publish: the tags'
- * registries when pushing, a composite's component registries always.
- */
-async function openClients(inputs: Inputs, plan: ReleasePlan, packageConfig: PackageConfig | undefined, env: NodeJS.ProcessEnv): Promise<((registry: string) => RegistryClient) | undefined> {
-  const registries = new Set<string>(inputs.push ? plan.tags.map((t) => t.registry) : []);
-  for (const c of packageConfig?.components ?? []) if (c.kind === 'image') registries.add(c.ref.registry);
-  if (!registries.size) return undefined;
-  return core.group('Registries', () => openRegistries([...registries], inputs, env, plan.tags[0]?.registry));
-}
-
-/** jam pack, then pack buildpack package per platform, with the installed tools. */
-async function packWithTools(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, work: string, installed: InstalledTool[]): Promise<ImageSource> {
-  const tool = (name: string): string => installed.find((t) => t.name === name)?.path ?? name;
-  const outputs = await core.group('Build and package with jam and pack', () =>
-    packageWithPack({ dir: inputs.path, descriptor, version: plan.version, platforms: plan.platforms, work, jam: tool('jam'), pack: tool('pack'), offline: inputs.offline, run: runProcess }),
-  );
-  return packImages(outputs, plan.format, work);
 }
 
 /** One sentence via setFailed; the stack only when debug logging is on. */

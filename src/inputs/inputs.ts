@@ -36,6 +36,12 @@ export interface Inputs {
   packager: 'native' | 'pack';
   /** Bundle each platform's dependencies into its image (jam pack --offline). */
   offline: boolean;
+  mode: 'all' | 'package' | 'merge' | 'smoke';
+  /** mode: merge/smoke: the `manifests` outputs of package jobs (JSON arrays, one per line). */
+  manifests: string[];
+  smokeTest: 'none' | 'emulated' | 'native';
+  smokeApp?: string;
+  smokeCommand?: string;
 }
 
 /** Reads an input the way the runner passes it; the CLI sets the same variables. */
@@ -89,6 +95,11 @@ export function getInputs(read: InputReader = readInput, env: NodeJS.ProcessEnv 
     cacheSave: bool(read, 'cache-save', true),
     packager: oneOf(read, 'packager', ['native', 'pack'], 'native'),
     offline: bool(read, 'offline', false),
+    mode: oneOf(read, 'mode', ['all', 'package', 'merge', 'smoke'], 'all'),
+    manifests: parseLines(read('manifests')),
+    smokeTest: oneOf(read, 'smoke-test', ['none', 'emulated', 'native'], 'none'),
+    smokeApp: read('smoke-app').trim() ? path.resolve(read('smoke-app').trim()) : undefined,
+    smokeCommand: read('smoke-command').trim() || undefined,
   };
 }
 

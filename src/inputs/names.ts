@@ -21,6 +21,11 @@ export const INPUT_NAMES = [
   'cache-save',
   'packager',
   'offline',
+  'mode',
+  'manifests',
+  'smoke-test',
+  'smoke-app',
+  'smoke-command',
 ] as const;
 
 /** The variable the runner sets for an input (what @actions/core reads). */

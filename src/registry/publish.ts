@@ -65,13 +65,19 @@ function repositoriesOf(references: Reference[]): Repository[] {
  * 3. each tag read back and compared with the digest of the bytes sent.
  */
 export async function publish(content: PublishContent, references: Reference[], clientFor: (registry: string) => RegistryClient): Promise<PublishResult> {
+  const stats = await pushContent(content, references, clientFor);
+  // pushContent has just made sure of every manifest: no need to HEAD them again before tagging.
+  const tags = content.index ? await tagIndex(content.index, [], references, clientFor) : [];
+  return { tags, stats };
+}
+
+/** Step 1 alone (mode: package): blobs and manifests by digest, no tag. */
+export async function pushContent(content: PublishContent, references: Reference[], clientFor: (registry: string) => RegistryClient): Promise<PublishStats> {
   const stats: PublishStats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
-  const repos = repositoriesOf(references);
   const blobs = uniqueBlobs(content.manifests);
   // Per registry: which repository already holds each blob, so others can mount it.
   const holders = new Map<string, Map<string, string>>();
-
-  for (const repo of repos) {
+  for (const repo of repositoriesOf(references)) {
     const client = clientFor(repo.registry);
     const held = holders.get(repo.registry) ?? new Map<string, string>();
     holders.set(repo.registry, held);
@@ -96,19 +102,36 @@ export async function publish(content: PublishContent, references: Reference[], 
       `${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`,
     );
   }
+  return stats;
+}
 
-  const tags: string[] = [];
-  if (content.index) {
-    const { descriptor, bytes } = content.index;
-    for (const ref of references) {
-      const client = clientFor(ref.registry);
-      await putManifest(client, ref.repository, ref.tag as string, descriptor.mediaType, bytes);
-      tags.push(formatReference(ref));
+/**
+ * Steps 2 and 3 (mode: merge uses them alone): checks that every manifest the index names is in
+ * each tag's repository, then writes the index under each tag and reads each back.
+ */
+export async function tagIndex(
+  index: { descriptor: Descriptor; bytes: Buffer },
+  manifests: Descriptor[],
+  references: Reference[],
+  clientFor: (registry: string) => RegistryClient,
+): Promise<string[]> {
+  for (const repo of repositoriesOf(references)) {
+    for (const manifest of manifests) {
+      if (!(await manifestExists(clientFor(repo.registry), repo.repository, manifest))) {
+        throw new InputError(
+          `${repo.registry}/${repo.repository} does not hold the manifest ${manifest.digest}; publish it first (mode: package with the same tags), so that no tag points at an incomplete index.`,
+        );
+      }
     }
-    for (const ref of references) await verifyTag(clientFor(ref.registry), ref, descriptor);
-    for (const tag of tags) core.info(`${tag} -> ${descriptor.digest}`);
   }
-  return { tags, stats };
+  const tags: string[] = [];
+  for (const ref of references) {
+    await putManifest(clientFor(ref.registry), ref.repository, ref.tag as string, index.descriptor.mediaType, index.bytes);
+    tags.push(formatReference(ref));
+  }
+  for (const ref of references) await verifyTag(clientFor(ref.registry), ref, index.descriptor);
+  for (const tag of tags) core.info(`${tag} -> ${index.descriptor.digest}`);
+  return tags;
 }
 
 function uniqueBlobs(manifests: ManifestContent[]): Descriptor[] {

@@ -7,6 +7,7 @@ import type { PublishResult } from '../registry/publish.js';
 import { repositoryName } from '../registry/reference.js';
 import type { InstalledTool } from '../tools/install.js';
 import { toolsOutput } from '../tools/tools.js';
+import type { SmokeResult } from '../smoke/smoke.js';
 
 /** The `manifests` output entry; `package`/`merge` runs exchange exactly this. */
 export interface ManifestRecord {
@@ -54,10 +55,25 @@ export interface RunMetadata {
   push?: { existing: number; mounted: number; uploaded: number; bytesUploaded: number; retries: number };
   /** Installed tools: name -> version and executable path. */
   tools: Record<string, { version: string; path: string }>;
+  smoke: SmokeRecord[];
+}
+
+export interface SmokeRecord {
+  platform: string;
+  status: 'passed' | 'failed' | 'skipped';
+  experimental: boolean;
+  summary: string;
 }
 
 /** Everything one run produced, as the outputs and the summary report it. */
-export function runMetadata(descriptor: BuildpackDescriptor, plan: ReleasePlan, result: PackageResult, published: PublishResult | undefined, installed: InstalledTool[]): RunMetadata {
+export function runMetadata(
+  descriptor: BuildpackDescriptor,
+  plan: ReleasePlan,
+  result: PackageResult,
+  published: PublishResult | undefined,
+  installed: InstalledTool[],
+  smoke: SmokeResult[],
+): RunMetadata {
   return {
     id: descriptor.id,
     version: plan.version,
@@ -72,7 +88,12 @@ export function runMetadata(descriptor: BuildpackDescriptor, plan: ReleasePlan, 
     tags: published?.tags ?? [],
     push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
     tools: toolsOutput(installed),
+    smoke: smoke.map(smokeRecord),
   };
+}
+
+export function smokeRecord(r: SmokeResult): SmokeRecord {
+  return { platform: [r.platform.os, r.platform.architecture, r.platform.variant].filter(Boolean).join('/'), status: r.status, experimental: r.experimental, summary: r.summary };
 }
 
 export function setOutputs(metadata: RunMetadata): void {
@@ -83,5 +104,6 @@ export function setOutputs(metadata: RunMetadata): void {
   core.setOutput('image', metadata.image ?? '');
   core.setOutput('tags', metadata.tags.join('\n'));
   core.setOutput('tools', JSON.stringify(metadata.tools));
+  core.setOutput('smoke', JSON.stringify(metadata.smoke));
   core.setOutput('metadata', JSON.stringify(metadata));
 }

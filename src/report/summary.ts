@@ -23,13 +23,13 @@ export async function writeSummary(metadata: RunMetadata): Promise<void> {
           { data: 'Manifest digest', header: true },
           { data: 'Size', header: true },
           { data: 'Experimental', header: true },
+          { data: 'Smoke test', header: true },
         ],
-        ...metadata.manifests.map((m) => [
-          platformName(m.platform),
-          `<code>${m.digest}</code>`,
-          String(m.size),
-          m.experimental ? 'yes' : 'no',
-        ]),
+        ...metadata.manifests.map((m) => {
+          const smoke = metadata.smoke.find((s) => s.platform === platformName(m.platform));
+          const status = smoke ? `${smoke.status}${smoke.status === 'failed' && smoke.experimental ? ' (not blocking)' : ''}` : '-';
+          return [platformName(m.platform), `<code>${m.digest}</code>`, String(m.size), m.experimental ? 'yes' : 'no', escapeHtml(status)];
+        }),
       ]);
     if (metadata.tags.length) {
       core.summary.addRaw('Published to:', true).addList(metadata.tags.map((t) => `<code>${escapeHtml(t)}</code>`));

@@ -1,0 +1,65 @@
+import * as core from '@actions/core';
+import { readDescriptor } from '../buildpack/descriptor.js';
+import { readPackageConfig } from '../composite/package-toml.js';
+import type { Inputs } from '../inputs/inputs.js';
+import { canonicalJson, sha256Digest } from '../oci/digest.js';
+import { imageIndex } from '../oci/index.js';
+import { mediaTypes, type Descriptor } from '../oci/types.js';
+import { EXPERIMENTAL_ANNOTATION } from '../package/package.js';
+import { planRelease } from '../plan/plan.js';
+import { formatPlatform } from '../platform/platform.js';
+import { tagIndex } from '../registry/publish.js';
+import { formatReference, repositoryName } from '../registry/reference.js';
+import { openRegistries } from '../registry/session.js';
+import { parseManifestRecords } from '../report/manifests.js';
+import type { RunMetadata } from '../report/outputs.js';
+import { setOutputs } from '../report/outputs.js';
+import { writeSummary } from '../report/summary.js';
+import { InputError } from '../util/errors.js';
+
+/**
+ * mode: merge: the index over the manifests that mode: package jobs pushed, under every tag.
+ * Built by the same code from the same inputs, it is byte-identical to what mode: all writes;
+ * a tag is written only once every manifest it names is in that repository.
+ */
+export async function runMerge(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<void> {
+  const descriptor = await readDescriptor(inputs.path);
+  const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
+  const plan = planRelease(inputs, descriptor, env, packageConfig);
+  const records = parseManifestRecords(inputs.manifests);
+  if (!plan.tags.length) throw new InputError('Input "tags" is empty, but mode: merge exists to write the index under tags; set tags to the same references the package jobs pushed to.');
+  const manifests: Descriptor[] = records.map((r) => ({ mediaType: r.mediaType, digest: r.digest, size: r.size }));
+  const index = imageIndex(
+    mediaTypes(plan.format).index,
+    records.map((r, i) => ({ manifest: manifests[i], platform: r.platform, annotations: r.experimental ? { [EXPERIMENTAL_ANNOTATION]: 'true' } : undefined })),
+    plan.annotations,
+  );
+  const bytes = canonicalJson(index);
+  const descriptorOfIndex: Descriptor = { mediaType: index.mediaType, digest: sha256Digest(bytes), size: bytes.length };
+  core.info(`Index ${descriptorOfIndex.digest} over ${records.map((r) => `${formatPlatform(r.platform)} ${r.digest}`).join(', ')}`);
+
+  let tags: string[] = [];
+  if (inputs.push) {
+    const clients = await openRegistries([...new Set(plan.tags.map((t) => t.registry))], inputs, env, plan.tags[0].registry);
+    tags = await core.group('Publish', () => tagIndex({ descriptor: descriptorOfIndex, bytes }, manifests, plan.tags, clients));
+  } else {
+    core.info(`Dry run (push: false): would publish ${descriptorOfIndex.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
+  }
+  const metadata: RunMetadata = {
+    id: descriptor.id,
+    version: plan.version,
+    digest: descriptorOfIndex.digest,
+    mediaType: descriptorOfIndex.mediaType,
+    size: descriptorOfIndex.size,
+    layout: '',
+    manifests: records,
+    'cnb-files': {},
+    annotations: plan.annotations,
+    image: `${repositoryName(plan.tags[0])}@${descriptorOfIndex.digest}`,
+    tags,
+    tools: {},
+    smoke: [],
+  };
+  setOutputs(metadata);
+  await writeSummary(metadata);
+}

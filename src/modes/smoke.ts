@@ -1,0 +1,73 @@
+import * as core from '@actions/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL } from '../image/labels.js';
+import type { Inputs } from '../inputs/inputs.js';
+import { BlobStore } from '../oci/store.js';
+import type { Descriptor, ImageConfig } from '../oci/types.js';
+import { parsePlatformList, formatPlatform, samePlatform } from '../platform/platform.js';
+import { parseTags } from '../plan/plan.js';
+import { downloadBlob, readBlob } from '../registry/pull.js';
+import { getManifest } from '../registry/push.js';
+import { formatReference } from '../registry/reference.js';
+import { openRegistries } from '../registry/session.js';
+import { parseManifestRecords } from '../report/manifests.js';
+import { smokeRecord } from '../report/outputs.js';
+import { runnerPlatform } from '../smoke/runner.js';
+import { smokeTest, type SmokeSubject } from '../smoke/smoke.js';
+import { InputError } from '../util/errors.js';
+
+/**
+ * mode: smoke: on this runner (an arm64 runner, say), pull each listed platform by digest from
+ * the first tag's repository, where mode: package pushed it, and smoke-test it natively.
+ * Which platforms: `architectures` when set, else the runner's own.
+ */
+export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<void> {
+  const records = parseManifestRecords(inputs.manifests);
+  const tags = parseTags(inputs.tags);
+  if (!tags.length) throw new InputError('Input "tags" is empty, but mode: smoke pulls from the first tag\'s repository; set tags as in the package job.');
+  const wanted = inputs.architectures.length ? parsePlatformList(inputs.architectures, 'Input "architectures"') : [runnerPlatform()];
+  const selected = records.filter((r) => wanted.some((w) => samePlatform(w, r.platform)));
+  if (!selected.length) {
+    throw new InputError(`Input "manifests" lists no ${wanted.map(formatPlatform).join(', ')} image to smoke-test on this runner; run mode: smoke on a runner of a listed platform, or set architectures.`);
+  }
+  const source = tags[0];
+  const clients = await openRegistries([source.registry], inputs, env, source.registry);
+  const client = clients(source.registry);
+  const scratch = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-smoke-'));
+  try {
+    const store = new BlobStore(path.join(scratch, 'store'));
+    const subjects: SmokeSubject[] = [];
+    let info: { id: string; version: string; api: string } | undefined;
+    for (const record of selected) {
+      const reference = `${source.registry}/${source.repository}@${record.digest}`;
+      const bytes = await getManifest(client, source.repository, record.digest, [record.mediaType]);
+      if (!bytes) throw new InputError(`${reference} does not exist; run mode: package with the same tags first.`);
+      const manifest = JSON.parse(bytes.toString('utf8')) as { config: Descriptor; layers: Descriptor[] };
+      const config = JSON.parse((await readBlob(client, source.repository, manifest.config)).toString('utf8')) as ImageConfig;
+      info ??= buildpackInfo(config, reference);
+      for (const layer of manifest.layers) await downloadBlob(client, source.repository, layer, store);
+      core.info(`Pulled ${formatPlatform(record.platform)} ${reference}`);
+      subjects.push({ platform: record.platform, layers: manifest.layers, digest: record.digest, image: reference, experimental: record.experimental });
+    }
+    const mode = inputs.smokeTest === 'none' ? 'native' : inputs.smokeTest;
+    const results = await smokeTest(subjects, store, { mode, app: inputs.smokeApp, command: inputs.smokeCommand, scratch, ...(info as { id: string; version: string; api: string }) });
+    core.setOutput('smoke', JSON.stringify(results.map(smokeRecord)));
+    core.info(`Smoke-tested ${results.filter((r) => r.status === 'passed').length} of ${results.length} from ${formatReference(source)}'s repository.`);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Which buildpack an image holds, from its labels: where its files are, and its API. */
+function buildpackInfo(config: ImageConfig, reference: string): { id: string; version: string; api: string } {
+  try {
+    const meta = JSON.parse(config.config.Labels[BUILDPACKAGE_METADATA_LABEL]) as { id: string; version: string };
+    const layers = JSON.parse(config.config.Labels[BUILDPACK_LAYERS_LABEL]) as Record<string, Record<string, { api?: string }>>;
+    return { id: meta.id, version: meta.version, api: layers[meta.id]?.[meta.version]?.api ?? '0.10' };
+  } catch {
+    throw new InputError(`${reference} has no readable buildpack labels, so it is not a buildpack image; check the manifests input.`);
+  }
+}
+

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { readElfIdentity } from '../platform/elf.js';
+import { formatPlatform, samePlatform, type Platform } from '../platform/platform.js';
+import { InputError } from '../util/errors.js';
+
+// qemu-user's names for each architecture.
+const QEMU: Record<string, string> = {
+  amd64: 'x86_64',
+  arm64: 'aarch64',
+  arm: 'arm',
+  '386': 'i386',
+  ppc64le: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
+
+/** The platform this runner executes natively. */
+export function runnerPlatform(): Platform {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch === 'ia32' ? '386' : process.arch;
+  return { os: 'linux', architecture: arch, ...(arch === 'arm' ? { variant: 'v7' } : {}) };
+}
+
+export interface PhaseResult {
+  exitCode: number;
+  output: string;
+}
+
+export interface BuildpackRun {
+  detect: PhaseResult;
+  build?: PhaseResult;
+  passed: boolean;
+  /** One line on what happened, for logs and warnings. */
+  summary: string;
+}
+
+/**
+ * Runs one platform's buildpack as the lifecycle would: bin/detect, then (if it passed)
+ * bin/build, with the platform directory, build plan and layers directory as arguments and
+ * CNB_* variables, the app as the working directory. A binary for another architecture runs
+ * under qemu-user (emulated); scripts run as they are.
+ */
+export async function runBuildpack(buildpackDir: string, app: string, platform: Platform, api: string): Promise<BuildpackRun> {
+  const scratch = await mkdtemp(path.join(path.dirname(buildpackDir), 'smoke-'));
+  const dirs = { platform: path.join(scratch, 'platform'), layers: path.join(scratch, 'layers') };
+  for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
+  await mkdir(path.join(dirs.platform, 'env'), { recursive: true });
+  const buildPlan = path.join(scratch, 'build-plan.toml');
+  const bpPlan = path.join(scratch, 'buildpack-plan.toml');
+  await writeFile(bpPlan, '');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? scratch,
+    CNB_BUILDPACK_DIR: buildpackDir,
+    CNB_PLATFORM_DIR: dirs.platform,
+    CNB_BUILD_PLAN_PATH: buildPlan,
+    CNB_LAYERS_DIR: dirs.layers,
+    CNB_BP_PLAN_PATH: bpPlan,
+    CNB_TARGET_OS: platform.os,
+    CNB_TARGET_ARCH: platform.architecture,
+    ...(platform.variant ? { CNB_TARGET_ARCH_VARIANT: platform.variant } : {}),
+  };
+  // Buildpack API < 0.8 passes the directories as arguments; newer ones read CNB_*; both given.
+  const detect = await runPhase(path.join(buildpackDir, 'bin', 'detect'), [dirs.platform, buildPlan], app, env, platform);
+  if (detect.exitCode !== 0) {
+    const why = detect.exitCode === 100 ? 'detection did not pass (exit 100)' : `bin/detect failed (exit ${detect.exitCode})`;
+    return { detect, passed: false, summary: `${why} for the app (Buildpack API ${api})` };
+  }
+  const build = await runPhase(path.join(buildpackDir, 'bin', 'build'), [dirs.layers, dirs.platform, bpPlan], app, env, platform);
+  return {
+    detect,
+    build,
+    passed: build.exitCode === 0,
+    summary: build.exitCode === 0 ? `detect and build passed (Buildpack API ${api})` : `bin/build failed (exit ${build.exitCode})`,
+  };
+}
+
+async function runPhase(program: string, args: string[], cwd: string, env: Record<string, string>, platform: Platform): Promise<PhaseResult> {
+  const [command, argv] = await invocation(program, args, platform);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), output }));
+  });
+}
+
+/** How to start a buildpack executable for a platform: directly, or through qemu-user. */
+async function invocation(program: string, args: string[], platform: Platform): Promise<[string, string[]]> {
+  await access(program, constants.X_OK).catch(() => {
+    throw new InputError(`${program} is missing or not executable, so the ${formatPlatform(platform)} buildpack cannot be smoke-tested; check bin/ in the image.`);
+  });
+  const elf = await readElfIdentity(await realpath(program));
+  if (!elf || samePlatform(platform, runnerPlatform())) return [program, args];
+  const qemu = `qemu-${QEMU[platform.architecture]}-static`;
+  const found = await which(qemu);
+  if (!found) {
+    throw new InputError(
+      `smoke-test: emulated needs ${qemu} to run the ${formatPlatform(platform)} binaries on this ${formatPlatform(runnerPlatform())} runner; install qemu-user-static (apt-get install qemu-user-static) or use smoke-test: native on a ${formatPlatform(platform)} runner.`,
+    );
+  }
+  // qemu passes the path it was given as argv[0], so bin/detect -> run still sees "detect".
+  return [found, [program, ...args]];
+}
+
+async function which(command: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, command);
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+  }
+  return undefined;
+}
