@@ -10,8 +10,12 @@ const workflowsDir = path.join(ROOT, '.github', 'workflows');
 describe('workflows and action.yml against the official schemas', async () => {
   const files = (await readdir(workflowsDir)).filter((f) => /\.ya?ml$/.test(f)).sort();
 
-  it('has the CI and end-to-end workflows', () => {
-    assert.ok(files.includes('ci.yml') && files.includes('e2e.yml'), files.join(', '));
+  it('has the CI, end-to-end and reusable publish workflows', async () => {
+    assert.ok(files.includes('ci.yml') && files.includes('e2e.yml') && files.includes('publish-buildpack.yml'), files.join(', '));
+    const reusable = await readFile(path.join(workflowsDir, 'publish-buildpack.yml'), 'utf8');
+    assert.match(reusable, /^on:\n  workflow_call:/m);
+    for (const job of ['package:', 'smoke-arm64:', 'merge:']) assert.ok(reusable.includes(`\n  ${job}\n`), job);
+    for (const mode of ['package', 'smoke', 'merge']) assert.match(reusable, new RegExp(`mode: ${mode}\\n`));
   });
 
   for (const file of files) {

@@ -98681,6 +98681,9 @@ function getInputs(read = readInput, env = process.env) {
     if (Boolean(registryUsername) !== Boolean(registryPassword)) {
         throw new errors/* InputError */.d(`Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`);
     }
+    if (read('smoke-test').trim() && read('smoke-test').trim() !== 'none' && !read('smoke-app').trim() && !read('smoke-command').trim()) {
+        throw new errors/* InputError */.d('Input "smoke-test" is set but "smoke-app" is empty; set smoke-app to a sample app directory the buildpack detects (or give a smoke-command).');
+    }
     return {
         path: external_node_path_.resolve(read('path').trim() || '.'),
         architectures: parseList(read('architectures')),
@@ -104582,7 +104585,7 @@ async function smokeTest(subjects, store, options) {
 }
 async function runBuiltIn(subject, store, options, native) {
     if (!options.app)
-        throw new errors/* InputError */.d('Input "smoke-test" is set but "smoke-app" is empty; set smoke-app to a sample app directory the buildpack detects.');
+        throw new Error('smoke test without an app');
     const root = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(options.scratch, 'smoke-image-'));
     try {
         // Test what ships: the image's layers, unpacked, not the files they were made from.

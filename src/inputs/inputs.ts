@@ -73,6 +73,9 @@ export function getInputs(read: InputReader = readInput, env: NodeJS.ProcessEnv 
       `Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`,
     );
   }
+  if (read('smoke-test').trim() && read('smoke-test').trim() !== 'none' && !read('smoke-app').trim() && !read('smoke-command').trim()) {
+    throw new InputError('Input "smoke-test" is set but "smoke-app" is empty; set smoke-app to a sample app directory the buildpack detects (or give a smoke-command).');
+  }
   return {
     path: path.resolve(read('path').trim() || '.'),
     architectures: parseList(read('architectures')),

@@ -71,7 +71,7 @@ export async function smokeTest(subjects: SmokeSubject[], store: BlobStore, opti
 }
 
 async function runBuiltIn(subject: SmokeSubject, store: BlobStore, options: SmokeOptions, native: boolean): Promise<{ passed: boolean; summary: string }> {
-  if (!options.app) throw new InputError('Input "smoke-test" is set but "smoke-app" is empty; set smoke-app to a sample app directory the buildpack detects.');
+  if (!options.app) throw new Error('smoke test without an app');
   const root = await mkdtemp(path.join(options.scratch, 'smoke-image-'));
   try {
     // Test what ships: the image's layers, unpacked, not the files they were made from.
