@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { NoOperationTraceWriter, parseAction, parseWorkflow } from './helpers/workflow-parser.js';
 import { ROOT } from './helpers/paths.js';
 
@@ -38,4 +39,21 @@ describe('workflows and action.yml against the official schemas', async () => {
     const result = parseAction({ name: 'action.yml', content }, new NoOperationTraceWriter());
     assert.deepEqual(result.context.errors.getErrors().map((e) => e.message), []);
   });
+});
+
+describe('README examples', async () => {
+  const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+  it('has YAML examples', () => assert.ok(blocks.length >= 5, `${blocks.length} blocks`));
+
+  for (const [i, block] of blocks.entries()) {
+    it(`example ${i + 1} is valid YAML, and a valid workflow when it is one`, () => {
+      assert.doesNotThrow(() => parseYaml(block), `example ${i + 1}:\n${block}`);
+      if (/^jobs:/m.test(block)) {
+        const result = parseWorkflow({ name: `readme-${i + 1}.yml`, content: `on: push\n${block}` }, new NoOperationTraceWriter());
+        assert.deepEqual(result.context.errors.getErrors().map((e) => e.message), [], block);
+      }
+    });
+  }
 });
