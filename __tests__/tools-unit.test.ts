@@ -8,7 +8,7 @@ import { pack } from 'tar-stream';
 import { publishedSha256, releaseAsset } from '../src/tools/assets.js';
 import { toolCacheName } from '../src/tools/install.js';
 import { parseToolRequests } from '../src/tools/request.js';
-import { extractArchive } from '../src/util/archive.js';
+import { extractArchive, isLayoutEntry } from '../src/util/archive.js';
 
 describe('tool requests', () => {
   it('take pinned defaults and exact versions', () => {
@@ -80,7 +80,7 @@ describe('archive extraction', () => {
   }
   it('accepts pack-style leading slashes and keeps in-tree symlinks, dropping setuid bits', async () => {
     const dest = await mkdtemp(path.join(tmpdir(), 'extract-'));
-    await extractArchive(await tarOf([{ name: '/index.json', body: '{}' }, { name: './bin/run', body: 'x' }, { name: 'bin/detect', type: 'symlink', linkname: 'run' }]), dest, { gzip: false, archive: 'a.cnb' });
+    await extractArchive(await tarOf([{ name: '/index.json', body: '{}' }, { name: './bin/run', body: 'x' }, { name: 'bin/detect', type: 'symlink', linkname: 'run' }]), dest, { gzip: false, archive: 'a.cnb', leadingSlashAllowed: isLayoutEntry });
     assert.equal(await readFile(path.join(dest, 'index.json'), 'utf8'), '{}');
     assert.equal(await readlink(path.join(dest, 'bin', 'detect')), 'run');
     const { mode } = await (await import('node:fs/promises')).stat(path.join(dest, 'bin', 'run'));
@@ -92,10 +92,11 @@ describe('archive extraction', () => {
     ['an escaping symlink', [{ name: 'bin/x', type: 'symlink', linkname: '../../../etc/passwd' }], /holds the symlink "bin\/x" -> "\.\.\/\.\.\/\.\.\/etc\/passwd", which points outside/],
     ['an absolute symlink', [{ name: 'x', type: 'symlink', linkname: '/etc/passwd' }], /points outside/],
     ['a hard link', [{ name: 'x', type: 'link', linkname: '/etc/passwd' }], /of type link, which a buildpack archive never needs/],
+    ['an absolute entry outside the layout, even in a .cnb', [{ name: '/etc/cron.d/evil', body: 'x' }], /a\.cnb holds the absolute entry "\/etc\/cron\.d\/evil"; refusing/],
   ] as const) {
     it(`refuses ${label}`, async () => {
       const dest = await mkdtemp(path.join(tmpdir(), 'extract-'));
-      await assert.rejects(extractArchive(await tarOf([...entries]), path.join(dest, 'inner'), { gzip: false, archive: 'a.cnb' }), message);
+      await assert.rejects(extractArchive(await tarOf([...entries]), path.join(dest, 'inner'), { gzip: false, archive: 'a.cnb', leadingSlashAllowed: isLayoutEntry }), message);
       await assert.rejects(readFile(path.join(dest, 'etc', 'evil')));
     });
   }

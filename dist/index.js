@@ -101830,6 +101830,8 @@ function header(response, name) {
 
 
 
+
+
 function fail(client, what, response) {
     const codes = errorCodes(response.body);
     const detail = codes.length ? `: ${codes.map((c) => `${c.code} ${c.message}`.trim()).join('; ')}` : '';
@@ -101891,20 +101893,33 @@ const CHUNK_BYTES = 16 * 1024 * 1024;
  * 413 from a proxy in front of the registry, uploads it in chunks instead.
  */
 async function uploadBlob(client, repository, blob, open) {
-    const location = await startUpload(client, repository);
-    const response = await client.request('PUT', withDigest(location, blob.digest), {
-        repository,
-        action: 'push',
-        headers: { 'Content-Type': 'application/octet-stream' },
-        body: () => open(),
-        contentLength: blob.size,
-    });
-    if (response.status === 413)
-        return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
-    if (![200, 201, 202, 204].includes(response.status))
-        throw fail(client, `accept blob ${blob.digest} in ${repository}`, response);
-    checkDigestHeader(client, response, blob.digest, `blob in ${repository}`);
+    for (let session = 1;; session++) {
+        const location = await startUpload(client, repository);
+        const response = await client.request('PUT', withDigest(location, blob.digest), {
+            repository,
+            action: 'push',
+            headers: { 'Content-Type': 'application/octet-stream' },
+            body: () => open(),
+            contentLength: blob.size,
+        });
+        if (response.status === 413)
+            return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
+        if ([200, 201, 202, 204].includes(response.status)) {
+            checkDigestHeader(client, response, blob.digest, `blob in ${repository}`);
+            return;
+        }
+        // A retried PUT can find its session gone: the registry finished it before the connection
+        // broke, or let it expire. If the blob is there, done; else start a fresh session.
+        if (await blobExists(client, repository, blob.digest))
+            return;
+        if (session >= UPLOAD_SESSIONS || ![400, 404, 416].includes(response.status))
+            throw fail(client, `accept blob ${blob.digest} in ${repository}`, response);
+        lib_core/* debug */.Yz(`${repository}: upload of ${blob.digest} answered HTTP ${response.status}; starting a new upload session`);
+        retryStats.retries++;
+    }
 }
+/** How many upload sessions one blob may take before its failure is final. */
+const UPLOAD_SESSIONS = 3;
 async function uploadChunked(client, repository, blob, open, minimum) {
     let location = await startUpload(client, repository);
     const chunk = Math.max(CHUNK_BYTES, minimum);
@@ -102679,9 +102694,9 @@ function extractTar(file_1, dest_1) {
         // Create dest
         dest = yield _createExtractFolder(dest);
         // Determine whether GNU tar
-        lib_core/* debug */.Yz('Checking tar --version');
+        core.debug('Checking tar --version');
         let versionOutput = '';
-        yield (0,lib_exec/* exec */.m)('tar --version', [], {
+        yield exec('tar --version', [], {
             ignoreReturnCode: true,
             silent: true,
             listeners: {
@@ -102689,7 +102704,7 @@ function extractTar(file_1, dest_1) {
                 stderr: (data) => (versionOutput += data.toString())
             }
         });
-        lib_core/* debug */.Yz(versionOutput.trim());
+        core.debug(versionOutput.trim());
         const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
         // Initialize args
         let args;
@@ -102699,7 +102714,7 @@ function extractTar(file_1, dest_1) {
         else {
             args = [flags];
         }
-        if (lib_core/* isDebug */._o() && !flags.includes('v')) {
+        if (core.isDebug() && !flags.includes('v')) {
             args.push('-v');
         }
         let destArg = dest;
@@ -102717,7 +102732,7 @@ function extractTar(file_1, dest_1) {
             args.push('--overwrite');
         }
         args.push('-C', destArg, '-f', fileArg);
-        yield (0,lib_exec/* exec */.m)(`tar`, args);
+        yield exec(`tar`, args);
         return dest;
     });
 }
@@ -103122,6 +103137,74 @@ function hashFile(file) {
     });
 }
 
+;// CONCATENATED MODULE: ./build/src/util/archive.js
+
+
+
+
+
+
+
+/**
+ * The path an archive entry may be written to, relative to the extraction root. An entry that
+ * climbs out with `..` or is absolute (unless allowed) is refused, so a crafted archive can
+ * never write outside `dest`.
+ */
+function entryPath(name, options) {
+    const normalised = name.replaceAll('\\', '/');
+    const parts = normalised.split('/').filter((p) => p !== '' && p !== '.');
+    const relative = parts.join('/');
+    if (parts.includes('..')) {
+        throw new errors/* InputError */.d(`${options.archive} holds the entry "${name}", which climbs out of the archive with ".."; refusing to extract it, so rebuild the archive.`);
+    }
+    if ((normalised.startsWith('/') || /^[A-Za-z]:\//.test(normalised)) && !options.leadingSlashAllowed?.(relative)) {
+        throw new errors/* InputError */.d(`${options.archive} holds the absolute entry "${name}"; refusing to extract it, so rebuild the archive with relative names.`);
+    }
+    return relative;
+}
+/** The entries of an OCI layout, which pack's .cnb files name with a leading `/`. */
+function isLayoutEntry(relative) {
+    return /^(oci-layout|index\.json|blobs|blobs\/sha256|blobs\/sha256\/[a-f0-9]{64})$/.test(relative);
+}
+/**
+ * Extracts a tar (optionally gzip) stream into `dest`: files, directories and symlinks whose
+ * targets stay inside `dest`; anything else (devices, hard links out of the tree) is refused.
+ * Modes keep only permission bits.
+ */
+async function extractArchive(source, dest, options) {
+    const ex = (0,tar_stream.extract)();
+    const consume = (async () => {
+        for await (const entry of ex) {
+            const { header } = entry;
+            const rel = entryPath(header.name, options);
+            const target = external_node_path_.join(dest, rel);
+            if (header.type === 'directory') {
+                await (0,promises_namespaceObject.mkdir)(target, { recursive: true, mode: 0o755 });
+            }
+            else if (header.type === 'file' || header.type === 'contiguous-file') {
+                await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(target), { recursive: true });
+                await (0,external_node_stream_promises_namespaceObject.pipeline)(entry, (0,external_node_fs_.createWriteStream)(target, { mode: header.mode & 0o777 }));
+                continue;
+            }
+            else if (header.type === 'symlink') {
+                const link = header.linkname ?? '';
+                const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(rel), link));
+                if (external_node_path_.posix.isAbsolute(link) || resolved === '..' || resolved.startsWith('../')) {
+                    throw new errors/* InputError */.d(`${options.archive} holds the symlink "${header.name}" -> "${link}", which points outside the archive; refusing to extract it.`);
+                }
+                await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(target), { recursive: true });
+                await (0,promises_namespaceObject.symlink)(link, target);
+            }
+            else {
+                throw new errors/* InputError */.d(`${options.archive} holds "${header.name}" of type ${header.type}, which a buildpack archive never needs; refusing to extract it.`);
+            }
+            entry.resume();
+        }
+    })();
+    const sink = ex;
+    await Promise.all([options.gzip ? (0,external_node_stream_promises_namespaceObject.pipeline)(source, (0,external_node_zlib_.createGunzip)(), sink) : (0,external_node_stream_promises_namespaceObject.pipeline)(source, sink), consume]);
+}
+
 ;// CONCATENATED MODULE: ./build/src/tools/assets.js
 
 const GITHUB = 'https://github.com';
@@ -103192,6 +103275,8 @@ function publishedSha256(text, asset) {
 
 
 
+
+
 /**
  * The tool-cache name: a mirror's installs are kept apart from github.com's, so a mirror
  * serving different bytes can never be mistaken for the official release.
@@ -103247,7 +103332,9 @@ async function download(request, asset, name, runner) {
             await (0,promises_namespaceObject.chmod)(file, 0o755);
             return await cacheFile(file, asset.executable, name, request.version, runner.arch);
         }
-        const extracted = asset.archive === 'zip' ? await extractZip(file) : await extractTar(file);
+        // tar archives go through the action's own extractor, which refuses entries that climb out
+        // with .. or are absolute, rather than trusting the system tar's handling of them.
+        const extracted = asset.archive === 'zip' ? await extractZip(file) : await extractTool(file, asset.asset);
         return await cacheDir(extracted, name, request.version, runner.arch);
     }
     finally {
@@ -103287,6 +103374,11 @@ async function verify(request, asset, file, runner) {
         throw new errors/* InputError */.d(`${asset.asset} from ${asset.url} has sha256 ${actual}, but ${asset.checksum.url} publishes ${expected}; refusing to install it (nothing was cached), so check the mirror or the network.`);
     }
     lib_core/* info */.pq(`${asset.asset}: sha256 ${actual} matches ${asset.checksum.url}`);
+}
+async function extractTool(file, asset) {
+    const dest = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'tool-'));
+    await extractArchive((0,external_node_fs_.createReadStream)(file), dest, { gzip: true, archive: asset });
+    return dest;
 }
 /** buildx is a docker CLI plugin: docker finds it in $DOCKER_CONFIG/cli-plugins. */
 async function installDockerPlugin(executable) {
@@ -104186,65 +104278,6 @@ async function fetchOne(d, root, useActionsCache) {
     return { sha256, file: target, size: hash.size, ...(useActionsCache ? { cache: { paths: [dir], key } } : {}) };
 }
 
-;// CONCATENATED MODULE: ./build/src/util/archive.js
-
-
-
-
-
-
-
-/**
- * The path an archive entry may be written to, relative to the extraction root. A leading `/` or
- * `./` is accepted (pack writes `/index.json`); an entry that climbs out with `..` is refused,
- * so a crafted archive can never write outside `dest`.
- */
-function entryPath(name, archive) {
-    const parts = name.replaceAll('\\', '/').split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) {
-        throw new errors/* InputError */.d(`${archive} holds the entry "${name}", which climbs out of the archive with ".."; refusing to extract it, so rebuild the archive.`);
-    }
-    return parts.join('/');
-}
-/**
- * Extracts a tar (optionally gzip) stream into `dest`: files, directories and symlinks whose
- * targets stay inside `dest`; anything else (devices, hard links out of the tree) is refused.
- * Modes keep only permission bits.
- */
-async function extractArchive(source, dest, options) {
-    const ex = (0,tar_stream.extract)();
-    const consume = (async () => {
-        for await (const entry of ex) {
-            const { header } = entry;
-            const rel = entryPath(header.name, options.archive);
-            const target = external_node_path_.join(dest, rel);
-            if (header.type === 'directory') {
-                await (0,promises_namespaceObject.mkdir)(target, { recursive: true, mode: 0o755 });
-            }
-            else if (header.type === 'file' || header.type === 'contiguous-file') {
-                await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(target), { recursive: true });
-                await (0,external_node_stream_promises_namespaceObject.pipeline)(entry, (0,external_node_fs_.createWriteStream)(target, { mode: header.mode & 0o777 }));
-                continue;
-            }
-            else if (header.type === 'symlink') {
-                const link = header.linkname ?? '';
-                const resolved = external_node_path_.posix.normalize(external_node_path_.posix.join(external_node_path_.posix.dirname(rel), link));
-                if (external_node_path_.posix.isAbsolute(link) || resolved === '..' || resolved.startsWith('../')) {
-                    throw new errors/* InputError */.d(`${options.archive} holds the symlink "${header.name}" -> "${link}", which points outside the archive; refusing to extract it.`);
-                }
-                await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(target), { recursive: true });
-                await (0,promises_namespaceObject.symlink)(link, target);
-            }
-            else {
-                throw new errors/* InputError */.d(`${options.archive} holds "${header.name}" of type ${header.type}, which a buildpack archive never needs; refusing to extract it.`);
-            }
-            entry.resume();
-        }
-    })();
-    const sink = ex;
-    await Promise.all([options.gzip ? (0,external_node_stream_promises_namespaceObject.pipeline)(source, (0,external_node_zlib_.createGunzip)(), sink) : (0,external_node_stream_promises_namespaceObject.pipeline)(source, sink), consume]);
-}
-
 ;// CONCATENATED MODULE: ./build/src/image/import.js
 
 
@@ -104266,7 +104299,7 @@ async function extractArchive(source, dest, options) {
 async function importCnb(file, platform, format, store, scratch) {
     const dir = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(scratch, 'cnb-'));
     try {
-        await extractArchive((0,external_node_fs_.createReadStream)(file), dir, { gzip: false, archive: file });
+        await extractArchive((0,external_node_fs_.createReadStream)(file), dir, { gzip: false, archive: file, leadingSlashAllowed: isLayoutEntry });
         const readBlob = async (descriptor, what) => {
             const hex = /^sha256:([a-f0-9]{64})$/.exec(descriptor.digest)?.[1];
             const bytes = hex ? await (0,promises_namespaceObject.readFile)(external_node_path_.join(dir, 'blobs', 'sha256', hex)).catch(() => undefined) : undefined;

@@ -6,7 +6,7 @@ import { sha256Digest } from '../oci/digest.js';
 import type { BlobStore } from '../oci/store.js';
 import { layerMediaType, mediaTypes, type Descriptor, type Format, type ImageConfig } from '../oci/types.js';
 import { formatPlatform, type Platform } from '../platform/platform.js';
-import { extractArchive } from '../util/archive.js';
+import { extractArchive, isLayoutEntry } from '../util/archive.js';
 import { InputError } from '../util/errors.js';
 import { hashFile } from '../util/hash.js';
 import type { PlatformImage } from './image.js';
@@ -21,7 +21,7 @@ import { BUILDPACKAGE_METADATA_LABEL, BUILDPACK_LAYERS_LABEL } from './labels.js
 export async function importCnb(file: string, platform: Platform, format: Format, store: BlobStore, scratch: string): Promise<PlatformImage> {
   const dir = await mkdtemp(path.join(scratch, 'cnb-'));
   try {
-    await extractArchive(createReadStream(file), dir, { gzip: false, archive: file });
+    await extractArchive(createReadStream(file), dir, { gzip: false, archive: file, leadingSlashAllowed: isLayoutEntry });
     const readBlob = async (descriptor: { digest: string; size?: number }, what: string): Promise<Buffer> => {
       const hex = /^sha256:([a-f0-9]{64})$/.exec(descriptor.digest)?.[1];
       const bytes = hex ? await readFile(path.join(dir, 'blobs', 'sha256', hex)).catch(() => undefined) : undefined;

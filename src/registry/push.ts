@@ -1,10 +1,11 @@
+import * as core from '@actions/core';
 import type { Readable } from 'node:stream';
 import { InputError } from '../util/errors.js';
 import { sha256Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/types.js';
 import { errorCodes } from './challenge.js';
 import { header, type RegistryClient } from './client.js';
-import type { HttpResponse } from './http.js';
+import { retryStats, type HttpResponse } from './http.js';
 
 /** Where a blob came from in this run, for the statistics and the log. */
 export type BlobOutcome = 'existing' | 'mounted' | 'uploaded';
@@ -69,18 +70,31 @@ const CHUNK_BYTES = 16 * 1024 * 1024;
  * 413 from a proxy in front of the registry, uploads it in chunks instead.
  */
 export async function uploadBlob(client: RegistryClient, repository: string, blob: Descriptor, open: (start?: number, end?: number) => Readable): Promise<void> {
-  const location = await startUpload(client, repository);
-  const response = await client.request('PUT', withDigest(location, blob.digest), {
-    repository,
-    action: 'push',
-    headers: { 'Content-Type': 'application/octet-stream' },
-    body: () => open(),
-    contentLength: blob.size,
-  });
-  if (response.status === 413) return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
-  if (![200, 201, 202, 204].includes(response.status)) throw fail(client, `accept blob ${blob.digest} in ${repository}`, response);
-  checkDigestHeader(client, response, blob.digest, `blob in ${repository}`);
+  for (let session = 1; ; session++) {
+    const location = await startUpload(client, repository);
+    const response = await client.request('PUT', withDigest(location, blob.digest), {
+      repository,
+      action: 'push',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: () => open(),
+      contentLength: blob.size,
+    });
+    if (response.status === 413) return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
+    if ([200, 201, 202, 204].includes(response.status)) {
+      checkDigestHeader(client, response, blob.digest, `blob in ${repository}`);
+      return;
+    }
+    // A retried PUT can find its session gone: the registry finished it before the connection
+    // broke, or let it expire. If the blob is there, done; else start a fresh session.
+    if (await blobExists(client, repository, blob.digest)) return;
+    if (session >= UPLOAD_SESSIONS || ![400, 404, 416].includes(response.status)) throw fail(client, `accept blob ${blob.digest} in ${repository}`, response);
+    core.debug(`${repository}: upload of ${blob.digest} answered HTTP ${response.status}; starting a new upload session`);
+    retryStats.retries++;
+  }
 }
+
+/** How many upload sessions one blob may take before its failure is final. */
+const UPLOAD_SESSIONS = 3;
 
 async function uploadChunked(client: RegistryClient, repository: string, blob: Descriptor, open: (start?: number, end?: number) => Readable, minimum: number): Promise<void> {
   let location = await startUpload(client, repository);

@@ -1,11 +1,13 @@
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { InputError, errorMessage } from '../util/errors.js';
 import { hashFile } from '../util/hash.js';
+import { extractArchive } from '../util/archive.js';
 import { GITHUB, publishedSha256, releaseAsset, type ReleaseAsset, type Runner } from './assets.js';
 import { restoreFromActionsCache } from '../cache/actions-cache.js';
 import type { ToolRequest } from './request.js';
@@ -87,7 +89,9 @@ async function download(request: ToolRequest, asset: ReleaseAsset, name: string,
       await chmod(file, 0o755);
       return await tc.cacheFile(file, asset.executable, name, request.version, runner.arch);
     }
-    const extracted = asset.archive === 'zip' ? await tc.extractZip(file) : await tc.extractTar(file);
+    // tar archives go through the action's own extractor, which refuses entries that climb out
+    // with .. or are absolute, rather than trusting the system tar's handling of them.
+    const extracted = asset.archive === 'zip' ? await tc.extractZip(file) : await extractTool(file, asset.asset);
     return await tc.cacheDir(extracted, name, request.version, runner.arch);
   } finally {
     await rm(file, { force: true });
@@ -130,6 +134,12 @@ async function verify(request: ToolRequest, asset: ReleaseAsset, file: string, r
     );
   }
   core.info(`${asset.asset}: sha256 ${actual} matches ${asset.checksum.url}`);
+}
+
+async function extractTool(file: string, asset: string): Promise<string> {
+  const dest = await mkdtemp(path.join(process.env.RUNNER_TEMP || tmpdir(), 'tool-'));
+  await extractArchive(createReadStream(file), dest, { gzip: true, archive: asset });
+  return dest;
 }
 
 /** buildx is a docker CLI plugin: docker finds it in $DOCKER_CONFIG/cli-plugins. */

@@ -7,17 +7,38 @@ import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { InputError } from './errors.js';
 
+export interface ExtractOptions {
+  gzip: boolean;
+  /** How errors name the archive. */
+  archive: string;
+  /**
+   * pack writes `.cnb` entries as `/index.json`, `/blobs/...`: accept a leading `/` only for the
+   * entries this predicate allows. Anything else absolute is refused.
+   */
+  leadingSlashAllowed?: (relative: string) => boolean;
+}
+
 /**
- * The path an archive entry may be written to, relative to the extraction root. A leading `/` or
- * `./` is accepted (pack writes `/index.json`); an entry that climbs out with `..` is refused,
- * so a crafted archive can never write outside `dest`.
+ * The path an archive entry may be written to, relative to the extraction root. An entry that
+ * climbs out with `..` or is absolute (unless allowed) is refused, so a crafted archive can
+ * never write outside `dest`.
  */
-export function entryPath(name: string, archive: string): string {
-  const parts = name.replaceAll('\\', '/').split('/').filter((p) => p !== '' && p !== '.');
+export function entryPath(name: string, options: Pick<ExtractOptions, 'archive' | 'leadingSlashAllowed'>): string {
+  const normalised = name.replaceAll('\\', '/');
+  const parts = normalised.split('/').filter((p) => p !== '' && p !== '.');
+  const relative = parts.join('/');
   if (parts.includes('..')) {
-    throw new InputError(`${archive} holds the entry "${name}", which climbs out of the archive with ".."; refusing to extract it, so rebuild the archive.`);
+    throw new InputError(`${options.archive} holds the entry "${name}", which climbs out of the archive with ".."; refusing to extract it, so rebuild the archive.`);
   }
-  return parts.join('/');
+  if ((normalised.startsWith('/') || /^[A-Za-z]:\//.test(normalised)) && !options.leadingSlashAllowed?.(relative)) {
+    throw new InputError(`${options.archive} holds the absolute entry "${name}"; refusing to extract it, so rebuild the archive with relative names.`);
+  }
+  return relative;
+}
+
+/** The entries of an OCI layout, which pack's .cnb files name with a leading `/`. */
+export function isLayoutEntry(relative: string): boolean {
+  return /^(oci-layout|index\.json|blobs|blobs\/sha256|blobs\/sha256\/[a-f0-9]{64})$/.test(relative);
 }
 
 /**
@@ -25,12 +46,12 @@ export function entryPath(name: string, archive: string): string {
  * targets stay inside `dest`; anything else (devices, hard links out of the tree) is refused.
  * Modes keep only permission bits.
  */
-export async function extractArchive(source: Readable, dest: string, options: { gzip: boolean; archive: string }): Promise<void> {
+export async function extractArchive(source: Readable, dest: string, options: ExtractOptions): Promise<void> {
   const ex = extract();
   const consume = (async () => {
     for await (const entry of ex) {
       const { header } = entry;
-      const rel = entryPath(header.name, options.archive);
+      const rel = entryPath(header.name, options);
       const target = path.join(dest, rel);
       if (header.type === 'directory') {
         await mkdir(target, { recursive: true, mode: 0o755 });
