@@ -35,7 +35,7 @@ export function parseOutputFile(text: string): Record<string, string> {
  * Runs the committed bundle exactly as the runner does: `node dist/index.js` on this Node (24),
  * inputs as INPUT_* variables, GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files and a RUNNER_TEMP.
  */
-export async function runAction(inputs: Record<string, string>, options: { env?: Record<string, string>; cwd?: string; runnerTemp?: string } = {}): Promise<ActionRun> {
+export async function runAction(inputs: Record<string, string>, options: { env?: Record<string, string>; cwd?: string; runnerTemp?: string; signal?: AbortSignal } = {}): Promise<ActionRun> {
   const runnerTemp = options.runnerTemp ?? (await mkdtemp(path.join(tmpdir(), 'runner-temp-')));
   const outputFile = path.join(runnerTemp, 'github_output');
   const summaryFile = path.join(runnerTemp, 'step_summary');
@@ -57,7 +57,8 @@ export async function runAction(inputs: Record<string, string>, options: { env?:
     ...options.env,
   });
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  const child = spawn(process.execPath, [DIST], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [DIST], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal, killSignal: 'SIGKILL' });
+  child.on('error', () => undefined); // an abort kills the child; its exit code says so
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -6,10 +6,16 @@ export interface ProxiedRequest {
   url: string;
   status: number;
   contentLength: number;
+  /** The fault injected, if any. */
+  fault?: string;
 }
 
-/** What to do with a request: pass it on, or answer it here with a status. */
-export type ProxyRule = (req: IncomingMessage) => 'pass' | { status: number; headers?: Record<string, string> };
+/**
+ * What to do with a request: pass it on; answer it here with a status; reset the connection
+ * before forwarding; forward it and reset the connection once the registry has acted (the case
+ * where a blob is stored but the client never hears so); or hold it until released.
+ */
+export type ProxyRule = (req: IncomingMessage, n: number) => 'pass' | 'reset-before' | 'reset-after' | { status: number; headers?: Record<string, string> } | { hold: Promise<void> };
 
 export interface TestProxy {
   host: string;
@@ -27,8 +33,14 @@ export async function startProxy(target: string, rule: ProxyRule): Promise<TestP
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     const record: ProxiedRequest = { method: req.method ?? '', url: req.url ?? '', status: 0, contentLength: Number(req.headers['content-length'] ?? 0) };
     requests.push(record);
-    const decision = rule(req);
-    if (decision !== 'pass') {
+    const decision = rule(req, requests.length - 1);
+    if (decision === 'reset-before') {
+      record.fault = 'reset-before';
+      req.socket.destroy();
+      return;
+    }
+    if (typeof decision === 'object' && 'status' in decision) {
+      record.fault = String(decision.status);
       req.resume();
       req.on('end', () => {
         record.status = decision.status;
@@ -37,9 +49,22 @@ export async function startProxy(target: string, rule: ProxyRule): Promise<TestP
       });
       return;
     }
+    if (typeof decision === 'object' && 'hold' in decision) {
+      record.fault = 'hold';
+      req.pause();
+      decision.hold.then(() => req.resume(), () => req.socket.destroy());
+    }
+    const resetAfter = decision === 'reset-after';
+    if (resetAfter) record.fault = 'reset-after';
     const headers = { ...req.headers, host: upstream.host };
     const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
       record.status = up.statusCode ?? 0;
+      if (resetAfter) {
+        // The registry has acted on the request; the client never hears of it.
+        up.resume();
+        up.on('end', () => req.socket.destroy());
+        return;
+      }
       // Locations name the upstream; clients must come back through the proxy.
       const location = up.headers.location?.replace(upstream.origin, `http://${address()}`);
       res.writeHead(up.statusCode ?? 502, { ...up.headers, ...(location ? { location } : {}) });
