@@ -101639,7 +101639,9 @@ class RegistryClient {
     options;
     challenge;
     pinged = false;
+    /** Per scope set: the token, or the request for it, so concurrent requests share one fetch. */
     tokens = new Map();
+    basicValue;
     constructor(options) {
         this.options = options;
         this.registry = options.registry;
@@ -101735,9 +101737,7 @@ class RegistryClient {
             if (credentials.kind !== 'basic') {
                 throw new errors/* InputError */.d(`The registry ${this.registry} asks for a password, but the docker config holds only an identity token for it; log in with a username and password.`);
             }
-            const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-            lib_core/* setSecret */.Pq(value);
-            return `Basic ${value}`;
+            return `Basic ${this.basic(credentials)}`;
         }
         if (challenge.scheme !== 'bearer') {
             throw new errors/* InputError */.d(`The registry ${this.registry} asks for "${challenge.scheme}" authentication, which is not supported; use a registry with Basic or Bearer token auth.`);
@@ -101745,11 +101745,23 @@ class RegistryClient {
         const scopes = [`repository:${options.repository}:${options.action === 'push' ? 'pull,push' : 'pull'}`, ...(options.extraScopes ?? [])];
         const key = scopes.join(' ');
         const cached = this.tokens.get(key);
-        if (!fresh && cached && cached.expiresAt > Date.now() + 10_000)
-            return `Bearer ${cached.value}`;
-        const token = await this.fetchToken(challenge, scopes, options);
-        this.tokens.set(key, token);
-        return `Bearer ${token.value}`;
+        if (!fresh && cached) {
+            const token = await cached.catch(() => undefined);
+            if (token && token.expiresAt > Date.now() + 10_000)
+                return `Bearer ${token.value}`;
+        }
+        const pending = this.fetchToken(challenge, scopes, options);
+        this.tokens.set(key, pending);
+        pending.catch(() => this.tokens.delete(key));
+        return `Bearer ${(await pending).value}`;
+    }
+    /** The Basic credential, encoded and masked once. */
+    basic(credentials) {
+        if (!this.basicValue) {
+            this.basicValue = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+            lib_core/* setSecret */.Pq(this.basicValue);
+        }
+        return this.basicValue;
     }
     /** A Bearer token for the scopes from the challenge's realm (GET, or OAuth2 POST for identity tokens). */
     async fetchToken(challenge, scopes, options) {
@@ -101770,11 +101782,8 @@ class RegistryClient {
                 for (const scope of scopes)
                     url.searchParams.append('scope', scope);
                 const headers = {};
-                if (credentials) {
-                    const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-                    lib_core/* setSecret */.Pq(value);
-                    headers.Authorization = `Basic ${value}`;
-                }
+                if (credentials)
+                    headers.Authorization = `Basic ${this.basic(credentials)}`;
                 response = await sendWithRetry({ method: 'GET', url, headers }, this.options.retry ?? DEFAULT_RETRY);
             }
         }

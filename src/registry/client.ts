@@ -45,7 +45,9 @@ export class RegistryClient {
   private readonly options: ClientOptions;
   private challenge: Challenge | undefined;
   private pinged = false;
-  private readonly tokens = new Map<string, Token>();
+  /** Per scope set: the token, or the request for it, so concurrent requests share one fetch. */
+  private readonly tokens = new Map<string, Promise<Token>>();
+  private basicValue: string | undefined;
 
   constructor(options: ClientOptions) {
     this.options = options;
@@ -145,9 +147,7 @@ export class RegistryClient {
       if (credentials.kind !== 'basic') {
         throw new InputError(`The registry ${this.registry} asks for a password, but the docker config holds only an identity token for it; log in with a username and password.`);
       }
-      const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-      core.setSecret(value);
-      return `Basic ${value}`;
+      return `Basic ${this.basic(credentials)}`;
     }
     if (challenge.scheme !== 'bearer') {
       throw new InputError(`The registry ${this.registry} asks for "${challenge.scheme}" authentication, which is not supported; use a registry with Basic or Bearer token auth.`);
@@ -155,10 +155,23 @@ export class RegistryClient {
     const scopes = [`repository:${options.repository}:${options.action === 'push' ? 'pull,push' : 'pull'}`, ...(options.extraScopes ?? [])];
     const key = scopes.join(' ');
     const cached = this.tokens.get(key);
-    if (!fresh && cached && cached.expiresAt > Date.now() + 10_000) return `Bearer ${cached.value}`;
-    const token = await this.fetchToken(challenge, scopes, options);
-    this.tokens.set(key, token);
-    return `Bearer ${token.value}`;
+    if (!fresh && cached) {
+      const token = await cached.catch(() => undefined);
+      if (token && token.expiresAt > Date.now() + 10_000) return `Bearer ${token.value}`;
+    }
+    const pending = this.fetchToken(challenge, scopes, options);
+    this.tokens.set(key, pending);
+    pending.catch(() => this.tokens.delete(key));
+    return `Bearer ${(await pending).value}`;
+  }
+
+  /** The Basic credential, encoded and masked once. */
+  private basic(credentials: { username: string; password: string }): string {
+    if (!this.basicValue) {
+      this.basicValue = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+      core.setSecret(this.basicValue);
+    }
+    return this.basicValue;
   }
 
   /** A Bearer token for the scopes from the challenge's realm (GET, or OAuth2 POST for identity tokens). */
@@ -176,11 +189,7 @@ export class RegistryClient {
         if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
         for (const scope of scopes) url.searchParams.append('scope', scope);
         const headers: Record<string, string> = {};
-        if (credentials) {
-          const value = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-          core.setSecret(value);
-          headers.Authorization = `Basic ${value}`;
-        }
+        if (credentials) headers.Authorization = `Basic ${this.basic(credentials)}`;
         response = await sendWithRetry({ method: 'GET', url, headers }, this.options.retry ?? DEFAULT_RETRY);
       }
     } catch (error) {
