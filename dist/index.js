@@ -104760,19 +104760,25 @@ async function buildNatively(inputs, descriptor, plan, work, env, components) {
     warnArchlessDependencies(descriptor, plan);
     const source = await scanTree(inputs.path, [inputs.output, work]);
     const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
+    // Offline dependencies download while the platforms build: both wait on other programs.
+    const downloads = inputs.offline ? startDownloads(inputs, descriptor, plan, env) : undefined;
+    downloads?.catch(() => undefined); // awaited below; a build failure must not leave it unhandled
     const builds = await lib_core/* group */.Os(`Build (${strategy.kind})`, async () => {
         const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
         logBuilds(results);
         return results;
     });
     let bundled;
-    if (inputs.offline) {
-        const needed = plan.platforms.flatMap((p) => dependenciesFor(descriptor.dependencies, p));
-        bundled = await lib_core/* group */.Os('Download dependencies (offline)', () => downloadDependencies(needed, external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file));
+    if (downloads) {
+        bundled = await lib_core/* group */.Os('Dependencies (offline)', () => downloads);
         if (inputs.cache && inputs.cacheSave)
             (0,actions_cache/* saveInPostStep */.$w)([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
     }
     return nativeImages(descriptor, plan, source, builds, bundled, components?.images);
+}
+function startDownloads(inputs, descriptor, plan, env) {
+    const needed = plan.platforms.flatMap((p) => dependenciesFor(descriptor.dependencies, p));
+    return downloadDependencies(needed, external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file);
 }
 /**
  * Registry clients, opened once and shared by the component reads and the publish: the tags'

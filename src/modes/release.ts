@@ -105,20 +105,25 @@ async function buildNatively(
   warnArchlessDependencies(descriptor, plan);
   const source = await scanTree(inputs.path, [inputs.output, work]);
   const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
+  // Offline dependencies download while the platforms build: both wait on other programs.
+  const downloads = inputs.offline ? startDownloads(inputs, descriptor, plan, env) : undefined;
+  downloads?.catch(() => undefined); // awaited below; a build failure must not leave it unhandled
   const builds = await core.group(`Build (${strategy.kind})`, async () => {
     const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
     logBuilds(results);
     return results;
   });
   let bundled: Map<string, DownloadedDependency> | undefined;
-  if (inputs.offline) {
-    const needed = plan.platforms.flatMap((p) => dependenciesFor(descriptor.dependencies, p));
-    bundled = await core.group('Download dependencies (offline)', () =>
-      downloadDependencies(needed, path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file),
-    );
+  if (downloads) {
+    bundled = await core.group('Dependencies (offline)', () => downloads);
     if (inputs.cache && inputs.cacheSave) saveInPostStep([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
   }
   return nativeImages(descriptor, plan, source, builds, bundled, components?.images);
+}
+
+function startDownloads(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, env: NodeJS.ProcessEnv): Promise<Map<string, DownloadedDependency>> {
+  const needed = plan.platforms.flatMap((p) => dependenciesFor(descriptor.dependencies, p));
+  return downloadDependencies(needed, path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file);
 }
 
 /**
