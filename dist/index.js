@@ -100548,6 +100548,57 @@ function layerMediaType(source, format) {
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./build/src/oci/gzip.js
+
+
+/** The compression level of every layer; part of the digest, so changing it changes digests. */
+const GZIP_LEVEL = 6;
+/**
+ * Bytes per chunk through the layer pipeline. Each chunk is a round trip between zlib's thread
+ * and JavaScript; Node's defaults (16-64 KiB) make those round trips, not deflate, the cost.
+ */
+const STREAM_CHUNK = 1024 * 1024;
+/**
+ * The stages of a gzip stream whose bytes depend only on its input, for stream.pipeline. Node's
+ * gzip writes the OS byte of the zlib build it runs on (3 on Linux, 10/19 elsewhere), so the
+ * header and trailer are written here around raw deflate, with mtime 0 and OS 255 ("unknown",
+ * as Go writes). Plain stages keep the pipeline's backpressure intact.
+ */
+function reproducibleGzip(level = GZIP_LEVEL) {
+    let crc = 0;
+    let size = 0;
+    const checksum = new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            crc = (0,external_node_zlib_.crc32)(chunk, crc);
+            size = (size + chunk.length) % 0x1_0000_0000;
+            callback(null, chunk);
+        },
+    });
+    const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
+    let headerSent = false;
+    const frame = new external_node_stream_.Transform({
+        transform(chunk, _enc, callback) {
+            if (!headerSent) {
+                this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]));
+                headerSent = true;
+            }
+            callback(null, chunk);
+        },
+        flush(callback) {
+            // Raw deflate always emits at least the final block, so the header has been sent.
+            const trailer = Buffer.alloc(8);
+            trailer.writeUInt32LE(crc >>> 0, 0);
+            trailer.writeUInt32LE(size, 4);
+            callback(null, trailer);
+        },
+    });
+    return [checksum, (0,external_node_zlib_.createDeflateRaw)({ level, chunkSize: STREAM_CHUNK }), frame];
+}
+
 ;// CONCATENATED MODULE: ./build/src/oci/layout.js
 
 
@@ -100577,11 +100628,10 @@ async function writeLayoutFiles(dir, descriptor, refName) {
     await (0,promises_namespaceObject.writeFile)(external_node_path_.join(dir, 'index.json'), layoutIndex(descriptor, refName));
 }
 
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: ./node_modules/tar-stream/index.js
 var tar_stream = __nccwpck_require__(6118);
 ;// CONCATENATED MODULE: ./build/src/oci/tar.js
+
 
 
 
@@ -100626,7 +100676,7 @@ async function feed(tar, entries) {
             header.size = entry.size;
             await new Promise((resolve, reject) => {
                 const sink = tar.entry(header, (error) => (error ? reject(error) : resolve()));
-                const file = (0,external_node_fs_.createReadStream)(entry.source);
+                const file = (0,external_node_fs_.createReadStream)(entry.source, { highWaterMark: STREAM_CHUNK });
                 file.on('error', (error) => {
                     sink.destroy(error);
                     reject(error);
@@ -100798,6 +100848,8 @@ function buildpackLayerEntries(tree, id, version) {
 
 
 
+
+
 /** pack's file name for one target: `<name>-<os>-<arch>[-<variant>].cnb`. */
 function cnbFileName(id, version, image) {
     return `${escapedId(id)}-${version}-${platformSlug(image.platform)}.cnb`;
@@ -100825,7 +100877,15 @@ async function writeCnb(file, image, store) {
             source: store.blobPath(b.digest),
         })),
     ];
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(tarStream(entries), (0,external_node_fs_.createWriteStream)(file));
+    const partial = `${file}.partial`;
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(tarStream(entries), (0,external_node_fs_.createWriteStream)(partial, { highWaterMark: STREAM_CHUNK }));
+        await (0,promises_namespaceObject.rename)(partial, file);
+    }
+    catch (error) {
+        await (0,promises_namespaceObject.rm)(partial, { force: true });
+        throw error;
+    }
 }
 
 ;// CONCATENATED MODULE: ./build/src/oci/store.js
@@ -100957,26 +101017,23 @@ async function commitStaging(staging, output) {
 
 const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
 /**
- * Turns platform images into the output: the images, one image index over them, an OCI layout
- * naming the index by version, and a .cnb per platform. Everything is written to a staging
- * directory first, so a failure leaves `output` as it was.
+ * Turns platform images into the output: the images, one image index over them, and an OCI
+ * layout naming the index by version, written to a staging directory first and moved into
+ * `output` whole, so a failure leaves `output` as it was. The .cnb files, copies of blobs
+ * already on disk, are written by `writeCnbFiles`, which the caller overlaps with publishing.
  */
 async function packageBuildpack(request) {
     const { descriptor, plan } = request;
     const staging = await createStaging(request.output);
+    let result;
     try {
         const store = new BlobStore(staging);
         const images = await request.images(store);
-        const platforms = [];
-        for (const image of images) {
-            const cnbFile = cnbFileName(descriptor.id, plan.version, image);
-            await writeCnb(external_node_path_.join(staging, cnbFile), image, store);
-            platforms.push({
-                image,
-                experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
-                cnbFile: external_node_path_.join(request.output, cnbFile),
-            });
-        }
+        const platforms = images.map((image) => ({
+            image,
+            experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
+            cnbFile: external_node_path_.join(request.output, cnbFileName(descriptor.id, plan.version, image)),
+        }));
         const index = imageIndex(mediaTypes(plan.format).index, platforms.map((p) => ({
             manifest: p.image.manifest,
             platform: p.image.platform,
@@ -100985,12 +101042,20 @@ async function packageBuildpack(request) {
         const indexBlob = await store.writeJson(index.mediaType, index);
         await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
         await commitStaging(staging, request.output);
-        return { index: indexBlob.descriptor, platforms, layout: request.output };
+        result = { index: indexBlob.descriptor, platforms, layout: request.output };
     }
     catch (error) {
         await (0,promises_namespaceObject.rm)(staging, { recursive: true, force: true });
         throw error;
     }
+    const store = new BlobStore(request.output);
+    return {
+        ...result,
+        // Side by side; each written under a temporary name and renamed, so none is ever partial.
+        writeCnbFiles: async () => {
+            await Promise.all(result.platforms.map((p) => writeCnb(p.cnbFile, p.image, store)));
+        },
+    };
 }
 /** Logs what was written where. */
 function logPackage(result, version) {
@@ -101059,50 +101124,6 @@ function renderDescriptor(descriptor, version) {
     return text;
 }
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./build/src/oci/gzip.js
-
-
-/** The compression level of every layer; part of the digest, so changing it changes digests. */
-const GZIP_LEVEL = 6;
-/**
- * The stages of a gzip stream whose bytes depend only on its input, for stream.pipeline. Node's
- * gzip writes the OS byte of the zlib build it runs on (3 on Linux, 10/19 elsewhere), so the
- * header and trailer are written here around raw deflate, with mtime 0 and OS 255 ("unknown",
- * as Go writes). Plain stages keep the pipeline's backpressure intact.
- */
-function reproducibleGzip(level = GZIP_LEVEL) {
-    let crc = 0;
-    let size = 0;
-    const checksum = new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            crc = (0,external_node_zlib_.crc32)(chunk, crc);
-            size = (size + chunk.length) % 0x1_0000_0000;
-            callback(null, chunk);
-        },
-    });
-    const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
-    let headerSent = false;
-    const frame = new external_node_stream_.Transform({
-        transform(chunk, _enc, callback) {
-            if (!headerSent) {
-                this.push(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]));
-                headerSent = true;
-            }
-            callback(null, chunk);
-        },
-        flush(callback) {
-            // Raw deflate always emits at least the final block, so the header has been sent.
-            const trailer = Buffer.alloc(8);
-            trailer.writeUInt32LE(crc >>> 0, 0);
-            trailer.writeUInt32LE(size, 4);
-            callback(null, trailer);
-        },
-    });
-    return [checksum, (0,external_node_zlib_.createDeflateRaw)({ level }), frame];
-}
-
 ;// CONCATENATED MODULE: ./build/src/oci/layer.js
 
 
@@ -101132,7 +101153,7 @@ async function writeLayer(entries, store, mediaType) {
     const gzDigest = new Digester();
     const temp = await store.tempPath();
     try {
-        await (0,external_node_stream_promises_namespaceObject.pipeline)([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, (0,external_node_fs_.createWriteStream)(temp)]);
+        await (0,external_node_stream_promises_namespaceObject.pipeline)([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, (0,external_node_fs_.createWriteStream)(temp, { highWaterMark: STREAM_CHUNK })]);
     }
     catch (error) {
         await store.discard(temp);
@@ -104715,8 +104736,21 @@ async function runRelease(inputs, env) {
             logPackage(packaged, plan.version);
             return packaged;
         });
-        const smoke = await smokeRelease(inputs, descriptor, plan, result, work);
-        const published = await lib_core/* group */.Os('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
+        // The .cnb files are only copies of blobs on disk: write them while the registry is busy.
+        const cnbFiles = result.writeCnbFiles();
+        cnbFiles.catch(() => undefined); // awaited below, also when a later step fails
+        let published;
+        let smoke;
+        try {
+            if (inputs.smokeCommand)
+                await cnbFiles; // smoke-command gets a .cnb as IMAGE
+            smoke = await smokeRelease(inputs, descriptor, plan, result, work);
+            published = await lib_core/* group */.Os('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
+        }
+        finally {
+            await cnbFiles.catch(() => undefined);
+        }
+        await cnbFiles;
         const metadata = runMetadata(descriptor, plan, result, published, installed, smoke);
         setOutputs(metadata);
         await writeSummary(metadata);

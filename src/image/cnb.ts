@@ -1,6 +1,8 @@
 import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { canonicalJson, digestHex } from '../oci/digest.js';
+import { STREAM_CHUNK } from '../oci/gzip.js';
 import { OCI_LAYOUT, OCI_LAYOUT_FILE, layoutIndex } from '../oci/layout.js';
 import type { BlobStore } from '../oci/store.js';
 import { tarStream, type TarEntry } from '../oci/tar.js';
@@ -37,5 +39,12 @@ export async function writeCnb(file: string, image: PlatformImage, store: BlobSt
         source: store.blobPath(b.digest),
       })),
   ];
-  await pipeline(tarStream(entries), createWriteStream(file));
+  const partial = `${file}.partial`;
+  try {
+    await pipeline(tarStream(entries), createWriteStream(partial, { highWaterMark: STREAM_CHUNK }));
+    await rename(partial, file);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
 }

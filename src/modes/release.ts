@@ -21,6 +21,7 @@ import { packImages, packageWithPack } from '../packager/pack.js';
 import { planRelease, type ReleasePlan } from '../plan/plan.js';
 import { formatPlatform } from '../platform/platform.js';
 import { publishRelease } from '../publish/release.js';
+import type { PublishResult } from '../registry/publish.js';
 import type { RegistryClient } from '../registry/client.js';
 import { openRegistries } from '../registry/session.js';
 import { runMetadata, setOutputs } from '../report/outputs.js';
@@ -54,8 +55,19 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
       logPackage(packaged, plan.version);
       return packaged;
     });
-    const smoke = await smokeRelease(inputs, descriptor, plan, result, work);
-    const published = await core.group('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
+    // The .cnb files are only copies of blobs on disk: write them while the registry is busy.
+    const cnbFiles = result.writeCnbFiles();
+    cnbFiles.catch(() => undefined); // awaited below, also when a later step fails
+    let published: PublishResult | undefined;
+    let smoke: SmokeResult[];
+    try {
+      if (inputs.smokeCommand) await cnbFiles; // smoke-command gets a .cnb as IMAGE
+      smoke = await smokeRelease(inputs, descriptor, plan, result, work);
+      published = await core.group('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
+    } finally {
+      await cnbFiles.catch(() => undefined);
+    }
+    await cnbFiles;
     const metadata = runMetadata(descriptor, plan, result, published, installed, smoke);
     setOutputs(metadata);
     await writeSummary(metadata);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { reproducibleGzip } from './gzip.js';
+import { STREAM_CHUNK, reproducibleGzip } from './gzip.js';
 import type { BlobStore } from './store.js';
 import { tarStream, type TarEntry } from './tar.js';
 import type { Descriptor } from './types.js';
@@ -36,7 +36,7 @@ export async function writeLayer(entries: TarEntry[], store: BlobStore, mediaTyp
   const gzDigest = new Digester();
   const temp = await store.tempPath();
   try {
-    await pipeline([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, createWriteStream(temp)]);
+    await pipeline([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, createWriteStream(temp, { highWaterMark: STREAM_CHUNK })]);
   } catch (error) {
     await store.discard(temp);
     throw error;

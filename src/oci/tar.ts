@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
+import { STREAM_CHUNK } from './gzip.js';
 
 /** A tar entry with every header field the bytes depend on spelled out. */
 export interface TarEntry {
@@ -54,7 +55,7 @@ async function feed(tar: Pack, entries: TarEntry[]): Promise<void> {
       header.size = entry.size;
       await new Promise<void>((resolve, reject) => {
         const sink = tar.entry(header, (error) => (error ? reject(error) : resolve()));
-        const file = createReadStream(entry.source as string);
+        const file = createReadStream(entry.source as string, { highWaterMark: STREAM_CHUNK });
         file.on('error', (error) => {
           sink.destroy(error);
           reject(error);

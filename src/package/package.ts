@@ -37,26 +37,23 @@ export interface PackageRequest {
 export type ImageSource = (store: BlobStore) => Promise<PlatformImage[]>;
 
 /**
- * Turns platform images into the output: the images, one image index over them, an OCI layout
- * naming the index by version, and a .cnb per platform. Everything is written to a staging
- * directory first, so a failure leaves `output` as it was.
+ * Turns platform images into the output: the images, one image index over them, and an OCI
+ * layout naming the index by version, written to a staging directory first and moved into
+ * `output` whole, so a failure leaves `output` as it was. The .cnb files, copies of blobs
+ * already on disk, are written by `writeCnbFiles`, which the caller overlaps with publishing.
  */
-export async function packageBuildpack(request: PackageRequest): Promise<PackageResult> {
+export async function packageBuildpack(request: PackageRequest): Promise<PackageResult & { writeCnbFiles: () => Promise<void> }> {
   const { descriptor, plan } = request;
   const staging = await createStaging(request.output);
+  let result: PackageResult;
   try {
     const store = new BlobStore(staging);
     const images = await request.images(store);
-    const platforms: PackagedPlatform[] = [];
-    for (const image of images) {
-      const cnbFile = cnbFileName(descriptor.id, plan.version, image);
-      await writeCnb(path.join(staging, cnbFile), image, store);
-      platforms.push({
-        image,
-        experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
-        cnbFile: path.join(request.output, cnbFile),
-      });
-    }
+    const platforms: PackagedPlatform[] = images.map((image) => ({
+      image,
+      experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
+      cnbFile: path.join(request.output, cnbFileName(descriptor.id, plan.version, image)),
+    }));
     const index = imageIndex(
       mediaTypes(plan.format).index,
       platforms.map((p) => ({
@@ -69,11 +66,19 @@ export async function packageBuildpack(request: PackageRequest): Promise<Package
     const indexBlob = await store.writeJson(index.mediaType, index);
     await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
     await commitStaging(staging, request.output);
-    return { index: indexBlob.descriptor, platforms, layout: request.output };
+    result = { index: indexBlob.descriptor, platforms, layout: request.output };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
+  const store = new BlobStore(request.output);
+  return {
+    ...result,
+    // Side by side; each written under a temporary name and renamed, so none is ever partial.
+    writeCnbFiles: async () => {
+      await Promise.all(result.platforms.map((p) => writeCnb(p.cnbFile, p.image, store)));
+    },
+  };
 }
 
 /** Logs what was written where. */
