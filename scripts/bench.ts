@@ -5,7 +5,7 @@
  *  - a peer: buildah (daemonless) building the same two images and pushing them as one index.
  * Wall time and peak RSS (GNU time) per run, median of BENCH_REPEAT (default 3) runs.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -104,9 +104,8 @@ function actionEnv(inputs: Record<string, string>, runnerTemp: string): NodeJS.P
   return env;
 }
 
-async function ours(bp: string, work: string, i: number, tags?: string, registry?: TestRegistry): Promise<Measure & { uploaded: number }> {
+async function ours(bp: string, work: string, tags?: string, registry?: TestRegistry): Promise<Measure & { uploaded: number }> {
   const runnerTemp = await mkdtemp(path.join(work, 'runner-'));
-  await mkdir(runnerTemp, { recursive: true });
   const outputFile = path.join(runnerTemp, 'output');
   await writeFile(outputFile, '');
   const inputs: Record<string, string> = { path: bp, output: path.join(runnerTemp, 'out'), ...(tags ? { tags, 'insecure-registries': registry?.host ?? '' } : {}) };
@@ -115,7 +114,6 @@ async function ours(bp: string, work: string, i: number, tags?: string, registry
   const metadata = /metadata<<(.+)\n([\s\S]*?)\n\1/.exec(await readFile(outputFile, 'utf8'));
   const uploaded = metadata ? (JSON.parse(metadata[2]) as { push?: { bytesUploaded: number } }).push?.bytesUploaded ?? 0 : 0;
   await rm(runnerTemp, { recursive: true, force: true });
-  void i;
   return { ...result, uploaded };
 }
 
@@ -157,9 +155,9 @@ async function main(): Promise<void> {
     let rerun: (Measure & { uploaded: number }) | undefined;
     for (let i = 0; i < REPEAT; i++) {
       floors.push(await floor(bp));
-      packages.push(await ours(bp, work, i));
-      pushes.push(await ours(bp, work, i, `${registry.host}/ours/big-${i}:1.0.0`, registry));
-      rerun = await ours(bp, work, i, `${registry.host}/ours/big-${i}:1.0.0`, registry);
+      packages.push(await ours(bp, work));
+      pushes.push(await ours(bp, work, `${registry.host}/ours/big-${i}:1.0.0`, registry));
+      rerun = await ours(bp, work, `${registry.host}/ours/big-${i}:1.0.0`, registry);
       peers.push(await buildah(bp, work, registry, i));
       console.log(`run ${i + 1}/${REPEAT}: floor ${floors[i].seconds.toFixed(2)} s, package ${packages[i].seconds.toFixed(2)} s, package+push ${pushes[i].seconds.toFixed(2)} s, buildah ${peers[i].seconds.toFixed(2)} s`);
     }
@@ -193,7 +191,6 @@ async function main(): Promise<void> {
     await registry.stop();
     await rm(work, { recursive: true, force: true });
   }
-  void execFileSync;
 }
 
 await main();
