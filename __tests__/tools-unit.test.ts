@@ -5,7 +5,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pack } from 'tar-stream';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { publishedSha256, releaseAsset } from '../src/tools/assets.js';
+import { resolveVersion } from '../src/tools/resolve.js';
 import { toolCacheName } from '../src/tools/install.js';
 import { parseToolRequests } from '../src/tools/request.js';
 import { extractArchive, isLayoutEntry } from '../src/util/archive.js';
@@ -20,8 +23,8 @@ describe('tool requests', () => {
   });
   it('refuse unknown tools, inexact versions and repeats', () => {
     assert.throws(() => parseToolRequests(['crane']), /Input "tools" lists "crane", which is not one of pack, jam, buildx/);
-    assert.throws(() => parseToolRequests(['pack@0.38']), /pack@0\.38, which is not an exact version; write pack@0\.38\.2/);
-    assert.throws(() => parseToolRequests(['pack@latest']), /not an exact version/);
+    assert.throws(() => parseToolRequests(['pack@banana']), /pack@banana, which is neither an exact version nor a semver range; write pack@0\.38\.2/);
+    assert.deepEqual(parseToolRequests(['pack@0.38', 'jam@latest']), [{ name: 'pack', version: '0.38' }, { name: 'jam', version: 'latest' }]);
     assert.throws(() => parseToolRequests(['pack', 'pack@0.38.1']), /lists pack twice/);
   });
 });
@@ -100,4 +103,31 @@ describe('archive extraction', () => {
       await assert.rejects(readFile(path.join(dest, 'etc', 'evil')));
     });
   }
+});
+
+describe('version resolution', () => {
+  it('resolves ranges and latest to the newest stable release through the releases API, exact versions without a request', async () => {
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+      requests.push(`${req.url} ${req.headers.authorization ?? ''}`);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify([{ tag_name: 'v0.39.0-rc1', prerelease: true }, { tag_name: 'v0.40.0', draft: true }, { tag_name: 'v0.38.2' }, { tag_name: 'v0.38.1' }, { tag_name: 'v0.37.0' }, { tag_name: 'nightly' }]));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const env = { GITHUB_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, GITHUB_TOKEN: 'gh-token' };
+    try {
+      assert.deepEqual(await resolveVersion({ name: 'pack', version: '0.38' }, undefined, env), { name: 'pack', version: '0.38.2' });
+      assert.deepEqual(await resolveVersion({ name: 'pack', version: 'latest' }, undefined, env), { name: 'pack', version: '0.38.2' });
+      assert.deepEqual(await resolveVersion({ name: 'pack', version: '~0.37.0' }, undefined, env), { name: 'pack', version: '0.37.0' });
+      assert.deepEqual(requests, Array(3).fill('/repos/buildpacks/pack/releases?per_page=100 Bearer gh-token'));
+      await assert.rejects(resolveVersion({ name: 'pack', version: '9' }, undefined, env), /No stable release of pack matches 9 \(newest: 0\.38\.2\)/);
+      requests.length = 0;
+      assert.deepEqual(await resolveVersion({ name: 'jam', version: '2.17.3' }, undefined, env), { name: 'jam', version: '2.17.3' });
+      assert.deepEqual(requests, [], 'no request for an exact version');
+      await assert.rejects(resolveVersion({ name: 'pack', version: '0.38' }, 'https://mirror.example.com', env), /with tools-download-base-url set no host but the mirror is contacted/);
+      assert.deepEqual(requests, [], 'no request with a mirror');
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -98596,7 +98596,7 @@ function entriesToSave() {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5817);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8003);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5779);
 
 
@@ -98615,7 +98615,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5817:
+/***/ 8003:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -101309,6 +101309,8 @@ function creationTime(env) {
     return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./build/src/tools/versions.js
 /**
  * The versions installed when `tools` names a tool without one. Kept in this one place so an
@@ -101324,6 +101326,7 @@ const TOOL_NAMES = Object.keys(DEFAULT_VERSIONS);
 ;// CONCATENATED MODULE: ./build/src/tools/request.js
 
 
+
 const EXACT = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 /** Parses `tools` items (`pack`, `jam@2.17.3`, `buildx@v0.27.0`), each tool at most once. */
 function parseToolRequests(items) {
@@ -101334,9 +101337,9 @@ function parseToolRequests(items) {
         if (!TOOL_NAMES.includes(name) || rest.length) {
             throw new errors/* InputError */.d(`Input "tools" lists "${item}", which is not one of ${TOOL_NAMES.join(', ')} (optionally with @<version>); fix the entry.`);
         }
-        const version = (rawVersion ?? DEFAULT_VERSIONS[name]).trim().replace(/^v/, '');
-        if (!EXACT.test(version)) {
-            throw new errors/* InputError */.d(`Input "tools" asks for ${name}@${rawVersion}, which is not an exact version; write ${name}@${DEFAULT_VERSIONS[name]} or another exact x.y.z release.`);
+        const version = (rawVersion ?? DEFAULT_VERSIONS[name]).trim().replace(/^v(?=\d)/, '');
+        if (!EXACT.test(version) && version !== 'latest' && !node_modules_semver.validRange(version)) {
+            throw new errors/* InputError */.d(`Input "tools" asks for ${name}@${rawVersion}, which is neither an exact version nor a semver range; write ${name}@${DEFAULT_VERSIONS[name]}, ${name}@0.38 or ${name}@latest.`);
         }
         if (requests.some((r) => r.name === name))
             throw new errors/* InputError */.d(`Input "tools" lists ${name} twice; keep one entry.`);
@@ -102334,8 +102337,6 @@ var lib_io = __nccwpck_require__(8701);
 var external_crypto_ = __nccwpck_require__(6982);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(2088);
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
 // EXTERNAL MODULE: external "child_process"
@@ -103419,14 +103420,64 @@ async function installDockerPlugin(executable) {
     await (0,promises_namespaceObject.chmod)(target, 0o755);
 }
 
+;// CONCATENATED MODULE: ./build/src/tools/resolve.js
+
+
+
+
+
+const REPOSITORIES = {
+    pack: 'buildpacks/pack',
+    jam: 'paketo-buildpacks/jam',
+    buildx: 'docker/buildx',
+};
+/**
+ * Turns a range (`0.38`, `^0.38.0`) or `latest` into the newest matching stable release, from
+ * the GitHub releases API ($GITHUB_API_URL, so GHES works; $GITHUB_TOKEN when set, against rate
+ * limits). An exact version is returned as it is, without any request. With a mirror no other
+ * host may be contacted, so only exact versions are accepted there.
+ */
+async function resolve_resolveVersion(request, mirror, env) {
+    if (EXACT.test(request.version))
+        return request;
+    const asked = `${request.name}@${request.version}`;
+    if (mirror) {
+        throw new errors/* InputError */.d(`Input "tools" asks for ${asked}, but with tools-download-base-url set no host but the mirror is contacted, so GitHub cannot be asked which release that is; write an exact version.`);
+    }
+    const api = (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
+    const url = new URL(`${api}/repos/${REPOSITORIES[request.name]}/releases?per_page=100`);
+    const headers = { Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28' };
+    if (env.GITHUB_TOKEN)
+        headers.Authorization = `Bearer ${env.GITHUB_TOKEN}`;
+    let releases;
+    try {
+        const response = await sendWithRetry({ method: 'GET', url, headers });
+        if (response.status !== 200)
+            throw new Error(`HTTP ${response.status}`);
+        releases = JSON.parse(response.body.toString('utf8'));
+    }
+    catch (error) {
+        throw new errors/* InputError */.d(`Could not list the releases of ${REPOSITORIES[request.name]} at ${url.origin} to resolve ${asked} (${(0,errors/* errorMessage */.g)(error)}); write an exact version, or set GITHUB_TOKEN against rate limits.`);
+    }
+    const versions = releases.filter((r) => !r.draft && !r.prerelease && r.tag_name).map((r) => r.tag_name.replace(/^v/, '')).filter((v) => node_modules_semver.valid(v));
+    const range = request.version === 'latest' ? '*' : request.version;
+    const version = node_modules_semver.maxSatisfying(versions, range);
+    if (!version)
+        throw new errors/* InputError */.d(`No stable release of ${request.name} matches ${request.version} (newest: ${node_modules_semver.rsort(versions)[0] ?? 'none'}); fix the version in "tools".`);
+    lib_core/* info */.pq(`${asked} resolves to ${version}`);
+    return { name: request.name, version };
+}
+
 ;// CONCATENATED MODULE: ./build/src/tools/tools.js
+
 
 
 /** Installs the requested tools in order, and remembers what the post step should cache. */
 async function installTools(requests, inputs) {
     const installed = [];
     for (const request of requests) {
-        installed.push(await installTool(request, { baseUrl: inputs.toolsDownloadBaseUrl, useActionsCache: inputs.cache, runner: { platform: process.platform, arch: process.arch } }));
+        const exact = await resolve_resolveVersion(request, inputs.toolsDownloadBaseUrl, process.env);
+        installed.push(await installTool(exact, { baseUrl: inputs.toolsDownloadBaseUrl, useActionsCache: inputs.cache, runner: { platform: process.platform, arch: process.arch } }));
     }
     if (inputs.cache && inputs.cacheSave)
         (0,actions_cache/* saveInPostStep */.$w)(installed.flatMap((t) => (t.cache ? [t.cache] : [])));

@@ -1,13 +1,14 @@
+import semver from 'semver';
 import { InputError } from '../util/errors.js';
 import { DEFAULT_VERSIONS, TOOL_NAMES, type ToolName } from './versions.js';
 
 export interface ToolRequest {
   name: ToolName;
-  /** Exact, without a leading v. */
+  /** Exact (x.y.z), or a semver range / `latest` that resolve.ts turns into an exact one. */
   version: string;
 }
 
-const EXACT = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+export const EXACT = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
 /** Parses `tools` items (`pack`, `jam@2.17.3`, `buildx@v0.27.0`), each tool at most once. */
 export function parseToolRequests(items: string[]): ToolRequest[] {
@@ -18,10 +19,10 @@ export function parseToolRequests(items: string[]): ToolRequest[] {
     if (!(TOOL_NAMES as string[]).includes(name) || rest.length) {
       throw new InputError(`Input "tools" lists "${item}", which is not one of ${TOOL_NAMES.join(', ')} (optionally with @<version>); fix the entry.`);
     }
-    const version = (rawVersion ?? DEFAULT_VERSIONS[name as ToolName]).trim().replace(/^v/, '');
-    if (!EXACT.test(version)) {
+    const version = (rawVersion ?? DEFAULT_VERSIONS[name as ToolName]).trim().replace(/^v(?=\d)/, '');
+    if (!EXACT.test(version) && version !== 'latest' && !semver.validRange(version)) {
       throw new InputError(
-        `Input "tools" asks for ${name}@${rawVersion}, which is not an exact version; write ${name}@${DEFAULT_VERSIONS[name as ToolName]} or another exact x.y.z release.`,
+        `Input "tools" asks for ${name}@${rawVersion}, which is neither an exact version nor a semver range; write ${name}@${DEFAULT_VERSIONS[name as ToolName]}, ${name}@0.38 or ${name}@latest.`,
       );
     }
     if (requests.some((r) => r.name === name)) throw new InputError(`Input "tools" lists ${name} twice; keep one entry.`);
