@@ -164,6 +164,10 @@ describe('an interrupted publish', () => {
       const controller = new AbortController();
       const killed = runAction({ path: EXAMPLE_BUILDPACK, version: '0.1.0', output: path.join(await tempDir('killed-'), 'out'), tags, 'insecure-registries': proxy.host }, { signal: controller.signal });
       await uploading;
+      // Kill only once the registry has stored the uploads before the held one.
+      for (let i = 0; i < 200 && registry.requests().filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/') && r.status === 201).length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
       controller.abort();
       const first = await killed;
       release();
