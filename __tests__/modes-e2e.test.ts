@@ -130,6 +130,12 @@ describe('split release: package per architecture, then merge', () => {
   });
   after(async () => registry?.stop());
 
+  it('a package job for amd64 accepts experimental-architectures naming the arm64 job\'s platform', async () => {
+    const run = await runAction({ ...inputs(registry.host, { mode: 'package', architectures: 'amd64', 'experimental-architectures': 'arm64' }), output: await out() }, { env });
+    assert.equal(run.code, 0, run.stdout);
+    assert.deepEqual(JSON.parse(run.outputs.manifests).map((m: { experimental: boolean }) => m.experimental), [false]);
+  });
+
   it('package jobs push manifests by digest and write no tag', async () => {
     assert.deepEqual(await registry.tags('split/hello'), []);
     assert.equal(amd64.outputs.tags, '');

@@ -101367,7 +101367,10 @@ function planRelease(inputs, descriptor, env, packageTargets) {
         if (inputs.experimentalArchitectures) {
             experimental = parsePlatformList(inputs.experimentalArchitectures, 'Input "experimental-architectures"');
             const stray = experimental.find((e) => !platforms.some((p) => samePlatform(p, e)));
-            if (stray) {
+            // A package job of a split release builds a subset; the list names the whole release.
+            if (inputs.mode === 'package')
+                experimental = experimental.filter((e) => platforms.some((p) => samePlatform(p, e)));
+            else if (stray) {
                 throw new errors/* InputError */.d(`Input "experimental-architectures" lists ${formatPlatform(stray)}, which is not being built (architectures: ${platforms.map(formatPlatform).join(', ')}); remove it or add it to architectures.`);
             }
         }
