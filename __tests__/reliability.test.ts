@@ -186,3 +186,39 @@ describe('an interrupted publish', () => {
     }
   });
 });
+
+describe('a token refused mid-publish', () => {
+  let registry: TestRegistry;
+  before(async () => {
+    registry = await startRegistry({ token: { users: [{ username: 'pusher', password: 'pw' }] } });
+  });
+  after(async () => registry?.stop());
+
+  it('re-authenticates with a fresh token and completes', async () => {
+    // The second blob upload is refused as an expired token would be: 401 with a Bearer challenge.
+    let uploads = 0;
+    const challenge = `Bearer realm="${registry.tokenRealm}",service="${registry.tokenService}",scope="repository:expiring/hello:pull,push",error="invalid_token"`;
+    const proxy = await startProxy(registry.url, (req) =>
+      req.method === 'PUT' && req.url?.includes('/blobs/uploads/') && ++uploads === 2 ? { status: 401, headers: { 'WWW-Authenticate': challenge } } : 'pass',
+    );
+    try {
+      const before = registry.tokenRequests().length;
+      const run = await runAction({
+        path: EXAMPLE_BUILDPACK,
+        version: '0.1.0',
+        output: path.join(await tempDir('expiring-'), 'out'),
+        tags: `${proxy.host}/expiring/hello:0.1.0`,
+        'insecure-registries': `${proxy.host},${new URL(registry.tokenRealm as string).host}`,
+        'registry-username': 'pusher',
+        'registry-password': 'pw',
+      });
+      assert.equal(run.code, 0, run.stdout);
+      assert.ok(proxy.requests.some((r) => r.fault === '401'), 'a 401 was injected');
+      const pushTokens = registry.tokenRequests().slice(before).filter((t) => t.scopes.some((s) => s.endsWith(':pull,push')));
+      assert.ok(pushTokens.length >= 2, `a fresh push token was fetched (${pushTokens.length})`);
+      assert.deepEqual(await registry.tags('expiring/hello'), ['0.1.0']);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
