@@ -146,6 +146,17 @@ describe('buildpack layer', () => {
     assert.equal(digests[0], digests[1]);
   });
 
+  it('on Windows, where files have no exec bits, decides executability by content', async () => {
+    const dir = await fixture();
+    await writeFile(path.join(dir, 'tool.sh'), '#!/bin/sh\necho x\n');
+    await chmod(path.join(dir, 'tool.sh'), 0o644);
+    const posix = await scanTree(dir, [], true, 'linux');
+    const windows = await scanTree(dir, [], true, 'win32');
+    const exec = (entries: typeof posix): string[] => entries.filter((e) => e.type === 'file' && e.executable).map((e) => e.path).sort();
+    assert.deepEqual(exec(posix), ['bin/run']);
+    assert.deepEqual(exec(windows), ['bin/build', 'bin/run', 'tool.sh']);
+  });
+
   it('uses SOURCE_DATE_EPOCH for the creation time when set', () => {
     assert.equal(creationTime({}), '1980-01-01T00:00:01Z');
     assert.equal(creationTime({ SOURCE_DATE_EPOCH: '1700000000' }), '2023-11-14T22:13:20Z');

@@ -103662,7 +103662,7 @@ const EXCLUDED_TOP_LEVEL = new Set([
  * outside the buildpack. `skip` holds absolute paths not to descend into (the action's own
  * output and work directories when they sit inside the buildpack).
  */
-async function scanTree(root, skip = [], topLevelExcludes = true) {
+async function scanTree(root, skip = [], topLevelExcludes = true, platform = process.platform) {
     const entries = [];
     async function walk(dir, rel) {
         const names = (await (0,promises_namespaceObject.readdir)(dir)).sort();
@@ -103682,7 +103682,8 @@ async function scanTree(root, skip = [], topLevelExcludes = true) {
                 await walk(abs, relPath);
             }
             else if (stat.isFile()) {
-                entries.push({ path: relPath, type: 'file', source: abs, executable: (stat.mode & 0o111) !== 0, size: stat.size });
+                const executable = platform === 'win32' ? await looksExecutable(abs, relPath) : (stat.mode & 0o111) !== 0;
+                entries.push({ path: relPath, type: 'file', source: abs, executable, size: stat.size });
             }
             else {
                 throw new errors/* InputError */.d(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
@@ -103691,6 +103692,24 @@ async function scanTree(root, skip = [], topLevelExcludes = true) {
     }
     await walk(root, '');
     return entries;
+}
+/**
+ * Windows has no exec bits, so there a file counts as executable by its content: a script
+ * (`#!`), an ELF binary, or anything under a bin/ directory. The same checkout then gives the
+ * same modes, and so the same digests, on a Windows runner as on Linux and macOS.
+ */
+async function looksExecutable(file, relPath) {
+    if (/(^|\/)bin\//.test(relPath))
+        return true;
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
+    try {
+        const head = Buffer.alloc(4);
+        const { bytesRead } = await handle.read(head, 0, 4, 0);
+        return (bytesRead >= 2 && head[0] === 0x23 && head[1] === 0x21) || (bytesRead === 4 && head.readUInt32BE(0) === 0x7f454c46);
+    }
+    finally {
+        await handle.close();
+    }
 }
 /**
  * Normalises a relative POSIX path and refuses one that is absolute or climbs out with `..`.

@@ -1,4 +1,4 @@
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
 
@@ -19,7 +19,7 @@ const EXCLUDED_TOP_LEVEL = new Set([
  * outside the buildpack. `skip` holds absolute paths not to descend into (the action's own
  * output and work directories when they sit inside the buildpack).
  */
-export async function scanTree(root: string, skip: string[] = [], topLevelExcludes = true): Promise<SourceEntry[]> {
+export async function scanTree(root: string, skip: string[] = [], topLevelExcludes = true, platform: NodeJS.Platform = process.platform): Promise<SourceEntry[]> {
   const entries: SourceEntry[] = [];
   async function walk(dir: string, rel: string): Promise<void> {
     const names = (await readdir(dir)).sort();
@@ -35,7 +35,8 @@ export async function scanTree(root: string, skip: string[] = [], topLevelExclud
         entries.push({ path: relPath, type: 'directory' });
         await walk(abs, relPath);
       } else if (stat.isFile()) {
-        entries.push({ path: relPath, type: 'file', source: abs, executable: (stat.mode & 0o111) !== 0, size: stat.size });
+        const executable = platform === 'win32' ? await looksExecutable(abs, relPath) : (stat.mode & 0o111) !== 0;
+        entries.push({ path: relPath, type: 'file', source: abs, executable, size: stat.size });
       } else {
         throw new InputError(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
       }
@@ -43,6 +44,23 @@ export async function scanTree(root: string, skip: string[] = [], topLevelExclud
   }
   await walk(root, '');
   return entries;
+}
+
+/**
+ * Windows has no exec bits, so there a file counts as executable by its content: a script
+ * (`#!`), an ELF binary, or anything under a bin/ directory. The same checkout then gives the
+ * same modes, and so the same digests, on a Windows runner as on Linux and macOS.
+ */
+async function looksExecutable(file: string, relPath: string): Promise<boolean> {
+  if (/(^|\/)bin\//.test(relPath)) return true;
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    return (bytesRead >= 2 && head[0] === 0x23 && head[1] === 0x21) || (bytesRead === 4 && head.readUInt32BE(0) === 0x7f454c46);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
