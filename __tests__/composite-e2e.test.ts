@@ -129,6 +129,19 @@ describe('composites from component images', () => {
     assert.equal(run.outputs.digest, family.outputs.digest, 'reproducible: the same family either way');
   });
 
+  it('a local-path component gets its own pre-package, as it would released alone', async () => {
+    const helloDir = await component('examples/hello', '0.1.0');
+    const toml = path.join(helloDir, 'buildpack.toml');
+    await writeFile(toml, (await readFile(toml, 'utf8')).replace('[metadata]', '[metadata]\n  pre-package = "echo ran > pre-package.log"'));
+    const dir = await composite([`docker://${registry.host}/components/greeter:0.2.0`]);
+    const packageToml = path.join(dir, 'package.toml');
+    await writeFile(packageToml, (await readFile(packageToml, 'utf8')).replace('[buildpack]', `[[dependencies]]\n  uri = "${path.relative(dir, helloDir)}"\n\n[buildpack]`));
+    const run = await runAction({ path: dir, version: '1.0.0', output: await out(), 'insecure-registries': registry.host });
+    assert.equal(run.code, 0, run.stdout);
+    assert.equal(await readFile(path.join(helloDir, 'pre-package.log'), 'utf8'), 'ran\n');
+    assert.match(run.stdout, /::group::Pre-package examples\/hello/);
+  });
+
   it('a component lacking a platform stops the release, naming both, and writes no tag', async () => {
     const dir = await composite([`docker://${registry.host}/components/hello:0.1.0`, `docker://${registry.host}/components/amd64-only:0.2.0`]);
     const run = await runAction({ path: dir, version: '1.0.0', output: await out(), tags: `${registry.host}/family/broken:1.0.0`, 'insecure-registries': registry.host });

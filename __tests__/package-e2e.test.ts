@@ -59,7 +59,7 @@ describe('packaging the example buildpack for amd64 and arm64', () => {
     assert.equal(metadata.id, 'examples/hello');
     for (const m of manifests) assert.ok(run.summary.includes(m.digest), 'summary lists every platform digest');
     assert.match(run.summary, /<table>/);
-    for (const group of ['Read buildpack', 'Build (go)', 'Package']) assert.ok(run.stdout.includes(`::group::${group}`), group);
+    for (const group of ['Read buildpack', 'Build examples/hello (go)', 'Package']) assert.ok(run.stdout.includes(`::group::${group}`), group);
   });
 
   it('writes an index with platforms, experimental and OCI annotations, readable by skopeo', () => {

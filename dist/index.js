@@ -101124,14 +101124,28 @@ function renderDescriptor(descriptor, version) {
     return text;
 }
 
-;// CONCATENATED MODULE: ./build/src/oci/layer.js
+;// CONCATENATED MODULE: ./build/src/util/hash.js
 
 
 
-
-
-
-/** Counts and hashes the bytes passing through, without holding them. */
+/** sha256 and size of a file in one streamed read, never holding the file. */
+function hashFile(file) {
+    return new Promise((resolve, reject) => {
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        let size = 0;
+        let head;
+        (0,external_node_fs_.createReadStream)(file)
+            .on('data', (data) => {
+            const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
+            head ??= chunk.subarray(0, 16);
+            size += chunk.length;
+            hash.update(chunk);
+        })
+            .on('end', () => resolve({ digest: `sha256:${hash.digest('hex')}`, size, head: head ?? Buffer.alloc(0) }))
+            .on('error', reject);
+    });
+}
+/** Counts and hashes the bytes passing through a pipeline, without holding them. */
 class Digester extends external_node_stream_.Transform {
     hash = (0,external_node_crypto_.createHash)('sha256');
     size = 0;
@@ -101140,10 +101154,18 @@ class Digester extends external_node_stream_.Transform {
         this.size += chunk.length;
         callback(null, chunk);
     }
+    /** `sha256:<hex>`, once the stream has ended. */
     digest() {
         return `sha256:${this.hash.digest('hex')}`;
     }
 }
+
+;// CONCATENATED MODULE: ./build/src/oci/layer.js
+
+
+
+
+
 /**
  * Writes entries as a gzip-compressed tar layer in one pass: files -> tar -> sha256 (diffID)
  * -> gzip -> sha256 (digest) -> disk. Nothing holds a whole layer in memory.
@@ -101532,7 +101554,6 @@ const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createR
 
 
 
-
 // Keep-alive connections: a publish makes many small requests to one host.
 const agents = {
     'http:': new external_node_http_.Agent({ keepAlive: true, maxSockets: 8 }),
@@ -101554,8 +101575,8 @@ function send(request) {
         else if (['PUT', 'POST', 'PATCH'].includes(request.method))
             headers['Content-Length'] = '0';
         const req = transport.request(request.url, { method: request.method, headers, agent: agents[request.url.protocol], timeout: REQUEST_TIMEOUT_MS }, (res) => {
-            if (request.responseSink && res.statusCode === 200) {
-                (0,external_node_stream_promises_namespaceObject.pipeline)(res, request.responseSink()).then(() => resolve({ status: 200, headers: res.headers, body: Buffer.alloc(0), url: request.url }), reject);
+            if (request.consumeBody && res.statusCode === 200) {
+                request.consumeBody(res).then(() => resolve({ status: 200, headers: res.headers, body: Buffer.alloc(0), url: request.url }), reject);
                 return;
             }
             const chunks = [];
@@ -101720,7 +101741,7 @@ class RegistryClient {
         if (options.authorization && url.origin === this.base.origin)
             headers.Authorization = options.authorization;
         try {
-            return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength, responseSink: options.responseSink }, this.options.retry ?? DEFAULT_RETRY);
+            return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength, consumeBody: options.consumeBody }, this.options.retry ?? DEFAULT_RETRY);
         }
         catch (error) {
             throw this.unreachable(error);
@@ -102322,7 +102343,7 @@ function checkRecord(item) {
     const bad = (why) => new errors/* InputError */.d(`Input "manifests" has an entry ${JSON.stringify(item).slice(0, 120)} ${why}; pass the manifests output of mode: package unchanged.`);
     if (!r || typeof r !== 'object' || !r.platform)
         throw bad('without a platform');
-    const platform = parsePlatform([r.platform.os, r.platform.architecture, r.platform.variant].filter(Boolean).join('/'), 'Input "manifests"');
+    const platform = parsePlatform(formatPlatform({ os: r.platform.os, architecture: r.platform.architecture, variant: r.platform.variant }), 'Input "manifests"');
     if (typeof r.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(r.digest))
         throw bad('whose digest is not sha256:<64 hex digits>');
     if (typeof r.size !== 'number' || r.size <= 0 || !Number.isInteger(r.size))
@@ -103150,27 +103171,6 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
-;// CONCATENATED MODULE: ./build/src/util/hash.js
-
-
-/** sha256 and size of a file in one streamed read, never holding the file. */
-function hashFile(file) {
-    return new Promise((resolve, reject) => {
-        const hash = (0,external_node_crypto_.createHash)('sha256');
-        let size = 0;
-        let head;
-        (0,external_node_fs_.createReadStream)(file)
-            .on('data', (data) => {
-            const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
-            head ??= chunk.subarray(0, 16);
-            size += chunk.length;
-            hash.update(chunk);
-        })
-            .on('end', () => resolve({ digest: `sha256:${hash.digest('hex')}`, size, head: head ?? Buffer.alloc(0) }))
-            .on('error', reject);
-    });
-}
-
 ;// CONCATENATED MODULE: ./build/src/util/archive.js
 
 
@@ -103496,6 +103496,7 @@ function toolsOutput(installed) {
 
 
 
+
 function manifestRecords(result) {
     return result.platforms.map((p) => ({
         platform: {
@@ -103510,7 +103511,7 @@ function manifestRecords(result) {
     }));
 }
 function cnbFiles(result) {
-    return Object.fromEntries(result.platforms.map((p) => [[p.image.platform.os, p.image.platform.architecture, p.image.platform.variant].filter(Boolean).join('/'), p.cnbFile]));
+    return Object.fromEntries(result.platforms.map((p) => [formatPlatform(p.image.platform), p.cnbFile]));
 }
 /** Everything one run produced, as the outputs and the summary report it. */
 function runMetadata(descriptor, plan, result, published, installed, smoke) {
@@ -103532,7 +103533,7 @@ function runMetadata(descriptor, plan, result, published, installed, smoke) {
     };
 }
 function smokeRecord(r) {
-    return { platform: [r.platform.os, r.platform.architecture, r.platform.variant].filter(Boolean).join('/'), status: r.status, experimental: r.experimental, summary: r.summary };
+    return { platform: formatPlatform(r.platform), status: r.status, experimental: r.experimental, summary: r.summary };
 }
 function setOutputs(metadata) {
     lib_core/* setOutput */.uH('digest', metadata.digest);
@@ -103549,11 +103550,9 @@ function setOutputs(metadata) {
 ;// CONCATENATED MODULE: ./build/src/report/summary.js
 
 
+
 function escapeHtml(text) {
     return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-function platformName(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 /** A job summary table of platforms, digests and sizes. A summary failure is only a warning. */
 async function writeSummary(metadata) {
@@ -103572,9 +103571,9 @@ async function writeSummary(metadata) {
                 { data: 'Smoke test', header: true },
             ],
             ...metadata.manifests.map((m) => {
-                const smoke = metadata.smoke.find((s) => s.platform === platformName(m.platform));
+                const smoke = metadata.smoke.find((s) => s.platform === formatPlatform(m.platform));
                 const status = smoke ? `${smoke.status}${smoke.status === 'failed' && smoke.experimental ? ' (not blocking)' : ''}` : '-';
-                return [platformName(m.platform), `<code>${m.digest}</code>`, String(m.size), m.experimental ? 'yes' : 'no', escapeHtml(status)];
+                return [formatPlatform(m.platform), `<code>${m.digest}</code>`, String(m.size), m.experimental ? 'yes' : 'no', escapeHtml(status)];
             }),
         ]);
         if (metadata.tags.length) {
@@ -103740,7 +103739,7 @@ function compareWalkOrder(a, b) {
 
 /** `linux/arm64`, `linux/arm/v7`: where a platform's own files live in the source (pack >= 0.34). */
 function platformRoot(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+    return formatPlatform(p); // the same spelling: linux/arm/v7
 }
 function isAnyPlatformRoot(relPath) {
     const [os, arch] = relPath.split('/');
@@ -103828,6 +103827,81 @@ function checkIncludeFiles(includeFiles, trees, platforms, source, descriptorFil
             throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is inside the symlink ${viaLink.path}; links are not followed, so list the files where they really are.`);
         }
         throw new errors/* InputError */.d(`${descriptorFile} include-files lists "${raw}", which is not in the buildpack directory and was not produced by the build; fix the path or remove the entry.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/src/platform/elf.js
+
+// ELF e_machine values (System V ABI) and the word size each architecture uses.
+const MACHINES = {
+    amd64: { machine: 0x3e, bits: 64, littleEndian: true, name: 'x86-64' },
+    arm64: { machine: 0xb7, bits: 64, littleEndian: true, name: 'aarch64' },
+    arm: { machine: 0x28, bits: 32, littleEndian: true, name: 'ARM' },
+    '386': { machine: 0x03, bits: 32, littleEndian: true, name: 'Intel 80386' },
+    ppc64le: { machine: 0x15, bits: 64, littleEndian: true, name: 'PowerPC64 (little-endian)' },
+    s390x: { machine: 0x16, bits: 64, littleEndian: false, name: 'IBM S/390' },
+    riscv64: { machine: 0xf3, bits: 64, littleEndian: true, name: 'RISC-V' },
+};
+/** Reads the ELF identity of a file, or undefined when it is not an ELF file. */
+async function readElfIdentity(file) {
+    const handle = await (0,promises_namespaceObject.open)(file, 'r');
+    try {
+        const header = Buffer.alloc(20);
+        const { bytesRead } = await handle.read(header, 0, 20, 0);
+        return parseElfIdentity(header.subarray(0, bytesRead));
+    }
+    finally {
+        await handle.close();
+    }
+}
+function parseElfIdentity(header) {
+    if (header.length < 20 || header.readUInt32BE(0) !== 0x7f454c46)
+        return undefined;
+    const bits = header[4] === 2 ? 64 : 32;
+    const littleEndian = header[5] !== 2;
+    const machine = littleEndian ? header.readUInt16LE(18) : header.readUInt16BE(18);
+    return { machine, bits, littleEndian };
+}
+/** A human name for an ELF identity: `x86-64`, `aarch64`, or the raw machine number. */
+function describeElf(id) {
+    const known = Object.values(MACHINES).find((m) => m.machine === id.machine && m.bits === id.bits && m.littleEndian === id.littleEndian);
+    return known ? known.name : `machine 0x${id.machine.toString(16)} (${id.bits}-bit)`;
+}
+/** Whether an ELF identity runs on the platform. */
+function elfMatchesPlatform(id, platform) {
+    const want = MACHINES[platform.architecture];
+    if (!want)
+        return false;
+    return want.machine === id.machine && want.bits === id.bits && want.littleEndian === id.littleEndian;
+}
+function expectedElfName(platform) {
+    return MACHINES[platform.architecture]?.name ?? platform.architecture;
+}
+
+;// CONCATENATED MODULE: ./build/src/build/verify.js
+
+
+
+
+/**
+ * A platform's tree must hold the lifecycle's entry points, and every ELF file in it must be for
+ * that platform: an amd64 binary in the arm64 image is the bug this action exists to prevent.
+ */
+async function verifyPlatformTree(tree, platform, isComposite) {
+    if (!isComposite) {
+        for (const entry of ['bin/detect', 'bin/build']) {
+            if (!tree.some((e) => e.path === entry && e.type !== 'directory')) {
+                throw new errors/* InputError */.d(`The ${formatPlatform(platform)} buildpack has no ${entry}; put the binaries in ${platformRoot(platform)}/bin or bin/ (or let build: auto compile cmd/), and list them in include-files if you use it.`);
+            }
+        }
+    }
+    for (const entry of tree) {
+        if (entry.type !== 'file')
+            continue;
+        const identity = 'source' in entry ? await readElfIdentity(entry.source) : undefined;
+        if (identity && !elfMatchesPlatform(identity, platform)) {
+            throw new errors/* InputError */.d(`${entry.path} in the ${formatPlatform(platform)} buildpack is built for ${describeElf(identity)}, not ${expectedElfName(platform)}; build it for ${platform.architecture} (GOARCH=${platform.architecture}) or move it under ${platformRoot(platform)}/bin.`);
+        }
     }
 }
 
@@ -104009,81 +104083,6 @@ function chooseStrategy(mode, buildCommand, source, platforms, dir, isComposite)
     throw new errors/* InputError */.d(`Found nothing to build ${dir} for ${missing.join(', ')}: no ${platformRoot(platforms[0])}/bin, no go.mod with cmd/<name>/main.go and no bin/ scripts; add one of them, or set build: command with a build-command.`);
 }
 
-;// CONCATENATED MODULE: ./build/src/platform/elf.js
-
-// ELF e_machine values (System V ABI) and the word size each architecture uses.
-const MACHINES = {
-    amd64: { machine: 0x3e, bits: 64, littleEndian: true, name: 'x86-64' },
-    arm64: { machine: 0xb7, bits: 64, littleEndian: true, name: 'aarch64' },
-    arm: { machine: 0x28, bits: 32, littleEndian: true, name: 'ARM' },
-    '386': { machine: 0x03, bits: 32, littleEndian: true, name: 'Intel 80386' },
-    ppc64le: { machine: 0x15, bits: 64, littleEndian: true, name: 'PowerPC64 (little-endian)' },
-    s390x: { machine: 0x16, bits: 64, littleEndian: false, name: 'IBM S/390' },
-    riscv64: { machine: 0xf3, bits: 64, littleEndian: true, name: 'RISC-V' },
-};
-/** Reads the ELF identity of a file, or undefined when it is not an ELF file. */
-async function readElfIdentity(file) {
-    const handle = await (0,promises_namespaceObject.open)(file, 'r');
-    try {
-        const header = Buffer.alloc(20);
-        const { bytesRead } = await handle.read(header, 0, 20, 0);
-        return parseElfIdentity(header.subarray(0, bytesRead));
-    }
-    finally {
-        await handle.close();
-    }
-}
-function parseElfIdentity(header) {
-    if (header.length < 20 || header.readUInt32BE(0) !== 0x7f454c46)
-        return undefined;
-    const bits = header[4] === 2 ? 64 : 32;
-    const littleEndian = header[5] !== 2;
-    const machine = littleEndian ? header.readUInt16LE(18) : header.readUInt16BE(18);
-    return { machine, bits, littleEndian };
-}
-/** A human name for an ELF identity: `x86-64`, `aarch64`, or the raw machine number. */
-function describeElf(id) {
-    const known = Object.values(MACHINES).find((m) => m.machine === id.machine && m.bits === id.bits && m.littleEndian === id.littleEndian);
-    return known ? known.name : `machine 0x${id.machine.toString(16)} (${id.bits}-bit)`;
-}
-/** Whether an ELF identity runs on the platform. */
-function elfMatchesPlatform(id, platform) {
-    const want = MACHINES[platform.architecture];
-    if (!want)
-        return false;
-    return want.machine === id.machine && want.bits === id.bits && want.littleEndian === id.littleEndian;
-}
-function expectedElfName(platform) {
-    return MACHINES[platform.architecture]?.name ?? platform.architecture;
-}
-
-;// CONCATENATED MODULE: ./build/src/build/verify.js
-
-
-
-
-/**
- * A platform's tree must hold the lifecycle's entry points, and every ELF file in it must be for
- * that platform: an amd64 binary in the arm64 image is the bug this action exists to prevent.
- */
-async function verifyPlatformTree(tree, platform, isComposite) {
-    if (!isComposite) {
-        for (const entry of ['bin/detect', 'bin/build']) {
-            if (!tree.some((e) => e.path === entry && e.type !== 'directory')) {
-                throw new errors/* InputError */.d(`The ${formatPlatform(platform)} buildpack has no ${entry}; put the binaries in ${platformRoot(platform)}/bin or bin/ (or let build: auto compile cmd/), and list them in include-files if you use it.`);
-            }
-        }
-    }
-    for (const entry of tree) {
-        if (entry.type !== 'file')
-            continue;
-        const identity = 'source' in entry ? await readElfIdentity(entry.source) : undefined;
-        if (identity && !elfMatchesPlatform(identity, platform)) {
-            throw new errors/* InputError */.d(`${entry.path} in the ${formatPlatform(platform)} buildpack is built for ${describeElf(identity)}, not ${expectedElfName(platform)}; build it for ${platform.architecture} (GOARCH=${platform.architecture}) or move it under ${platformRoot(platform)}/bin.`);
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./build/src/packager/native.js
 
 
@@ -104093,6 +104092,32 @@ async function verifyPlatformTree(tree, platform, isComposite) {
 
 
 
+
+
+
+
+
+
+
+/**
+ * The native packager, for a buildpack and for a family's local components alike: pre-package,
+ * then every platform root built, then (offline) the dependencies awaited, all before anything
+ * is written to the output.
+ */
+async function buildNativeImages(b) {
+    if (b.descriptor.prePackage)
+        await lib_core/* group */.Os(`Pre-package ${b.descriptor.id}`, () => runPrePackage(b.descriptor, b.dir, runProcess));
+    warnArchlessDependencies(b.descriptor, b.plan);
+    const source = await scanTree(b.dir, b.skip);
+    const strategy = chooseStrategy(b.build, b.buildCommand, source, b.plan.platforms, b.dir, b.descriptor.order !== undefined);
+    const builds = await lib_core/* group */.Os(`Build ${b.descriptor.id} (${strategy.kind})`, async () => {
+        const results = await buildPlatforms(strategy, b.dir, b.plan.platforms, external_node_path_.join(b.work, 'roots-of', escapedId(b.descriptor.id)), runProcess);
+        logBuilds(results);
+        return results;
+    });
+    const bundled = b.dependencies ? await lib_core/* group */.Os('Dependencies (offline)', () => b.dependencies) : undefined;
+    return nativeImages(b.descriptor, b.plan, source, builds, bundled, b.components);
+}
 /**
  * The native packager's images: each platform's files as pack would lay them out, with its own
  * buildpack.toml (only the dependencies for its os/arch, plus those for any) and, offline, its
@@ -104144,6 +104169,8 @@ function warnArchlessDependencies(descriptor, plan) {
 
 
 
+
+
 const pull_MANIFEST_TYPES = [MediaType.ImageIndex, MediaType.DockerManifestList, MediaType.ImageManifest, MediaType.DockerManifest];
 /**
  * Resolves a reference (tag or digest) to its image for `platform`: from an index, the entry
@@ -104183,10 +104210,10 @@ function normaliseVariant(p, want) {
     return p.variant ?? '';
 }
 /** GETs a blob, following a redirect to storage without credentials. */
-async function getBlob(client, repository, blob, sink) {
+async function getBlob(client, repository, blob, consumeBody) {
     let url = client.url(`/v2/${repository}/blobs/${blob.digest}`);
     for (let hop = 0; hop < 5; hop++) {
-        const response = await client.request('GET', url, { repository, action: 'pull', ...(sink ? { responseSink: sink } : {}) });
+        const response = await client.request('GET', url, { repository, action: 'pull', ...(consumeBody ? { consumeBody } : {}) });
         const location = header(response, 'location');
         if (response.status >= 300 && response.status < 400 && location) {
             url = new URL(location, response.url);
@@ -104205,14 +104232,19 @@ async function readBlob(client, repository, blob) {
         throw new errors/* InputError */.d(`Blob ${blob.digest} of ${repository} arrived with another digest; the registry or a proxy altered it.`);
     return body;
 }
-/** A layer, streamed to the store's disk (never held in memory) and checked before it is kept. */
+/** A layer, hashed while it streams to the store's disk (never held), and kept only if intact. */
 async function downloadBlob(client, repository, blob, store) {
     if (await store.has(blob.digest))
         return;
     const temp = await store.tempPath();
+    let digester = new Digester();
     try {
-        await getBlob(client, repository, blob, () => (0,external_node_fs_.createWriteStream)(temp));
-        const { digest } = await hashFile(temp);
+        // A retried GET starts over: a fresh hash, and the file truncated.
+        await getBlob(client, repository, blob, (body) => {
+            digester = new Digester();
+            return (0,external_node_stream_promises_namespaceObject.pipeline)(body, digester, (0,external_node_fs_.createWriteStream)(temp, { highWaterMark: STREAM_CHUNK }));
+        });
+        const digest = digester.digest();
         if (digest !== blob.digest)
             throw new errors/* InputError */.d(`Blob ${blob.digest} of ${repository} arrived as ${digest}; the registry or a proxy altered it.`);
         await store.commit(temp, blob.digest);
@@ -104235,39 +104267,38 @@ async function downloadBlob(client, repository, blob, store) {
 
 
 
-
-
-
 const key = (p) => formatPlatform(p);
 /**
  * Resolves every component of a composite for every platform before anything is built or
  * pushed: registry images through the same clients and credentials as the publish (a component
  * lacking a platform is an error naming both), local directories built with the normal pipeline.
  */
-async function resolveComponents(config, plan, clientFor, work, run) {
+async function resolveComponents(config, plan, clientFor, work) {
     const remote = new Map();
     const sources = new Map();
-    for (const component of config.components) {
-        if (component.kind !== 'image')
-            continue;
-        const client = clientFor(component.ref.registry);
-        const images = [];
-        for (const platform of plan.platforms) {
-            const image = await resolvePlatformImage(client, component.ref, platform);
-            if (!image) {
-                throw new errors/* InputError */.d(`The composite's dependency ${formatReference(component.ref)} (${config.file}) has no ${formatPlatform(platform)} image; publish that component for ${formatPlatform(platform)} first, or leave ${formatPlatform(platform)} out of architectures.`);
+    await lib_core/* group */.Os('Resolve components', async () => {
+        for (const component of config.components) {
+            if (component.kind !== 'image')
+                continue;
+            const client = clientFor(component.ref.registry);
+            const images = [];
+            for (const platform of plan.platforms) {
+                const image = await resolvePlatformImage(client, component.ref, platform);
+                if (!image) {
+                    throw new errors/* InputError */.d(`The composite's dependency ${formatReference(component.ref)} (${config.file}) has no ${formatPlatform(platform)} image; publish that component for ${formatPlatform(platform)} first, or leave ${formatPlatform(platform)} out of architectures.`);
+                }
+                lib_core/* info */.pq(`${formatReference(component.ref)} ${formatPlatform(platform)}: ${image.manifest.digest}`);
+                for (const layer of image.layers)
+                    sources.set(layer.digest, { registry: component.ref.registry, repository: component.ref.repository });
+                images.push(image);
             }
-            lib_core/* info */.pq(`${formatReference(component.ref)} ${formatPlatform(platform)}: ${image.manifest.digest}`);
-            for (const layer of image.layers)
-                sources.set(layer.digest, { registry: component.ref.registry, repository: component.ref.repository });
-            images.push(image);
+            remote.set(component, images);
         }
-        remote.set(component, images);
-    }
+    });
     const local = new Map();
     for (const [i, component] of config.components.entries()) {
         if (component.kind === 'path')
-            local.set(component, await buildLocalComponent(component.dir, plan, external_node_path_.join(work, `component-${i}`), run));
+            local.set(component, await buildLocalComponent(component.dir, plan, external_node_path_.join(work, `component-${i}`)));
     }
     return {
         sources,
@@ -104301,16 +104332,11 @@ function componentImage(name, config, layers) {
     return { name, layers, diffIDs: config.rootfs.diff_ids, layersLabel: JSON.parse(label) };
 }
 /** A component in a local directory (a monorepo family), built as a buildpack of its own. */
-async function buildLocalComponent(dir, plan, work, run) {
+async function buildLocalComponent(dir, plan, work) {
     const descriptor = await readDescriptor(dir);
     if (descriptor.order)
         throw new errors/* InputError */.d(`${descriptor.file} is itself a composite; list its components in the family's package.toml instead.`);
-    const componentPlan = { ...plan, version: resolveVersion(undefined, descriptor) };
-    const source = await scanTree(dir, [work]);
-    const strategy = chooseStrategy('auto', undefined, source, plan.platforms, dir, false);
-    const builds = await buildPlatforms(strategy, dir, plan.platforms, work, run);
-    lib_core/* info */.pq(`${descriptor.id} ${componentPlan.version} built from ${dir}`);
-    return nativeImages(descriptor, componentPlan, source, builds);
+    return buildNativeImages({ dir, descriptor, plan: { ...plan, version: resolveVersion(undefined, descriptor) }, work, skip: [work], build: 'auto' });
 }
 
 ;// CONCATENATED MODULE: ./build/src/dependencies/download.js
@@ -104420,7 +104446,7 @@ async function importCnb(file, platform, format, store, scratch) {
         if (!config.config?.Labels?.[BUILDPACKAGE_METADATA_LABEL] || !config.config.Labels[BUILDPACK_LAYERS_LABEL]) {
             throw new errors/* InputError */.d(`${file} lacks the ${BUILDPACKAGE_METADATA_LABEL} and ${BUILDPACK_LAYERS_LABEL} labels, so it is not a buildpackage; check the pack command.`);
         }
-        const claimed = [config.os, config.architecture, config.variant].filter(Boolean).join('/') || 'no platform';
+        const claimed = formatPlatform({ os: config.os ?? '', architecture: config.architecture ?? '', variant: config.variant }) || 'no platform';
         if (config.os !== platform.os || config.architecture !== platform.architecture || (config.variant ?? '') !== (platform.variant ?? '')) {
             lib_core/* info */.pq(`${external_node_path_.basename(file)}: pack wrote ${claimed} in the config; corrected to ${formatPlatform(platform)}, which it was built for.`);
         }
@@ -104585,6 +104611,7 @@ async function publishRelease(result, plan, inputs, clientFor, mountSources) {
 
 
 
+
 // qemu-user's names for each architecture.
 const QEMU = {
     amd64: 'x86_64',
@@ -104661,20 +104688,12 @@ async function invocation(program, args, platform) {
     if (!elf || samePlatform(platform, runnerPlatform()))
         return [program, args];
     const qemu = `qemu-${QEMU[platform.architecture]}-static`;
-    const found = await which(qemu);
+    const found = await (0,lib_io/* which */.K7)(qemu, false);
     if (!found) {
         throw new errors/* InputError */.d(`smoke-test: emulated needs ${qemu} to run the ${formatPlatform(platform)} binaries on this ${formatPlatform(runnerPlatform())} runner; install qemu-user-static (apt-get install qemu-user-static) or use smoke-test: native on a ${formatPlatform(platform)} runner.`);
     }
     // qemu passes the path it was given as argv[0], so bin/detect -> run still sees "detect".
     return [found, [program, ...args]];
-}
-async function which(command) {
-    for (const dir of (process.env.PATH ?? '').split(external_node_path_.delimiter)) {
-        const candidate = external_node_path_.join(dir, command);
-        if (await (0,promises_namespaceObject.access)(candidate, external_node_fs_.constants.X_OK).then(() => true, () => false))
-            return candidate;
-    }
-    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./build/src/smoke/smoke.js
@@ -104783,10 +104802,6 @@ async function runCommand(subject, options) {
 
 
 
-
-
-
-
 /**
  * mode: all (and package): read and check everything first (inputs, buildpack.toml, tags,
  * output), then build every platform, package them into one index, smoke-test, publish, report.
@@ -104802,8 +104817,20 @@ async function runRelease(inputs, env) {
     const clients = await openClients(inputs, plan, packageConfig, env);
     const work = await (0,promises_namespaceObject.mkdtemp)(external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-work-'));
     try {
-        const components = packageConfig && clients ? await lib_core/* group */.Os('Resolve components', () => resolveComponents(packageConfig, plan, clients, work, runProcess)) : undefined;
-        const images = inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env, components);
+        const components = packageConfig && clients ? await resolveComponents(packageConfig, plan, clients, work) : undefined;
+        const images = inputs.packager === 'pack'
+            ? await packWithTools(inputs, descriptor, plan, work, installed)
+            : await buildNativeImages({
+                dir: inputs.path,
+                descriptor,
+                plan,
+                work,
+                skip: [inputs.output, work],
+                build: inputs.build,
+                buildCommand: inputs.buildCommand,
+                dependencies: inputs.offline ? startDownloads(inputs, descriptor, plan, env) : undefined,
+                components: components?.images,
+            });
         const result = await lib_core/* group */.Os('Package', async () => {
             const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
             logPackage(packaged, plan.version);
@@ -104857,35 +104884,16 @@ async function smokeRelease(inputs, descriptor, plan, result, work) {
         scratch: work,
     });
 }
-/**
- * The native packager: pre-package, then every platform root built, then (offline) every
- * dependency downloaded and verified, all before anything is written to the output.
- */
-async function buildNatively(inputs, descriptor, plan, work, env, components) {
-    if (descriptor.prePackage)
-        await lib_core/* group */.Os('Pre-package', () => runPrePackage(descriptor, inputs.path, runProcess));
-    warnArchlessDependencies(descriptor, plan);
-    const source = await scanTree(inputs.path, [inputs.output, work]);
-    const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
-    // Offline dependencies download while the platforms build: both wait on other programs.
-    const downloads = inputs.offline ? startDownloads(inputs, descriptor, plan, env) : undefined;
-    downloads?.catch(() => undefined); // awaited below; a build failure must not leave it unhandled
-    const builds = await lib_core/* group */.Os(`Build (${strategy.kind})`, async () => {
-        const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
-        logBuilds(results);
-        return results;
-    });
-    let bundled;
-    if (downloads) {
-        bundled = await lib_core/* group */.Os('Dependencies (offline)', () => downloads);
-        if (inputs.cache && inputs.cacheSave)
-            (0,actions_cache/* saveInPostStep */.$w)([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
-    }
-    return nativeImages(descriptor, plan, source, builds, bundled, components?.images);
-}
+/** Offline dependencies, started now so they download while the platforms build. */
 function startDownloads(inputs, descriptor, plan, env) {
     const needed = plan.platforms.flatMap((p) => dependenciesFor(descriptor.dependencies, p));
-    return downloadDependencies(needed, external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file);
+    const downloads = downloadDependencies(needed, external_node_path_.join(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file).then((bundled) => {
+        if (inputs.cache && inputs.cacheSave)
+            (0,actions_cache/* saveInPostStep */.$w)([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
+        return bundled;
+    });
+    downloads.catch(() => undefined); // awaited by the packager; a failed build first must not leave it unhandled
+    return downloads;
 }
 /**
  * Registry clients, opened once and shared by the component reads and the publish: the tags'

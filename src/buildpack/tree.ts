@@ -12,7 +12,7 @@ export type TreeEntry =
 
 /** `linux/arm64`, `linux/arm/v7`: where a platform's own files live in the source (pack >= 0.34). */
 export function platformRoot(p: Platform): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+  return formatPlatform(p); // the same spelling: linux/arm/v7
 }
 
 function isAnyPlatformRoot(relPath: string): boolean {

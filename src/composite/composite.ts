@@ -1,23 +1,19 @@
 import * as core from '@actions/core';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildPlatforms } from '../build/build.js';
-import { chooseStrategy } from '../build/strategy.js';
 import { readDescriptor } from '../buildpack/descriptor.js';
-import { scanTree } from '../buildpack/files.js';
 import { resolveVersion } from '../buildpack/version.js';
 import type { ComponentImage, PlatformImage } from '../image/image.js';
 import { BUILDPACK_LAYERS_LABEL, type LayerInfo } from '../image/labels.js';
 import type { BlobStore } from '../oci/store.js';
 import type { ImageConfig } from '../oci/types.js';
-import { nativeImages } from '../packager/native.js';
+import { buildNativeImages } from '../packager/native.js';
 import type { ReleasePlan } from '../plan/plan.js';
 import { formatPlatform, type Platform } from '../platform/platform.js';
 import type { RegistryClient } from '../registry/client.js';
 import { downloadBlob, resolvePlatformImage, type RemoteImage } from '../registry/pull.js';
 import { formatReference } from '../registry/reference.js';
 import { InputError } from '../util/errors.js';
-import type { ProcessRunner } from '../util/process.js';
 import type { Component, PackageConfig } from './package-toml.js';
 
 /** Where a component's blobs already live, so a publish to the same registry can mount them. */
@@ -39,15 +35,10 @@ const key = (p: Platform): string => formatPlatform(p);
  * pushed: registry images through the same clients and credentials as the publish (a component
  * lacking a platform is an error naming both), local directories built with the normal pipeline.
  */
-export async function resolveComponents(
-  config: PackageConfig,
-  plan: ReleasePlan,
-  clientFor: (registry: string) => RegistryClient,
-  work: string,
-  run: ProcessRunner,
-): Promise<ResolvedComponents> {
+export async function resolveComponents(config: PackageConfig, plan: ReleasePlan, clientFor: (registry: string) => RegistryClient, work: string): Promise<ResolvedComponents> {
   const remote = new Map<Component, RemoteImage[]>();
   const sources = new Map<string, BlobSource>();
+  await core.group('Resolve components', async () => {
   for (const component of config.components) {
     if (component.kind !== 'image') continue;
     const client = clientFor(component.ref.registry);
@@ -65,9 +56,10 @@ export async function resolveComponents(
     }
     remote.set(component, images);
   }
+  });
   const local = new Map<Component, (store: BlobStore) => Promise<PlatformImage[]>>();
   for (const [i, component] of config.components.entries()) {
-    if (component.kind === 'path') local.set(component, await buildLocalComponent(component.dir, plan, path.join(work, `component-${i}`), run));
+    if (component.kind === 'path') local.set(component, await buildLocalComponent(component.dir, plan, path.join(work, `component-${i}`)));
   }
 
   return {
@@ -101,13 +93,8 @@ function componentImage(name: string, config: ImageConfig, layers: RemoteImage['
 }
 
 /** A component in a local directory (a monorepo family), built as a buildpack of its own. */
-async function buildLocalComponent(dir: string, plan: ReleasePlan, work: string, run: ProcessRunner): Promise<(store: BlobStore) => Promise<PlatformImage[]>> {
+async function buildLocalComponent(dir: string, plan: ReleasePlan, work: string): Promise<(store: BlobStore) => Promise<PlatformImage[]>> {
   const descriptor = await readDescriptor(dir);
   if (descriptor.order) throw new InputError(`${descriptor.file} is itself a composite; list its components in the family's package.toml instead.`);
-  const componentPlan: ReleasePlan = { ...plan, version: resolveVersion(undefined, descriptor) };
-  const source = await scanTree(dir, [work]);
-  const strategy = chooseStrategy('auto', undefined, source, plan.platforms, dir, false);
-  const builds = await buildPlatforms(strategy, dir, plan.platforms, work, run);
-  core.info(`${descriptor.id} ${componentPlan.version} built from ${dir}`);
-  return nativeImages(descriptor, componentPlan, source, builds);
+  return buildNativeImages({ dir, descriptor, plan: { ...plan, version: resolveVersion(undefined, descriptor) }, work, skip: [work], build: 'auto' });
 }

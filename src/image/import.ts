@@ -38,7 +38,7 @@ export async function importCnb(file: string, platform: Platform, format: Format
     if (!config.config?.Labels?.[BUILDPACKAGE_METADATA_LABEL] || !config.config.Labels[BUILDPACK_LAYERS_LABEL]) {
       throw new InputError(`${file} lacks the ${BUILDPACKAGE_METADATA_LABEL} and ${BUILDPACK_LAYERS_LABEL} labels, so it is not a buildpackage; check the pack command.`);
     }
-    const claimed = [config.os, config.architecture, config.variant].filter(Boolean).join('/') || 'no platform';
+    const claimed = formatPlatform({ os: config.os ?? '', architecture: config.architecture ?? '', variant: config.variant }) || 'no platform';
     if (config.os !== platform.os || config.architecture !== platform.architecture || (config.variant ?? '') !== (platform.variant ?? '')) {
       core.info(`${path.basename(file)}: pack wrote ${claimed} in the config; corrected to ${formatPlatform(platform)}, which it was built for.`);
     }

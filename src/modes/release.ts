@@ -2,21 +2,17 @@ import * as core from '@actions/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildPlatforms, logBuilds } from '../build/build.js';
-import { runPrePackage } from '../build/prepackage.js';
-import { chooseStrategy } from '../build/strategy.js';
 import { dependenciesFor } from '../buildpack/dependencies.js';
 import { readDescriptor, type BuildpackDescriptor } from '../buildpack/descriptor.js';
-import { scanTree } from '../buildpack/files.js';
 import { saveInPostStep } from '../cache/actions-cache.js';
-import { resolveComponents, type ResolvedComponents } from '../composite/composite.js';
+import { resolveComponents } from '../composite/composite.js';
 import { readPackageConfig, type PackageConfig } from '../composite/package-toml.js';
 import { downloadDependencies, type DownloadedDependency } from '../dependencies/download.js';
 import type { Inputs } from '../inputs/inputs.js';
 import { BlobStore } from '../oci/store.js';
 import { checkOutput } from '../package/output.js';
 import { logPackage, packageBuildpack, type ImageSource, type PackageResult } from '../package/package.js';
-import { nativeImages, warnArchlessDependencies } from '../packager/native.js';
+import { buildNativeImages } from '../packager/native.js';
 import { packImages, packageWithPack } from '../packager/pack.js';
 import { planRelease, type ReleasePlan } from '../plan/plan.js';
 import { formatPlatform } from '../platform/platform.js';
@@ -47,9 +43,21 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
 
   const work = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-work-'));
   try {
-    const components = packageConfig && clients ? await core.group('Resolve components', () => resolveComponents(packageConfig, plan, clients, work, runProcess)) : undefined;
+    const components = packageConfig && clients ? await resolveComponents(packageConfig, plan, clients, work) : undefined;
     const images =
-      inputs.packager === 'pack' ? await packWithTools(inputs, descriptor, plan, work, installed) : await buildNatively(inputs, descriptor, plan, work, env, components);
+      inputs.packager === 'pack'
+        ? await packWithTools(inputs, descriptor, plan, work, installed)
+        : await buildNativeImages({
+            dir: inputs.path,
+            descriptor,
+            plan,
+            work,
+            skip: [inputs.output, work],
+            build: inputs.build,
+            buildCommand: inputs.buildCommand,
+            dependencies: inputs.offline ? startDownloads(inputs, descriptor, plan, env) : undefined,
+            components: components?.images,
+          });
     const result = await core.group('Package', async () => {
       const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
       logPackage(packaged, plan.version);
@@ -101,41 +109,15 @@ async function smokeRelease(inputs: Inputs, descriptor: BuildpackDescriptor, pla
   });
 }
 
-/**
- * The native packager: pre-package, then every platform root built, then (offline) every
- * dependency downloaded and verified, all before anything is written to the output.
- */
-async function buildNatively(
-  inputs: Inputs,
-  descriptor: BuildpackDescriptor,
-  plan: ReleasePlan,
-  work: string,
-  env: NodeJS.ProcessEnv,
-  components?: ResolvedComponents,
-): Promise<ImageSource> {
-  if (descriptor.prePackage) await core.group('Pre-package', () => runPrePackage(descriptor, inputs.path, runProcess));
-  warnArchlessDependencies(descriptor, plan);
-  const source = await scanTree(inputs.path, [inputs.output, work]);
-  const strategy = chooseStrategy(inputs.build, inputs.buildCommand, source, plan.platforms, inputs.path, descriptor.order !== undefined);
-  // Offline dependencies download while the platforms build: both wait on other programs.
-  const downloads = inputs.offline ? startDownloads(inputs, descriptor, plan, env) : undefined;
-  downloads?.catch(() => undefined); // awaited below; a build failure must not leave it unhandled
-  const builds = await core.group(`Build (${strategy.kind})`, async () => {
-    const results = await buildPlatforms(strategy, inputs.path, plan.platforms, work, runProcess);
-    logBuilds(results);
-    return results;
-  });
-  let bundled: Map<string, DownloadedDependency> | undefined;
-  if (downloads) {
-    bundled = await core.group('Dependencies (offline)', () => downloads);
-    if (inputs.cache && inputs.cacheSave) saveInPostStep([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
-  }
-  return nativeImages(descriptor, plan, source, builds, bundled, components?.images);
-}
-
+/** Offline dependencies, started now so they download while the platforms build. */
 function startDownloads(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, env: NodeJS.ProcessEnv): Promise<Map<string, DownloadedDependency>> {
   const needed = plan.platforms.flatMap((p) => dependenciesFor(descriptor.dependencies, p));
-  return downloadDependencies(needed, path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file);
+  const downloads = downloadDependencies(needed, path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-dependencies'), inputs.cache, descriptor.file).then((bundled) => {
+    if (inputs.cache && inputs.cacheSave) saveInPostStep([...bundled.values()].flatMap((d) => (d.cache ? [d.cache] : [])));
+    return bundled;
+  });
+  downloads.catch(() => undefined); // awaited by the packager; a failed build first must not leave it unhandled
+  return downloads;
 }
 
 /**

@@ -1,30 +1,15 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { STREAM_CHUNK, reproducibleGzip } from './gzip.js';
 import type { BlobStore } from './store.js';
 import { tarStream, type TarEntry } from './tar.js';
 import type { Descriptor } from './types.js';
+import { Digester } from '../util/hash.js';
 
 export interface WrittenLayer {
   descriptor: Descriptor;
   /** sha256 of the uncompressed tar: what rootfs.diff_ids and the labels name. */
   diffID: string;
-}
-
-/** Counts and hashes the bytes passing through, without holding them. */
-class Digester extends Transform {
-  readonly hash = createHash('sha256');
-  size = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    callback(null, chunk);
-  }
-  digest(): string {
-    return `sha256:${this.hash.digest('hex')}`;
-  }
 }
 
 /**

@@ -1,6 +1,13 @@
 import type { PlatformBuild } from '../build/build.js';
 import { verifyPlatformTree } from '../build/verify.js';
-import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
+import { buildPlatforms, logBuilds } from '../build/build.js';
+import { runPrePackage } from '../build/prepackage.js';
+import { chooseStrategy } from '../build/strategy.js';
+import { escapedId, type BuildpackDescriptor } from '../buildpack/descriptor.js';
+import { scanTree } from '../buildpack/files.js';
+import type { BuildMode } from '../inputs/inputs.js';
+import { runProcess } from '../util/process.js';
+import path from 'node:path';
 import type { SourceEntry } from '../buildpack/files.js';
 import { checkIncludeFiles, platformTree, type TreeEntry } from '../buildpack/tree.js';
 import { renderDescriptor } from '../buildpack/version.js';
@@ -13,6 +20,40 @@ import { bundledPath, dependenciesFor, describeDependency, filterDependencies } 
 import * as core from '@actions/core';
 import type { ReleasePlan } from '../plan/plan.js';
 import { coreCount, mapLimit } from '../util/concurrency.js';
+
+export interface NativeBuild {
+  dir: string;
+  descriptor: BuildpackDescriptor;
+  plan: ReleasePlan;
+  work: string;
+  /** Directories inside `dir` that are not part of the buildpack (the output, the work dir). */
+  skip: string[];
+  build: BuildMode;
+  buildCommand?: string;
+  /** Offline dependencies, already downloading (they overlap the builds). */
+  dependencies?: Promise<Map<string, DownloadedDependency>>;
+  /** For a composite: its components' images per platform. */
+  components?: (store: BlobStore) => Promise<Map<string, ComponentImage[]>>;
+}
+
+/**
+ * The native packager, for a buildpack and for a family's local components alike: pre-package,
+ * then every platform root built, then (offline) the dependencies awaited, all before anything
+ * is written to the output.
+ */
+export async function buildNativeImages(b: NativeBuild): Promise<ImageSource> {
+  if (b.descriptor.prePackage) await core.group(`Pre-package ${b.descriptor.id}`, () => runPrePackage(b.descriptor, b.dir, runProcess));
+  warnArchlessDependencies(b.descriptor, b.plan);
+  const source = await scanTree(b.dir, b.skip);
+  const strategy = chooseStrategy(b.build, b.buildCommand, source, b.plan.platforms, b.dir, b.descriptor.order !== undefined);
+  const builds = await core.group(`Build ${b.descriptor.id} (${strategy.kind})`, async () => {
+    const results = await buildPlatforms(strategy, b.dir, b.plan.platforms, path.join(b.work, 'roots-of', escapedId(b.descriptor.id)), runProcess);
+    logBuilds(results);
+    return results;
+  });
+  const bundled = b.dependencies ? await core.group('Dependencies (offline)', () => b.dependencies as Promise<Map<string, DownloadedDependency>>) : undefined;
+  return nativeImages(b.descriptor, b.plan, source, builds, bundled, b.components);
+}
 
 /**
  * The native packager's images: each platform's files as pack would lay them out, with its own

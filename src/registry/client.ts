@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { InputError, errorMessage } from '../util/errors.js';
 import { errorCodes, parseChallenge, type Challenge } from './challenge.js';
 import type { Credentials } from './credentials.js';
@@ -21,7 +21,7 @@ interface RequestOptions {
   headers?: Record<string, string>;
   body?: Buffer | (() => Readable);
   contentLength?: number;
-  responseSink?: () => Writable;
+  consumeBody?: (body: Readable) => Promise<void>;
   /** Repository and actions the request needs, for the token scope and for errors. */
   repository: string;
   action: Action;
@@ -97,7 +97,7 @@ export class RegistryClient {
     // Credentials go only to the registry itself, never to a storage backend it redirects to.
     if (options.authorization && url.origin === this.base.origin) headers.Authorization = options.authorization;
     try {
-      return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength, responseSink: options.responseSink }, this.options.retry ?? DEFAULT_RETRY);
+      return await sendWithRetry({ method, url, headers, body: options.body, contentLength: options.contentLength, consumeBody: options.consumeBody }, this.options.retry ?? DEFAULT_RETRY);
     } catch (error) {
       throw this.unreachable(error);
     }

@@ -1,8 +1,7 @@
 import * as core from '@actions/core';
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface HttpRequest {
@@ -12,8 +11,8 @@ export interface HttpRequest {
   /** A Buffer, or a factory so that every attempt gets a fresh stream. */
   body?: Buffer | (() => Readable);
   contentLength?: number;
-  /** For large downloads: a 200 response body is piped into a fresh sink instead of held. */
-  responseSink?: () => Writable;
+  /** For large downloads: a 200 response body is handed to this consumer (once per attempt) instead of held. */
+  consumeBody?: (body: Readable) => Promise<void>;
 }
 
 export interface HttpResponse {
@@ -46,8 +45,8 @@ export function send(request: HttpRequest): Promise<HttpResponse> {
       request.url,
       { method: request.method, headers, agent: agents[request.url.protocol as 'http:' | 'https:'], timeout: REQUEST_TIMEOUT_MS },
       (res) => {
-        if (request.responseSink && res.statusCode === 200) {
-          pipeline(res, request.responseSink()).then(
+        if (request.consumeBody && res.statusCode === 200) {
+          request.consumeBody(res).then(
             () => resolve({ status: 200, headers: res.headers, body: Buffer.alloc(0), url: request.url }),
             reject,
           );

@@ -1,11 +1,13 @@
 import { createWriteStream } from 'node:fs';
-import type { Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { STREAM_CHUNK } from '../oci/gzip.js';
 import { sha256Digest } from '../oci/digest.js';
 import type { BlobStore } from '../oci/store.js';
 import { MediaType, type Descriptor, type ImageConfig } from '../oci/types.js';
 import { formatPlatform, type Platform } from '../platform/platform.js';
 import { InputError } from '../util/errors.js';
-import { hashFile } from '../util/hash.js';
+import { Digester } from '../util/hash.js';
 import { header, type RegistryClient } from './client.js';
 import type { HttpResponse } from './http.js';
 import { getManifest } from './push.js';
@@ -63,10 +65,10 @@ function normaliseVariant(p: { architecture?: string; variant?: string }, want: 
 }
 
 /** GETs a blob, following a redirect to storage without credentials. */
-async function getBlob(client: RegistryClient, repository: string, blob: Descriptor, sink?: () => Writable): Promise<HttpResponse> {
+async function getBlob(client: RegistryClient, repository: string, blob: Descriptor, consumeBody?: (body: Readable) => Promise<void>): Promise<HttpResponse> {
   let url = client.url(`/v2/${repository}/blobs/${blob.digest}`);
   for (let hop = 0; hop < 5; hop++) {
-    const response = await client.request('GET', url, { repository, action: 'pull', ...(sink ? { responseSink: sink } : {}) });
+    const response = await client.request('GET', url, { repository, action: 'pull', ...(consumeBody ? { consumeBody } : {}) });
     const location = header(response, 'location');
     if (response.status >= 300 && response.status < 400 && location) {
       url = new URL(location, response.url);
@@ -85,13 +87,18 @@ export async function readBlob(client: RegistryClient, repository: string, blob:
   return body;
 }
 
-/** A layer, streamed to the store's disk (never held in memory) and checked before it is kept. */
+/** A layer, hashed while it streams to the store's disk (never held), and kept only if intact. */
 export async function downloadBlob(client: RegistryClient, repository: string, blob: Descriptor, store: BlobStore): Promise<void> {
   if (await store.has(blob.digest)) return;
   const temp = await store.tempPath();
+  let digester = new Digester();
   try {
-    await getBlob(client, repository, blob, () => createWriteStream(temp));
-    const { digest } = await hashFile(temp);
+    // A retried GET starts over: a fresh hash, and the file truncated.
+    await getBlob(client, repository, blob, (body) => {
+      digester = new Digester();
+      return pipeline(body, digester, createWriteStream(temp, { highWaterMark: STREAM_CHUNK }));
+    });
+    const digest = digester.digest();
     if (digest !== blob.digest) throw new InputError(`Blob ${blob.digest} of ${repository} arrived as ${digest}; the registry or a proxy altered it.`);
     await store.commit(temp, blob.digest);
   } catch (error) {

@@ -36,7 +36,7 @@ function checkRecord(item: unknown): ManifestRecord {
   const r = item as Partial<ManifestRecord>;
   const bad = (why: string): InputError => new InputError(`Input "manifests" has an entry ${JSON.stringify(item).slice(0, 120)} ${why}; pass the manifests output of mode: package unchanged.`);
   if (!r || typeof r !== 'object' || !r.platform) throw bad('without a platform');
-  const platform = parsePlatform([r.platform.os, r.platform.architecture, r.platform.variant].filter(Boolean).join('/'), 'Input "manifests"');
+  const platform = parsePlatform(formatPlatform({ os: r.platform.os, architecture: r.platform.architecture, variant: r.platform.variant }), 'Input "manifests"');
   if (typeof r.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(r.digest)) throw bad('whose digest is not sha256:<64 hex digits>');
   if (typeof r.size !== 'number' || r.size <= 0 || !Number.isInteger(r.size)) throw bad('whose size is not a positive integer');
   if (typeof r.mediaType !== 'string' || !MANIFEST_TYPES.includes(r.mediaType)) throw bad(`whose mediaType is not one of ${MANIFEST_TYPES.join(', ')}`);

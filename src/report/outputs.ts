@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import type { PackageResult } from '../package/package.js';
+import { formatPlatform } from '../platform/platform.js';
 import type { ReleasePlan } from '../plan/plan.js';
 import { retryStats } from '../registry/http.js';
 import type { PublishResult } from '../registry/publish.js';
@@ -34,7 +35,7 @@ export function manifestRecords(result: PackageResult): ManifestRecord[] {
 
 export function cnbFiles(result: PackageResult): Record<string, string> {
   return Object.fromEntries(
-    result.platforms.map((p) => [[p.image.platform.os, p.image.platform.architecture, p.image.platform.variant].filter(Boolean).join('/'), p.cnbFile]),
+    result.platforms.map((p) => [formatPlatform(p.image.platform), p.cnbFile]),
   );
 }
 
@@ -93,7 +94,7 @@ export function runMetadata(
 }
 
 export function smokeRecord(r: SmokeResult): SmokeRecord {
-  return { platform: [r.platform.os, r.platform.architecture, r.platform.variant].filter(Boolean).join('/'), status: r.status, experimental: r.experimental, summary: r.summary };
+  return { platform: formatPlatform(r.platform), status: r.status, experimental: r.experimental, summary: r.summary };
 }
 
 export function setOutputs(metadata: RunMetadata): void {

@@ -1,13 +1,10 @@
 import * as core from '@actions/core';
+import { formatPlatform } from '../platform/platform.js';
 import { errorMessage } from '../util/errors.js';
 import type { RunMetadata } from './outputs.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function platformName(p: { os: string; architecture: string; variant?: string }): string {
-  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
 /** A job summary table of platforms, digests and sizes. A summary failure is only a warning. */
@@ -26,9 +23,9 @@ export async function writeSummary(metadata: RunMetadata): Promise<void> {
           { data: 'Smoke test', header: true },
         ],
         ...metadata.manifests.map((m) => {
-          const smoke = metadata.smoke.find((s) => s.platform === platformName(m.platform));
+          const smoke = metadata.smoke.find((s) => s.platform === formatPlatform(m.platform));
           const status = smoke ? `${smoke.status}${smoke.status === 'failed' && smoke.experimental ? ' (not blocking)' : ''}` : '-';
-          return [platformName(m.platform), `<code>${m.digest}</code>`, String(m.size), m.experimental ? 'yes' : 'no', escapeHtml(status)];
+          return [formatPlatform(m.platform), `<code>${m.digest}</code>`, String(m.size), m.experimental ? 'yes' : 'no', escapeHtml(status)];
         }),
       ]);
     if (metadata.tags.length) {

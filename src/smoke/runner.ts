@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
+import { which } from '@actions/io';
 import { access, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readElfIdentity } from '../platform/elf.js';
@@ -97,7 +98,7 @@ async function invocation(program: string, args: string[], platform: Platform): 
   const elf = await readElfIdentity(await realpath(program));
   if (!elf || samePlatform(platform, runnerPlatform())) return [program, args];
   const qemu = `qemu-${QEMU[platform.architecture]}-static`;
-  const found = await which(qemu);
+  const found = await which(qemu, false);
   if (!found) {
     throw new InputError(
       `smoke-test: emulated needs ${qemu} to run the ${formatPlatform(platform)} binaries on this ${formatPlatform(runnerPlatform())} runner; install qemu-user-static (apt-get install qemu-user-static) or use smoke-test: native on a ${formatPlatform(platform)} runner.`,
@@ -105,12 +106,4 @@ async function invocation(program: string, args: string[], platform: Platform): 
   }
   // qemu passes the path it was given as argv[0], so bin/detect -> run still sees "detect".
   return [found, [program, ...args]];
-}
-
-async function which(command: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, command);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
-  }
-  return undefined;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
 
 export interface FileHash {
   /** `sha256:<hex>` */
@@ -25,4 +26,19 @@ export function hashFile(file: string): Promise<FileHash> {
       .on('end', () => resolve({ digest: `sha256:${hash.digest('hex')}`, size, head: head ?? Buffer.alloc(0) }))
       .on('error', reject);
   });
+}
+
+/** Counts and hashes the bytes passing through a pipeline, without holding them. */
+export class Digester extends Transform {
+  readonly hash = createHash('sha256');
+  size = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    callback(null, chunk);
+  }
+  /** `sha256:<hex>`, once the stream has ended. */
+  digest(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
 }
