@@ -100931,10 +100931,20 @@ class BlobStore {
         const bytes = canonicalJson(value);
         return { descriptor: await this.writeBytes(mediaType, bytes), bytes };
     }
-    /** Copies a file whose digest the caller has verified into the store. */
+    /**
+     * Moves a file whose digest the caller has verified into the store (the caller gives it up);
+     * copies it only when the store is on another file system.
+     */
     async importFile(digest, source) {
         await (0,promises_namespaceObject.mkdir)(external_node_path_.dirname(this.blobPath(digest)), { recursive: true });
-        await (0,promises_namespaceObject.copyFile)(source, this.blobPath(digest));
+        try {
+            await (0,promises_namespaceObject.rename)(source, this.blobPath(digest));
+        }
+        catch (error) {
+            if (error.code !== 'EXDEV')
+                throw error;
+            await (0,promises_namespaceObject.copyFile)(source, this.blobPath(digest));
+        }
     }
     async has(digest) {
         try {
@@ -104461,6 +104471,11 @@ async function importCnb(file, platform, format, store, scratch) {
         for (const layer of manifest.layers) {
             // Layers can be hundreds of megabytes: hashed while streamed, then copied, never held.
             const source = external_node_path_.join(dir, 'blobs', 'sha256', layer.digest.replace(/^sha256:/, ''));
+            const listed = layers.find((l) => l.digest === layer.digest);
+            if (listed) {
+                layers.push(listed); // the same layer twice: already verified and moved into the store
+                continue;
+            }
             const seen = await hashFile(source).catch(() => undefined);
             if (!seen || seen.digest !== layer.digest)
                 throw new errors/* InputError */.d(`${file} has no intact layer ${layer.digest}; the .cnb is damaged, so run pack again.`);

@@ -52,6 +52,11 @@ export async function importCnb(file: string, platform: Platform, format: Format
     for (const layer of manifest.layers) {
       // Layers can be hundreds of megabytes: hashed while streamed, then copied, never held.
       const source = path.join(dir, 'blobs', 'sha256', layer.digest.replace(/^sha256:/, ''));
+      const listed = layers.find((l) => l.digest === layer.digest);
+      if (listed) {
+        layers.push(listed); // the same layer twice: already verified and moved into the store
+        continue;
+      }
       const seen = await hashFile(source).catch(() => undefined);
       if (!seen || seen.digest !== layer.digest) throw new InputError(`${file} has no intact layer ${layer.digest}; the .cnb is damaged, so run pack again.`);
       await store.importFile(layer.digest, source);

@@ -51,10 +51,18 @@ export class BlobStore {
     return { descriptor: await this.writeBytes(mediaType, bytes), bytes };
   }
 
-  /** Copies a file whose digest the caller has verified into the store. */
+  /**
+   * Moves a file whose digest the caller has verified into the store (the caller gives it up);
+   * copies it only when the store is on another file system.
+   */
   async importFile(digest: string, source: string): Promise<void> {
     await mkdir(path.dirname(this.blobPath(digest)), { recursive: true });
-    await copyFile(source, this.blobPath(digest));
+    try {
+      await rename(source, this.blobPath(digest));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      await copyFile(source, this.blobPath(digest));
+    }
   }
 
   async has(digest: string): Promise<boolean> {
