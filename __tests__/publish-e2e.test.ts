@@ -28,7 +28,9 @@ interface Setup {
 }
 
 const trust = (r: TestRegistry): { inputs: Record<string, string>; env: Record<string, string> } =>
-  r.caFile ? { inputs: {}, env: { NODE_EXTRA_CA_CERTS: r.caFile } } : { inputs: { 'insecure-registries': r.host }, env: {} };
+  r.caFile
+    ? { inputs: {}, env: { NODE_EXTRA_CA_CERTS: r.caFile } }
+    : { inputs: { 'insecure-registries': [r.host, ...(r.tokenRealm ? [new URL(r.tokenRealm).host] : [])].join(',') }, env: {} };
 
 const setups: Setup[] = [
   { name: 'anonymous over plain HTTP', registry: {}, access: async (r) => trust(r) },
@@ -177,20 +179,20 @@ describe('publish: refusals write no tag', () => {
   });
 
   it('a wrong password (token server)', async () => {
-    const run = await publishExample(token, { inputs: { 'insecure-registries': token.host, 'registry-username': 'pusher', 'registry-password': 'wrong' }, env: {} });
+    const run = await publishExample(token,  { inputs: { 'insecure-registries': `${token.host},${new URL(token.tokenRealm as string).host}`, 'registry-username': 'pusher', 'registry-password': 'wrong' }, env: {} });
     assertRefused(run, /rejected the user pusher .*\(HTTP 401 from its token service\)/);
     assert.deepEqual(await token.catalog(), []);
   });
 
   it('a token without the push right names the repository', async () => {
-    const run = await publishExample(token, { inputs: { 'insecure-registries': token.host, 'registry-username': 'reader', 'registry-password': 'reader-pw' }, env: {} });
+    const run = await publishExample(token,  { inputs: { 'insecure-registries': `${token.host},${new URL(token.tokenRealm as string).host}`, 'registry-username': 'reader', 'registry-password': 'reader-pw' }, env: {} });
     assertRefused(run, /does not let the user reader .* push acme\/hello \(insufficient_scope\); use credentials with push rights to acme\/hello/);
     assert.deepEqual(await token.tags('acme/hello'), []);
     assert.deepEqual(await token.tags('team/hello-bp'), []);
   });
 
   it('no credentials where they are required', async () => {
-    const run = await publishExample(token, { inputs: { 'insecure-registries': token.host }, env: {} });
+    const run = await publishExample(token, { inputs: { 'insecure-registries': `${token.host},${new URL(token.tokenRealm as string).host}` }, env: {} });
     assertRefused(run, /requires credentials to (pull|push) acme\/hello/);
     assert.deepEqual(await token.tags('acme/hello'), []);
   });

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseTags } from '../src/plan/plan.js';
-import { errorCodes, parseChallenge } from '../src/registry/challenge.js';
-import { dockerConfigCredentials, readDockerConfig } from '../src/registry/credentials.js';
-import { retryAfterMs, isRetriableStatus } from '../src/registry/http.js';
-import { withDigest } from '../src/registry/push.js';
+import { parseChallenge } from '../src/registry/challenge.js';
+import { DockerKeychain } from '../src/registry/credentials.js';
+import { distributionErrors } from '../src/registry/errors.js';
+import { retryAfterMs, isRetriableStatus } from '../src/http/retry.js';
+import { withDigest } from '../src/registry/blobs.js';
 import { apiHost, formatReference, parseReference } from '../src/registry/reference.js';
 
 describe('references', () => {
@@ -37,10 +38,11 @@ describe('references', () => {
     ['ghcr.io/acme/bp-:1', /is not valid/],
     ['ghcr.io/acme/bp@sha256:xyz', /digest "sha256:xyz" is not algorithm:hex/],
     ['', /which is empty/],
+    ['me:hunter2@ghcr.io/acme/bp:1', /has "\*\*\*@ghcr\.io\/acme\/bp:1", which carries a user name or password before "@"/],
   ];
   for (const [input, message] of bad) {
     it(`rejects "${input.slice(0, 40)}"`, () => {
-      assert.throws(() => parseReference(input, 'Input "tags"'), (e: Error) => e.name === 'InputError' && /^Input "tags" has /.test(e.message) && message.test(e.message));
+      assert.throws(() => parseReference(input, 'Input "tags"'), (e: Error) => e.name === 'InvalidReferenceError' && /^Input "tags" has /.test(e.message) && message.test(e.message) && !e.message.includes('hunter2'));
     });
   }
   it('tags need a tag, no digest, and no repeats', () => {
@@ -61,8 +63,8 @@ describe('challenges and errors', () => {
     assert.equal(parseChallenge(undefined), undefined);
   });
   it('reads registry error bodies', () => {
-    assert.deepEqual(errorCodes(Buffer.from('{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}')), [{ code: 'DENIED', message: 'requested access to the resource is denied' }]);
-    assert.deepEqual(errorCodes(Buffer.from('<html>')), []);
+    assert.deepEqual(distributionErrors(Buffer.from('{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}')), [{ code: 'DENIED', message: 'requested access to the resource is denied' }]);
+    assert.deepEqual(distributionErrors(Buffer.from('<html>')), []);
   });
 });
 
@@ -94,12 +96,13 @@ describe('docker config credentials', () => {
         'https://quay.io/v1/': { identitytoken: 'refresh-me' },
       },
     });
-    const env = { DOCKER_CONFIG: dir };
-    const config = await readDockerConfig(env);
-    assert.deepEqual(await dockerConfigCredentials('docker.io', config, env), { kind: 'basic', username: 'hubuser', password: 'hubpass', source: 'docker config (https://index.docker.io/v1/)' });
-    assert.deepEqual(await dockerConfigCredentials('ghcr.io', config, env), { kind: 'basic', username: 'gh', password: 'ghp_x', source: 'docker config (ghcr.io)' });
-    assert.equal((await dockerConfigCredentials('quay.io', config, env))?.kind, 'identity-token');
-    assert.equal(await dockerConfigCredentials('example.com', config, env), undefined);
+    const secrets: string[] = [];
+    const keychain = await DockerKeychain.load({ env: { DOCKER_CONFIG: dir }, onSecret: (s) => secrets.push(s) });
+    assert.deepEqual(await keychain.credentialsFor('docker.io'), { kind: 'basic', username: 'hubuser', password: 'hubpass', source: 'docker config (https://index.docker.io/v1/)' });
+    assert.deepEqual(await keychain.credentialsFor('ghcr.io'), { kind: 'basic', username: 'gh', password: 'ghp_x', source: 'docker config (ghcr.io)' });
+    assert.equal((await keychain.credentialsFor('quay.io'))?.kind, 'identity-token');
+    assert.equal(await keychain.credentialsFor('example.com'), undefined);
+    assert.ok(['hubpass', 'ghp_x', 'refresh-me'].every((s) => secrets.includes(s)), 'every secret found is handed over for masking');
   });
   it('asks credential helpers, giving the server URL on stdin', async () => {
     const bin = await mkdtemp(path.join(tmpdir(), 'helpers-'));
@@ -108,17 +111,25 @@ describe('docker config credentials', () => {
     await writeFile(helper, '#!/bin/sh\nread server\nif [ "$1" = get ] && [ "$server" = "reg.example.com" ]; then printf \'{"ServerURL":"%s","Username":"u","Secret":"s3cret"}\' "$server"; else echo "credentials not found" >&2; exit 1; fi\n');
     await chmod(helper, 0o755);
     const dir = await configDir({ credHelpers: { 'reg.example.com': 'test' }, credsStore: 'test' });
-    const env = { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` };
-    const config = await readDockerConfig(env);
-    assert.deepEqual(await dockerConfigCredentials('reg.example.com', config, env), { kind: 'basic', username: 'u', password: 's3cret', source: 'credential helper docker-credential-test' });
+    const keychain = await DockerKeychain.load({ env: { DOCKER_CONFIG: dir, PATH: `${bin}:${process.env.PATH}` } });
+    assert.deepEqual(await keychain.credentialsFor('reg.example.com'), { kind: 'basic', username: 'u', password: 's3cret', source: 'credential helper docker-credential-test' });
     // credsStore answers for the rest; "not found" means anonymous.
-    assert.equal(await dockerConfigCredentials('other.example.com', config, env), undefined);
+    assert.equal(await keychain.credentialsFor('other.example.com'), undefined);
+  });
+  it('stops a credential helper that hangs, with one sentence', async () => {
+    const bin = await mkdtemp(path.join(tmpdir(), 'helpers-'));
+    await writeFile(path.join(bin, 'docker-credential-hang'), '#!/bin/sh\nexec sleep 30\n');
+    await chmod(path.join(bin, 'docker-credential-hang'), 0o755);
+    const keychain = await DockerKeychain.load({ env: { DOCKER_CONFIG: await configDir({ credsStore: 'hang' }), PATH: `${bin}:${process.env.PATH}` }, helperTimeoutMs: 300 });
+    const started = Date.now();
+    await assert.rejects(keychain.credentialsFor('ghcr.io'), (e: Error) => e.name === 'RegistryError' && /docker-credential-hang did not answer for ghcr\.io within 0\.3 s and was stopped/.test(e.message));
+    assert.ok(Date.now() - started < 5_000, 'stopped at the limit');
   });
   it('treats a missing helper as anonymous and a broken config as an error', async () => {
-    const env = { DOCKER_CONFIG: await configDir({ credsStore: 'does-not-exist' }), PATH: '/nonexistent' };
-    assert.equal(await dockerConfigCredentials('ghcr.io', await readDockerConfig(env), env), undefined);
+    const keychain = await DockerKeychain.load({ env: { DOCKER_CONFIG: await configDir({ credsStore: 'does-not-exist' }), PATH: '/nonexistent' } });
+    assert.equal(await keychain.credentialsFor('ghcr.io'), undefined);
     const broken = await mkdtemp(path.join(tmpdir(), 'docker-config-'));
     await writeFile(path.join(broken, 'config.json'), '{');
-    await assert.rejects(readDockerConfig({ DOCKER_CONFIG: broken }), /config\.json is not valid JSON/);
+    await assert.rejects(DockerKeychain.load({ env: { DOCKER_CONFIG: broken } }), /config\.json is not valid JSON/);
   });
 });

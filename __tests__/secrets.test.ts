@@ -53,7 +53,7 @@ describe('secrets never leak', () => {
           version: '0.1.0',
           output,
           tags: `${registry.host}/secret/hello:0.1.0`,
-          'insecure-registries': registry.host,
+          'insecure-registries': `${registry.host},${new URL(registry.tokenRealm as string).host}`,
           ...(source === 'inputs' ? { 'registry-username': 'pusher', 'registry-password': PASSWORD } : {}),
         },
         { env: { RUNNER_DEBUG: '1', ...(dockerConfig ? { DOCKER_CONFIG: dockerConfig } : {}) } },

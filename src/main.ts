@@ -3,7 +3,8 @@ import { getInputs } from './inputs/inputs.js';
 import { runMerge } from './modes/merge.js';
 import { runRelease } from './modes/release.js';
 import { runSmoke } from './modes/smoke.js';
-import { InputError, errorMessage } from './util/errors.js';
+import { describeFailure } from './report/failure.js';
+import * as log from './util/log.js';
 
 /**
  * The action's main step. `mode` splits a release across jobs: all (build, package, smoke,
@@ -12,7 +13,7 @@ import { InputError, errorMessage } from './util/errors.js';
  */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
-    const inputs = getInputs();
+    const inputs = getInputs(undefined, env);
     if (inputs.mode === 'merge') await runMerge(inputs, env);
     else if (inputs.mode === 'smoke') await runSmoke(inputs, env);
     else await runRelease(inputs, env);
@@ -21,11 +22,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
 }
 
-/** One sentence via setFailed; the stack only when debug logging is on. */
+/**
+ * One sentence via setFailed (the whole message in one annotation, escaped by the toolkit),
+ * the output that explains it before it, and the stack only when debug logging is on.
+ */
 export function fail(error: unknown): void {
-  const message = errorMessage(error);
-  const [sentence, ...details] = message.split('\n');
-  if (details.length) core.info(details.join('\n'));
-  core.setFailed(error instanceof InputError ? sentence : `Internal error: ${sentence}`);
+  const failure = describeFailure(error);
+  if (failure.details?.trim()) log.info(failure.details.trimEnd());
+  core.setFailed(failure.sentence);
   if (core.isDebug() && error instanceof Error && error.stack) core.debug(error.stack);
 }

@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { scanTree, type SourceEntry } from '../buildpack/files.js';
@@ -9,6 +8,7 @@ import { InputError, errorMessage } from '../util/errors.js';
 import { childEnv, lastLine, type ProcessResult, type ProcessRunner } from '../util/process.js';
 import { goBuild } from './go.js';
 import type { BuildStrategy } from './strategy.js';
+import * as log from '../util/log.js';
 
 export interface PlatformBuild {
   platform: Platform;
@@ -38,7 +38,8 @@ export async function buildPlatforms(
     if (failed) {
       const what = strategy.kind === 'go' ? 'go build' : 'build-command';
       throw new InputError(
-        `${what} failed for ${formatPlatform(platform)} (exit code ${failed.exitCode}): ${lastLine(failed) || 'no output'}; fix the build and run again.\n${log}`,
+        `${what} failed for ${formatPlatform(platform)} (exit code ${failed.exitCode}): ${lastLine(failed) || 'no output'}; fix the build and run again.`,
+        { details: log },
       );
     }
     return { platform, built: await scanTree(outRoot, [], false), log };
@@ -48,8 +49,8 @@ export async function buildPlatforms(
 /** Logs each platform's build, one block at a time (the builds ran in parallel). */
 export function logBuilds(builds: PlatformBuild[]): void {
   for (const b of builds) {
-    core.info(`${formatPlatform(b.platform)}: ${b.built.filter((e) => e.type !== 'directory').length} files built`);
-    if (b.log.trim()) core.info(b.log.trimEnd());
+    log.info(`${formatPlatform(b.platform)}: ${b.built.filter((e) => e.type !== 'directory').length} files built`);
+    if (b.log.trim()) log.info(b.log.trimEnd());
   }
 }
 

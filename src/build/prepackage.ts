@@ -1,7 +1,7 @@
-import * as core from '@actions/core';
 import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import { InputError } from '../util/errors.js';
 import { childEnv, lastLine, type ProcessRunner } from '../util/process.js';
+import * as log from '../util/log.js';
 
 /**
  * buildpack.toml's `metadata.pre-package`, run once in the buildpack directory before anything
@@ -15,8 +15,9 @@ export async function runPrePackage(descriptor: BuildpackDescriptor, dir: string
   const output = `${result.stdout}${result.stderr}`.trimEnd();
   if (result.exitCode !== 0) {
     throw new InputError(
-      `metadata.pre-package "${command}" in ${descriptor.file} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix it and run again.\n${output}`,
+      `metadata.pre-package "${command}" in ${descriptor.file} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix it and run again.`,
+      { details: output },
     );
   }
-  if (output) core.info(output);
+  if (output) log.info(output);
 }

@@ -1,9 +1,9 @@
-import * as core from '@actions/core';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { InputError } from '../util/errors.js';
 import { readDependencies, type Dependency } from './dependencies.js';
+import * as log from '../util/log.js';
 
 export interface License {
   type?: string;
@@ -71,7 +71,7 @@ export async function readDescriptor(dir: string): Promise<BuildpackDescriptor> 
     throw error;
   }
   const descriptor = parseDescriptor(text, file);
-  core.info(`${descriptor.id} from ${file}`);
+  log.info(`${descriptor.id} from ${file}`);
   return descriptor;
 }
 

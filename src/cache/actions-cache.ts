@@ -1,6 +1,7 @@
 import * as cache from '@actions/cache';
 import * as core from '@actions/core';
 import { errorMessage } from '../util/errors.js';
+import * as log from '../util/log.js';
 
 /**
  * The Actions cache, as a best effort: unavailable (outside GitHub, or no cache service) means
@@ -20,10 +21,10 @@ export async function saveToActionsCache(paths: string[], key: string): Promise<
   if (!cache.isFeatureAvailable()) return;
   try {
     await cache.saveCache(paths, key);
-    core.info(`Saved ${key} to the Actions cache.`);
+    log.info(`Saved ${key} to the Actions cache.`);
   } catch (error) {
     // Another job saving the same immutable key first is normal.
-    if (error instanceof cache.ReserveCacheError) core.info(`${key} is already in the Actions cache.`);
+    if (error instanceof cache.ReserveCacheError) log.info(`${key} is already in the Actions cache.`);
     else core.warning(`Could not save ${key} to the Actions cache (${errorMessage(error)}).`);
   }
 }

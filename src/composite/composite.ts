@@ -11,10 +11,12 @@ import { buildNativeImages } from '../packager/native.js';
 import type { ReleasePlan } from '../plan/plan.js';
 import { formatPlatform, type Platform } from '../platform/platform.js';
 import type { RegistryClient } from '../registry/client.js';
-import { downloadBlob, resolvePlatformImage, type RemoteImage } from '../registry/pull.js';
+import { downloadBlob } from '../registry/blobs.js';
+import { resolvePlatformImage, type RemoteImage } from '../registry/read.js';
 import { formatReference } from '../registry/reference.js';
 import { InputError } from '../util/errors.js';
 import type { Component, PackageConfig } from './package-toml.js';
+import * as log from '../util/log.js';
 
 /** Where a component's blobs already live, so a publish to the same registry can mount them. */
 export interface BlobSource {
@@ -50,7 +52,7 @@ export async function resolveComponents(config: PackageConfig, plan: ReleasePlan
           `The composite's dependency ${formatReference(component.ref)} (${config.file}) has no ${formatPlatform(platform)} image; publish that component for ${formatPlatform(platform)} first, or leave ${formatPlatform(platform)} out of architectures.`,
         );
       }
-      core.info(`${formatReference(component.ref)} ${formatPlatform(platform)}: ${image.manifest.digest}`);
+      log.info(`${formatReference(component.ref)} ${formatPlatform(platform)}: ${image.manifest.digest}`);
       for (const layer of image.layers) sources.set(layer.digest, { registry: component.ref.registry, repository: component.ref.repository });
       images.push(image);
     }

@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { restoreFromActionsCache } from '../cache/actions-cache.js';
 import { mapLimit } from '../util/concurrency.js';
 import { InputError, errorMessage } from '../util/errors.js';
 import { hashFile } from '../util/hash.js';
+import * as log from '../util/log.js';
 
 /** How many dependency downloads run at once. */
 const DOWNLOAD_CONCURRENCY = 4;
@@ -55,7 +55,7 @@ async function fetchOne(d: Dependency, root: string, useActionsCache: boolean): 
   };
   const cached = (await present()) ?? (useActionsCache && (await restoreFromActionsCache([dir], key)) ? await present() : undefined);
   if (cached) {
-    core.info(`${describeDependency(d)}: cached (sha256:${sha256})`);
+    log.info(`${describeDependency(d)}: cached (sha256:${sha256})`);
     return cached;
   }
   await mkdir(dir, { recursive: true });
@@ -73,6 +73,6 @@ async function fetchOne(d: Dependency, root: string, useActionsCache: boolean): 
     );
   }
   await rename(downloaded, target);
-  core.info(`${describeDependency(d)}: downloaded ${hash.size} bytes from ${d.uri}, sha256 verified`);
+  log.info(`${describeDependency(d)}: downloaded ${hash.size} bytes from ${d.uri}, sha256 verified`);
   return { sha256, file: target, size: hash.size, ...(useActionsCache ? { cache: { paths: [dir], key } } : {}) };
 }

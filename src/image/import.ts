@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { InputError } from '../util/errors.js';
 import { hashFile } from '../util/hash.js';
 import type { PlatformImage } from './image.js';
 import { BUILDPACKAGE_METADATA_LABEL, BUILDPACK_LAYERS_LABEL } from './labels.js';
+import * as log from '../util/log.js';
 
 /**
  * Imports one platform's image from a `.cnb` written by pack, whatever its quirks: entry names
@@ -40,7 +40,7 @@ export async function importCnb(file: string, platform: Platform, format: Format
     }
     const claimed = formatPlatform({ os: config.os ?? '', architecture: config.architecture ?? '', variant: config.variant }) || 'no platform';
     if (config.os !== platform.os || config.architecture !== platform.architecture || (config.variant ?? '') !== (platform.variant ?? '')) {
-      core.info(`${path.basename(file)}: pack wrote ${claimed} in the config; corrected to ${formatPlatform(platform)}, which it was built for.`);
+      log.info(`${path.basename(file)}: pack wrote ${claimed} in the config; corrected to ${formatPlatform(platform)}, which it was built for.`);
     }
     config.os = platform.os;
     config.architecture = platform.architecture;

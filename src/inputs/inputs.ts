@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Format } from '../oci/types.js';
 import { InputError } from '../util/errors.js';
 import { parseLines, parseList } from './list.js';
+import { inputVariable } from './names.js';
 
 export type BuildMode = 'auto' | 'command' | 'none';
 
@@ -44,12 +45,19 @@ export interface Inputs {
   smokeCommand?: string;
 }
 
-/** Reads an input the way the runner passes it; the CLI sets the same variables. */
-type InputReader = (name: string) => string;
+/** Reads an input the way the runner passes it (trimmed unless asked otherwise); the CLI sets the same variables. */
+export type InputReader = (name: string, options?: { trim?: boolean }) => string;
 
-const readInput: InputReader = (name) => core.getInput(name);
+/** Inputs from INPUT_* variables, as @actions/core reads them. */
+export function envReader(env: NodeJS.ProcessEnv): InputReader {
+  return (name, options) => {
+    const value = env[inputVariable(name)] ?? '';
+    return options?.trim === false ? value : value.trim();
+  };
+}
 
-export function getInputs(read: InputReader = readInput, env: NodeJS.ProcessEnv = process.env): Inputs {
+export function getInputs(reader?: InputReader, env: NodeJS.ProcessEnv = process.env): Inputs {
+  const read = reader ?? envReader(env);
   const runnerTemp = env.RUNNER_TEMP || tmpdir();
   const build = oneOf(read, 'build', ['auto', 'command', 'none'], 'auto');
   const buildCommand = read('build-command').trim() || undefined;
@@ -65,8 +73,8 @@ export function getInputs(read: InputReader = readInput, env: NodeJS.ProcessEnv 
   }
   const experimentalArchitectures = parseList(read('experimental-architectures'));
   const registryUsername = read('registry-username').trim() || undefined;
-  // Not trimmed: a password may end in spaces. Masked before anything can print it.
-  const registryPassword = read('registry-password') || undefined;
+  // Not trimmed: a password may begin or end with spaces. Masked before anything can print it.
+  const registryPassword = read('registry-password', { trim: false }) || undefined;
   if (registryPassword) core.setSecret(registryPassword);
   if (Boolean(registryUsername) !== Boolean(registryPassword)) {
     throw new InputError(

@@ -8,14 +8,15 @@ import { mediaTypes, type Descriptor } from '../oci/types.js';
 import { EXPERIMENTAL_ANNOTATION } from '../package/package.js';
 import { planRelease } from '../plan/plan.js';
 import { formatPlatform } from '../platform/platform.js';
-import { tagIndex } from '../registry/publish.js';
+import { LOGGER, loginOf, openRegistries } from '../publish/registries.js';
+import { tagIndex } from '../registry/write.js';
 import { formatReference, repositoryName } from '../registry/reference.js';
-import { openRegistries } from '../registry/session.js';
 import { parseManifestRecords } from '../report/manifests.js';
 import type { RunMetadata } from '../report/outputs.js';
 import { setOutputs } from '../report/outputs.js';
 import { writeSummary } from '../report/summary.js';
 import { InputError } from '../util/errors.js';
+import * as log from '../util/log.js';
 
 /**
  * mode: merge: the index over the manifests that mode: package jobs pushed, under every tag.
@@ -36,14 +37,14 @@ export async function runMerge(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
   );
   const bytes = canonicalJson(index);
   const descriptorOfIndex: Descriptor = { mediaType: index.mediaType, digest: sha256Digest(bytes), size: bytes.length };
-  core.info(`Index ${descriptorOfIndex.digest} over ${records.map((r) => `${formatPlatform(r.platform)} ${r.digest}`).join(', ')}`);
+  log.info(`Index ${descriptorOfIndex.digest} over ${records.map((r) => `${formatPlatform(r.platform)} ${r.digest}`).join(', ')}`);
 
   let tags: string[] = [];
   if (inputs.push) {
-    const clients = await openRegistries([...new Set(plan.tags.map((t) => t.registry))], inputs, env, plan.tags[0].registry);
-    tags = await core.group('Publish', () => tagIndex({ descriptor: descriptorOfIndex, bytes }, manifests, plan.tags, clients));
+    const clients = await openRegistries(plan.tags.map((t) => t.registry), loginOf(inputs, plan.tags[0].registry), env);
+    tags = await core.group('Publish', () => tagIndex({ descriptor: descriptorOfIndex, bytes }, manifests, plan.tags, clients, LOGGER));
   } else {
-    core.info(`Dry run (push: false): would publish ${descriptorOfIndex.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
+    log.info(`Dry run (push: false): would publish ${descriptorOfIndex.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
   }
   const metadata: RunMetadata = {
     id: descriptor.id,

@@ -17,15 +17,15 @@ import { packImages, packageWithPack } from '../packager/pack.js';
 import { planRelease, type ReleasePlan } from '../plan/plan.js';
 import { formatPlatform } from '../platform/platform.js';
 import { publishRelease } from '../publish/release.js';
-import type { PublishResult } from '../registry/publish.js';
-import type { RegistryClient } from '../registry/client.js';
-import { openRegistries } from '../registry/session.js';
+import { loginOf, openRegistries, type Registries } from '../publish/registries.js';
+import type { PublishReport } from '../publish/release.js';
 import { runMetadata, setOutputs } from '../report/outputs.js';
 import { writeSummary } from '../report/summary.js';
 import { smokeTest, type SmokeResult } from '../smoke/smoke.js';
 import type { InstalledTool } from '../tools/install.js';
 import { installTools } from '../tools/tools.js';
 import { runProcess } from '../util/process.js';
+import * as log from '../util/log.js';
 
 /**
  * mode: all (and package): read and check everything first (inputs, buildpack.toml, tags,
@@ -36,7 +36,7 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
   const descriptor = await core.group('Read buildpack', () => readDescriptor(inputs.path));
   const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
   const plan = planRelease(inputs, descriptor, env, packageConfig);
-  core.info(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
+  log.info(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
   await checkOutput(inputs.output, inputs.path);
   const installed = plan.tools.length ? await core.group('Install tools', () => installTools(plan.tools, inputs)) : [];
   const clients = await openClients(inputs, plan, packageConfig, env);
@@ -66,12 +66,12 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
     // The .cnb files are only copies of blobs on disk: write them while the registry is busy.
     const cnbFiles = result.writeCnbFiles();
     cnbFiles.catch(() => undefined); // awaited below, also when a later step fails
-    let published: PublishResult | undefined;
+    let published: PublishReport | undefined;
     let smoke: SmokeResult[];
     try {
       if (inputs.smokeCommand) await cnbFiles; // smoke-command gets a .cnb as IMAGE
       smoke = await smokeRelease(inputs, descriptor, plan, result, work);
-      published = await core.group('Publish', () => publishRelease(result, plan, inputs, clients, components?.sources));
+      published = await core.group('Publish', () => publishRelease(result, plan, { push: inputs.push, mode: inputs.mode === 'package' ? 'package' : 'all' }, clients, components?.sources));
     } finally {
       await cnbFiles.catch(() => undefined);
     }
@@ -88,7 +88,7 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
 async function smokeRelease(inputs: Inputs, descriptor: BuildpackDescriptor, plan: ReleasePlan, result: PackageResult, work: string): Promise<SmokeResult[]> {
   if (inputs.smokeTest === 'none' && !inputs.smokeCommand) return [];
   if (descriptor.order && !inputs.smokeCommand) {
-    core.info('Smoke test skipped: a composite has no binaries of its own; smoke-test its components, or give a smoke-command.');
+    log.info('Smoke test skipped: a composite has no binaries of its own; smoke-test its components, or give a smoke-command.');
     return [];
   }
   const subjects = result.platforms.map((p) => ({
@@ -124,11 +124,11 @@ function startDownloads(inputs: Inputs, descriptor: BuildpackDescriptor, plan: R
  * Registry clients, opened once and shared by the component reads and the publish: the tags'
  * registries when pushing, a composite's component registries always.
  */
-async function openClients(inputs: Inputs, plan: ReleasePlan, packageConfig: PackageConfig | undefined, env: NodeJS.ProcessEnv): Promise<((registry: string) => RegistryClient) | undefined> {
+async function openClients(inputs: Inputs, plan: ReleasePlan, packageConfig: PackageConfig | undefined, env: NodeJS.ProcessEnv): Promise<Registries | undefined> {
   const registries = new Set<string>(inputs.push ? plan.tags.map((t) => t.registry) : []);
   for (const c of packageConfig?.components ?? []) if (c.kind === 'image') registries.add(c.ref.registry);
   if (!registries.size) return undefined;
-  return core.group('Registries', () => openRegistries([...registries], inputs, env, plan.tags[0]?.registry));
+  return core.group('Registries', () => openRegistries([...registries], loginOf(inputs, plan.tags[0]?.registry), env));
 }
 
 /** jam pack, then pack buildpack package per platform, with the installed tools. */

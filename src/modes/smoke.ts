@@ -5,17 +5,19 @@ import path from 'node:path';
 import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL } from '../image/labels.js';
 import type { Inputs } from '../inputs/inputs.js';
 import { BlobStore } from '../oci/store.js';
-import type { Descriptor, ImageConfig } from '../oci/types.js';
+import type { ImageConfig } from '../oci/types.js';
 import { parsePlatformList, formatPlatform, samePlatform } from '../platform/platform.js';
 import { parseTags } from '../plan/plan.js';
-import { downloadBlob, readBlob } from '../registry/pull.js';
-import { getManifest } from '../registry/push.js';
+import { loginOf, openRegistries } from '../publish/registries.js';
+import { downloadBlob } from '../registry/blobs.js';
+import { readImage } from '../registry/read.js';
 import { formatReference } from '../registry/reference.js';
-import { openRegistries } from '../registry/session.js';
+import * as log from '../util/log.js';
 import { parseManifestRecords } from '../report/manifests.js';
 import { smokeRecord } from '../report/outputs.js';
 import { runnerPlatform } from '../smoke/runner.js';
 import { smokeTest, type SmokeSubject } from '../smoke/smoke.js';
+import { RegistryError } from '../registry/errors.js';
 import { InputError } from '../util/errors.js';
 
 /**
@@ -33,7 +35,7 @@ export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
     throw new InputError(`Input "manifests" lists no ${wanted.map(formatPlatform).join(', ')} image to smoke-test on this runner; run mode: smoke on a runner of a listed platform, or set architectures.`);
   }
   const source = tags[0];
-  const clients = await openRegistries([source.registry], inputs, env, source.registry);
+  const clients = await openRegistries([source.registry], loginOf(inputs, source.registry), env);
   const client = clients(source.registry);
   const scratch = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-smoke-'));
   try {
@@ -42,19 +44,21 @@ export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
     let info: { id: string; version: string; api: string } | undefined;
     for (const record of selected) {
       const reference = `${source.registry}/${source.repository}@${record.digest}`;
-      const bytes = await getManifest(client, source.repository, record.digest, [record.mediaType]);
-      if (!bytes) throw new InputError(`${reference} does not exist; run mode: package with the same tags first.`);
-      const manifest = JSON.parse(bytes.toString('utf8')) as { config: Descriptor; layers: Descriptor[] };
-      const config = JSON.parse((await readBlob(client, source.repository, manifest.config)).toString('utf8')) as ImageConfig;
+      // By digest, and checked against it: the image tested is exactly the one package pushed.
+      const manifest = await readImage(client, source.repository, { mediaType: record.mediaType, digest: record.digest, size: record.size }).catch((error: unknown) => {
+        if (error instanceof RegistryError && error.status === 404) throw new InputError(`${reference} does not exist; run mode: package with the same tags first.`, { cause: error });
+        throw error;
+      });
+      const config = manifest.config;
       info ??= buildpackInfo(config, reference);
       for (const layer of manifest.layers) await downloadBlob(client, source.repository, layer, store);
-      core.info(`Pulled ${formatPlatform(record.platform)} ${reference}`);
+      log.info(`Pulled ${formatPlatform(record.platform)} ${reference}`);
       subjects.push({ platform: record.platform, layers: manifest.layers, digest: record.digest, image: reference, experimental: record.experimental });
     }
     const mode = inputs.smokeTest === 'none' ? 'native' : inputs.smokeTest;
     const results = await smokeTest(subjects, store, { mode, app: inputs.smokeApp, command: inputs.smokeCommand, scratch, ...(info as { id: string; version: string; api: string }) });
     core.setOutput('smoke', JSON.stringify(results.map(smokeRecord)));
-    core.info(`Smoke-tested ${results.filter((r) => r.status === 'passed').length} of ${results.length} from ${formatReference(source)}'s repository.`);
+    log.info(`Smoke-tested ${results.filter((r) => r.status === 'passed').length} of ${results.length} from ${formatReference(source)}'s repository.`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
@@ -11,6 +10,7 @@ import { mediaTypes, type Descriptor } from '../oci/types.js';
 import type { ReleasePlan } from '../plan/plan.js';
 import { formatPlatform, samePlatform } from '../platform/platform.js';
 import { commitStaging, createStaging } from './output.js';
+import * as log from '../util/log.js';
 
 export const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
 
@@ -84,7 +84,7 @@ export async function packageBuildpack(request: PackageRequest): Promise<Package
 /** Logs what was written where. */
 export function logPackage(result: PackageResult, version: string): void {
   for (const p of result.platforms) {
-    core.info(`${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
+    log.info(`${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
   }
-  core.info(`Image index ${result.index.digest} in the OCI layout ${result.layout} (oci:${result.layout}:${version})`);
+  log.info(`Image index ${result.index.digest} in the OCI layout ${result.layout} (oci:${result.layout}:${version})`);
 }

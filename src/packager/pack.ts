@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { formatPlatform, platformSlug, type Platform } from '../platform/platfor
 import { extractArchive } from '../util/archive.js';
 import { InputError } from '../util/errors.js';
 import { lastLine, type ProcessResult, type ProcessRunner } from '../util/process.js';
+import * as log from '../util/log.js';
 
 export interface PackPackagerRequest {
   dir: string;
@@ -61,7 +61,7 @@ export async function packageWithPack(request: PackPackagerRequest): Promise<Pac
     if (written.length !== 1) {
       throw new InputError(`pack buildpack package for ${formatPlatform(platform)} wrote ${written.length} .cnb files in ${outDir}, not one; check the pack version.`);
     }
-    core.info(`${formatPlatform(platform)}: ${written[0]}`);
+    log.info(`${formatPlatform(platform)}: ${written[0]}`);
     outputs.push({ platform, cnb: path.join(outDir, written[0]) });
   }
   return outputs;
@@ -76,10 +76,10 @@ async function packagedFiles(root: string, platform: Platform): Promise<TreeEntr
 
 function check(what: string, result: ProcessResult): void {
   if (result.exitCode !== 0) {
-    throw new InputError(`${what} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix the buildpack or the tool and run again.\n${result.stdout}${result.stderr}`);
+    throw new InputError(`${what} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix the buildpack or the tool and run again.`, { details: `${result.stdout}${result.stderr}` });
   }
   const output = `${result.stdout}${result.stderr}`.trim();
-  if (output) core.info(output);
+  if (output) log.info(output);
 }
 
 /** The pack packager's images: each .cnb imported, its config corrected to its platform. */

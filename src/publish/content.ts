@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { BlobStore } from '../oci/store.js';
-import type { PublishContent } from '../registry/publish.js';
+import type { PublishContent } from '../registry/write.js';
 import type { PackageResult } from '../package/package.js';
 
 /** What a publish sends, read from the finished layout: the exact bytes that were hashed. */

@@ -1,12 +1,19 @@
-import * as core from '@actions/core';
-import type { Inputs } from '../inputs/inputs.js';
 import type { PackageResult } from '../package/package.js';
 import type { ReleasePlan } from '../plan/plan.js';
-import { retryStats } from '../registry/http.js';
-import { publish, pushContent, type PublishResult } from '../registry/publish.js';
+import { publish, pushContent, type PublishResult } from '../registry/write.js';
 import { formatReference } from '../registry/reference.js';
-import type { RegistryClient } from '../registry/client.js';
+import * as log from '../util/log.js';
 import { publishContent } from './content.js';
+import { LOGGER, type Registries } from './registries.js';
+
+export interface ReleasePublish {
+  push: boolean;
+  /** package: blobs and manifests by digest, no tag. */
+  mode: 'all' | 'package';
+}
+
+/** What a publish did, with the clients' request and retry counts. */
+export type PublishReport = PublishResult & { requests: number; retries: number };
 
 /**
  * Publishes the packaged layout to the plan's tags, unless there are none or this is a dry run
@@ -15,25 +22,26 @@ import { publishContent } from './content.js';
  */
 export async function publishRelease(
   result: PackageResult,
-  plan: ReleasePlan,
-  inputs: Inputs,
-  clientFor: ((registry: string) => RegistryClient) | undefined,
+  plan: Pick<ReleasePlan, 'tags'>,
+  options: ReleasePublish,
+  registries: Registries | undefined,
   mountSources?: Map<string, { registry: string; repository: string }>,
-): Promise<PublishResult | undefined> {
+): Promise<PublishReport | undefined> {
   if (!plan.tags.length) {
-    core.info('No tags: packaged only.');
+    log.info('No tags: packaged only.');
     return undefined;
   }
-  if (!inputs.push) {
-    core.info(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
+  if (!options.push) {
+    log.info(`Dry run (push: false): would publish ${result.index.digest} to ${plan.tags.map(formatReference).join(', ')}.`);
     return undefined;
   }
-  if (!clientFor) throw new Error('publishing without registry clients');
+  if (!registries) throw new Error('publishing without registry clients');
   const content = { ...(await publishContent(result)), mountSources };
   const published =
-    inputs.mode === 'package' ? { tags: [], stats: await pushContent({ ...content, index: undefined }, plan.tags, clientFor) } : await publish(content, plan.tags, clientFor);
-  if (inputs.mode === 'package') core.info('mode: package: manifests pushed by digest, no tag written; run mode: merge with the manifests outputs.');
+    options.mode === 'package' ? { tags: [], stats: await pushContent({ ...content, index: undefined }, plan.tags, registries, LOGGER) } : await publish(content, plan.tags, registries, LOGGER);
+  if (options.mode === 'package') log.info('mode: package: manifests pushed by digest, no tag written; run mode: merge with the manifests outputs.');
   const { stats } = published;
-  core.info(`Uploaded ${stats.uploaded} blobs (${stats.bytesUploaded} bytes), mounted ${stats.mounted}, ${stats.existing} already present; ${retryStats.retries} retries.`);
-  return published;
+  const { requests, retries } = registries.stats();
+  log.info(`Uploaded ${stats.uploaded} blobs (${stats.bytesUploaded} bytes), mounted ${stats.mounted}, ${stats.existing} already present; ${requests} requests, ${retries} retries.`);
+  return { ...published, requests, retries };
 }

@@ -1,13 +1,13 @@
 /** A `WWW-Authenticate` challenge: `Bearer realm="...",service="...",scope="..."` or `Basic realm="..."`. */
 export interface Challenge {
-  scheme: 'basic' | 'bearer' | string;
+  scheme: string;
   params: Record<string, string>;
 }
 
 /** Parses the first challenge of a WWW-Authenticate header (registries send one). */
 export function parseChallenge(header: string | undefined): Challenge | undefined {
   if (!header) return undefined;
-  const match = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header);
+  const match = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header.slice(0, 8192));
   if (!match) return undefined;
   const params: Record<string, string> = {};
   const re = /([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
@@ -15,14 +15,4 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
     params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
   }
   return { scheme: match[1].toLowerCase(), params };
-}
-
-/** The registry's error codes (`{"errors":[{"code":"DENIED","message":"..."}]}`), if any. */
-export function errorCodes(body: Buffer): { code: string; message: string }[] {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: string; message?: string }[] };
-    return (parsed.errors ?? []).map((e) => ({ code: String(e.code ?? ''), message: String(e.message ?? '') }));
-  } catch {
-    return [];
-  }
 }

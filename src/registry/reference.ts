@@ -1,4 +1,7 @@
-import { InputError } from '../util/errors.js';
+/** A reference that is not one: `where` (the caller's words for its source) says where it came from. */
+export class InvalidReferenceError extends Error {
+  override name = 'InvalidReferenceError';
+}
 
 /** A parsed image reference, normalised as docker does (distribution/reference). */
 export interface Reference {
@@ -25,8 +28,16 @@ const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-
  * component lives under `library/`. `where` names the input, for the error.
  */
 export function parseReference(text: string, where: string): Reference {
-  const raw = text.trim();
-  const fail = (why: string, fix: string): InputError => new InputError(`${where} has "${raw}", ${why}; ${fix}.`);
+  let raw = text.trim();
+  // `user:password@host/...`: refused without repeating the password (a digest never holds "/").
+  const userinfo = /^([^/@]*)@(.*\/.*)$/s.exec(raw);
+  if (userinfo) {
+    raw = `***@${userinfo[2]}`;
+    throw new InvalidReferenceError(
+      `${where} has "${raw}", which carries a user name or password before "@"; remove it from the reference and give the credentials through a login instead.`,
+    );
+  }
+  const fail = (why: string, fix: string): InvalidReferenceError => new InvalidReferenceError(`${where} has "${raw}", ${why}; ${fix}.`);
   if (!raw) throw fail('which is empty', 'write a full reference such as ghcr.io/acme/my-buildpack:1.2.3');
   let rest = raw;
   let digest: string | undefined;

@@ -3,8 +3,7 @@ import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import type { PackageResult } from '../package/package.js';
 import { formatPlatform } from '../platform/platform.js';
 import type { ReleasePlan } from '../plan/plan.js';
-import { retryStats } from '../registry/http.js';
-import type { PublishResult } from '../registry/publish.js';
+import type { PublishReport } from '../publish/release.js';
 import { repositoryName } from '../registry/reference.js';
 import type { InstalledTool } from '../tools/install.js';
 import { toolsOutput } from '../tools/tools.js';
@@ -53,7 +52,7 @@ export interface RunMetadata {
   image?: string;
   /** The references pushed. */
   tags: string[];
-  push?: { existing: number; mounted: number; uploaded: number; bytesUploaded: number; retries: number };
+  push?: { existing: number; mounted: number; uploaded: number; bytesUploaded: number; requests: number; retries: number };
   /** Installed tools: name -> version and executable path. */
   tools: Record<string, { version: string; path: string }>;
   smoke: SmokeRecord[];
@@ -71,7 +70,7 @@ export function runMetadata(
   descriptor: BuildpackDescriptor,
   plan: ReleasePlan,
   result: PackageResult,
-  published: PublishResult | undefined,
+  published: PublishReport | undefined,
   installed: InstalledTool[],
   smoke: SmokeResult[],
 ): RunMetadata {
@@ -87,7 +86,7 @@ export function runMetadata(
     annotations: plan.annotations,
     image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
     tags: published?.tags ?? [],
-    push: published ? { ...published.stats, retries: retryStats.retries } : undefined,
+    push: published ? { ...published.stats, requests: published.requests, retries: published.retries } : undefined,
     tools: toolsOutput(installed),
     smoke: smoke.map(smokeRecord),
   };

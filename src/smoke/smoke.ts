@@ -9,6 +9,7 @@ import { extractArchive } from '../util/archive.js';
 import { InputError } from '../util/errors.js';
 import { childEnv, lastLine, runProcess } from '../util/process.js';
 import { runBuildpack, runnerPlatform } from './runner.js';
+import * as log from '../util/log.js';
 
 export type SmokeMode = 'none' | 'emulated' | 'native';
 
@@ -51,7 +52,7 @@ export async function smokeTest(subjects: SmokeSubject[], store: BlobStore, opti
     const name = formatPlatform(subject.platform);
     const native = samePlatform(subject.platform, runnerPlatform());
     if (options.mode === 'native' && !native && !options.command) {
-      core.info(`Smoke test of ${name} skipped: smoke-test: native runs only the runner's own platform (${formatPlatform(runnerPlatform())}).`);
+      log.info(`Smoke test of ${name} skipped: smoke-test: native runs only the runner's own platform (${formatPlatform(runnerPlatform())}).`);
       results.push({ platform: subject.platform, status: 'skipped', experimental: subject.experimental, summary: 'not this runner\'s platform' });
       continue;
     }
@@ -79,11 +80,11 @@ async function runBuiltIn(subject: SmokeSubject, store: BlobStore, options: Smok
       await extractArchive(createReadStream(store.blobPath(layer.digest)), root, { gzip: layer.mediaType.includes('gzip'), archive: `layer ${layer.digest}` });
     }
     const buildpackDir = path.join(root, 'cnb', 'buildpacks', escapedId(options.id), options.version);
-    core.info(`Running ${formatPlatform(subject.platform)} ${native ? 'natively' : 'under qemu-user'} against ${options.app}`);
+    log.info(`Running ${formatPlatform(subject.platform)} ${native ? 'natively' : 'under qemu-user'} against ${options.app}`);
     const run = await runBuildpack(buildpackDir, options.app, subject.platform, options.api);
-    core.info(`bin/detect (exit ${run.detect.exitCode}):\n${run.detect.output.trimEnd()}`);
-    if (run.build) core.info(`bin/build (exit ${run.build.exitCode}):\n${run.build.output.trimEnd()}`);
-    core.info(run.summary);
+    log.info(`bin/detect (exit ${run.detect.exitCode}):\n${run.detect.output.trimEnd()}`);
+    if (run.build) log.info(`bin/build (exit ${run.build.exitCode}):\n${run.build.output.trimEnd()}`);
+    log.info(run.summary);
     return run;
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -100,7 +101,7 @@ async function runCommand(subject: SmokeSubject, options: SmokeOptions): Promise
   });
   const result = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', options.command as string], { cwd: options.app, env });
   const output = `${result.stdout}${result.stderr}`.trimEnd();
-  if (output) core.info(output);
+  if (output) log.info(output);
   return result.exitCode === 0
     ? { passed: true, summary: 'smoke-command passed' }
     : { passed: false, summary: `smoke-command exited ${result.exitCode}: ${lastLine(result) || 'no output'}` };

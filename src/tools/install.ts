@@ -11,6 +11,7 @@ import { extractArchive } from '../util/archive.js';
 import { GITHUB, publishedSha256, releaseAsset, type ReleaseAsset, type Runner } from './assets.js';
 import { restoreFromActionsCache } from '../cache/actions-cache.js';
 import type { ToolRequest } from './request.js';
+import * as log from '../util/log.js';
 
 export interface InstalledTool {
   name: string;
@@ -73,7 +74,7 @@ export async function installTool(request: ToolRequest, options: InstallOptions)
   };
   core.addPath(dir);
   if (request.name === 'buildx') await installDockerPlugin(executable);
-  core.info(`${request.name} ${request.version}: ${executable} (from the ${source === 'download' ? asset.url : source})`);
+  log.info(`${request.name} ${request.version}: ${executable} (from the ${source === 'download' ? asset.url : source})`);
   return installed;
 }
 
@@ -114,7 +115,7 @@ async function fetchAsset(request: ToolRequest, url: string, what: string, runne
 /** Compares the file's sha256 with the published one; a mismatch deletes it and fails closed. */
 async function verify(request: ToolRequest, asset: ReleaseAsset, file: string, runner: Runner): Promise<void> {
   if (asset.checksum.kind === 'none') {
-    core.info(`${request.name} publishes no checksum for ${asset.asset}; it is installed unverified (pin the version and prefer a trusted mirror).`);
+    log.info(`${request.name} publishes no checksum for ${asset.asset}; it is installed unverified (pin the version and prefer a trusted mirror).`);
     return;
   }
   const listFile = await fetchAsset(request, asset.checksum.url, `checksum for ${asset.asset}`, runner);
@@ -133,7 +134,7 @@ async function verify(request: ToolRequest, asset: ReleaseAsset, file: string, r
       `${asset.asset} from ${asset.url} has sha256 ${actual}, but ${asset.checksum.url} publishes ${expected}; refusing to install it (nothing was cached), so check the mirror or the network.`,
     );
   }
-  core.info(`${asset.asset}: sha256 ${actual} matches ${asset.checksum.url}`);
+  log.info(`${asset.asset}: sha256 ${actual} matches ${asset.checksum.url}`);
 }
 
 async function extractTool(file: string, asset: string): Promise<string> {

@@ -1,9 +1,10 @@
 import * as core from '@actions/core';
 import semver from 'semver';
-import { sendWithRetry } from '../registry/http.js';
-import { InputError, errorMessage } from '../util/errors.js';
+import { Connections, HttpClient, proxyFromEnv } from '../http/client.js';
+import { ExternalError, InputError, errorMessage } from '../util/errors.js';
 import { EXACT, type ToolRequest } from './request.js';
 import type { ToolName } from './versions.js';
+import * as log from '../util/log.js';
 
 const REPOSITORIES: Record<ToolName, string> = {
   pack: 'buildpacks/pack',
@@ -27,18 +28,24 @@ export async function resolveVersion(request: ToolRequest, mirror: string | unde
   const url = new URL(`${api}/repos/${REPOSITORIES[request.name]}/releases?per_page=100`);
   const headers: Record<string, string> = { Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28' };
   if (env.GITHUB_TOKEN) headers.Authorization = `Bearer ${env.GITHUB_TOKEN}`;
-  let releases: { tag_name?: string; draft?: boolean; prerelease?: boolean }[];
+  let releases: { tag_name?: unknown; draft?: unknown; prerelease?: unknown }[];
+  const connections = new Connections(proxyFromEnv(env));
   try {
-    const response = await sendWithRetry({ method: 'GET', url, headers });
+    const http = new HttpClient({ connections, userAgent: 'multiarch-buildpack-action', timeoutMs: 60_000, maxBodyBytes: 16 * 1024 * 1024, debug: (m) => core.debug(m) });
+    const response = await http.sendWithRetry({ method: 'GET', url, headers });
     if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-    releases = JSON.parse(response.body.toString('utf8')) as typeof releases;
+    const parsed: unknown = JSON.parse(response.body.toString('utf8'));
+    if (!Array.isArray(parsed)) throw new Error('the answer is not a list of releases');
+    releases = parsed as typeof releases;
   } catch (error) {
-    throw new InputError(`Could not list the releases of ${REPOSITORIES[request.name]} at ${url.origin} to resolve ${asked} (${errorMessage(error)}); write an exact version, or set GITHUB_TOKEN against rate limits.`);
+    throw new ExternalError(`Could not list the releases of ${REPOSITORIES[request.name]} at ${url.origin} to resolve ${asked} (${errorMessage(error)}); write an exact version, or set GITHUB_TOKEN against rate limits.`, { cause: error });
+  } finally {
+    await connections.close();
   }
-  const versions = releases.filter((r) => !r.draft && !r.prerelease && r.tag_name).map((r) => (r.tag_name as string).replace(/^v/, '')).filter((v) => semver.valid(v));
+  const versions = releases.filter((r) => r && !r.draft && !r.prerelease && typeof r.tag_name === 'string').map((r) => (r.tag_name as string).replace(/^v/, '')).filter((v) => semver.valid(v));
   const range = request.version === 'latest' ? '*' : request.version;
   const version = semver.maxSatisfying(versions, range);
   if (!version) throw new InputError(`No stable release of ${request.name} matches ${request.version} (newest: ${semver.rsort(versions)[0] ?? 'none'}); fix the version in "tools".`);
-  core.info(`${asked} resolves to ${version}`);
+  log.info(`${asked} resolves to ${version}`);
   return { name: request.name, version };
 }

@@ -1,10 +1,45 @@
 /**
- * An error caused by the user's input (action inputs, buildpack files, references). Its message
- * is one sentence meant for the job log: what is wrong, where, and how to fix it. main.ts prints
- * it without a stack trace; anything else that escapes is an internal failure.
+ * The error taxonomy. Every failure the action reports is one of:
+ * - UserError: something the user can fix (an input, a file, credentials). Its message is one
+ *   sentence: what is wrong, where, and how to fix it.
+ * - ExternalError: the outside world failed (a registry, the network, the disk); the sentence
+ *   says what failed and `cause` carries the original error.
+ * - anything else: a bug, reported as "Internal error".
+ * A tool's output, when it explains the failure, travels in `details`, not in the message.
  */
-export class InputError extends Error {
+export interface FailureOptions {
+  cause?: unknown;
+  /** Output that explains the failure (a build log), printed before the error. */
+  details?: string;
+  /** The file the problem is in, for GitHub's annotation of it. */
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+abstract class Failure extends Error {
+  readonly details?: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
+
+  constructor(message: string, options: FailureOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.details = options.details;
+    this.file = options.file;
+    this.line = options.line;
+    this.column = options.column;
+  }
+}
+
+/** A failure the user can fix. */
+export class InputError extends Failure {
   override name = 'InputError';
+}
+
+/** A failure of the outside world: a registry, the network, the disk. */
+export class ExternalError extends Failure {
+  override name = 'ExternalError';
 }
 
 export function errorMessage(error: unknown): string {

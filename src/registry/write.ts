@@ -1,12 +1,12 @@
-import * as core from '@actions/core';
 import { createReadStream } from 'node:fs';
 import { sha256Digest } from '../oci/digest.js';
 import type { BlobStore } from '../oci/store.js';
 import { MediaType, type Descriptor } from '../oci/types.js';
 import { mapLimit } from '../util/concurrency.js';
-import { InputError } from '../util/errors.js';
-import type { RegistryClient } from './client.js';
-import { blobExists, getManifest, manifestExists, mountBlob, putManifest, uploadBlob, type BlobOutcome } from './push.js';
+import { blobExists, mountBlob, uploadBlob } from './blobs.js';
+import type { Logger, RegistryClient } from './client.js';
+import { RegistryError } from './errors.js';
+import { getManifest, manifestExists, putManifest } from './manifests.js';
 import { formatReference, type Reference } from './reference.js';
 
 /** A manifest to push by digest, with the blobs (config and layers) it references. */
@@ -24,6 +24,9 @@ export interface PublishContent {
   /** Repositories that already hold some blobs (a composite's components), to mount from. */
   mountSources?: Map<string, { registry: string; repository: string }>;
 }
+
+/** Where a blob came from in this run, for the statistics and the log. */
+export type BlobOutcome = 'existing' | 'mounted' | 'uploaded';
 
 export interface PublishStats {
   existing: number;
@@ -56,6 +59,8 @@ function repositoriesOf(references: Reference[]): Repository[] {
   return repos;
 }
 
+export type ClientFor = (registry: string) => RegistryClient;
+
 /**
  * Publishes content to the repositories of `references`, then the index under each tag:
  * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
@@ -64,15 +69,15 @@ function repositoriesOf(references: Reference[]): Repository[] {
  *    and no per-architecture or temporary tag is ever written;
  * 3. each tag read back and compared with the digest of the bytes sent.
  */
-export async function publish(content: PublishContent, references: Reference[], clientFor: (registry: string) => RegistryClient): Promise<PublishResult> {
-  const stats = await pushContent(content, references, clientFor);
+export async function publish(content: PublishContent, references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<PublishResult> {
+  const stats = await pushContent(content, references, clientFor, logger);
   // pushContent has just made sure of every manifest: no need to HEAD them again before tagging.
-  const tags = content.index ? await tagIndex(content.index, [], references, clientFor) : [];
+  const tags = content.index ? await tagIndex(content.index, [], references, clientFor, logger) : [];
   return { tags, stats };
 }
 
-/** Step 1 alone (mode: package): blobs and manifests by digest, no tag. */
-export async function pushContent(content: PublishContent, references: Reference[], clientFor: (registry: string) => RegistryClient): Promise<PublishStats> {
+/** Step 1 alone: blobs and manifests by digest, no tag. */
+export async function pushContent(content: PublishContent, references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<PublishStats> {
   const stats: PublishStats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
   const blobs = uniqueBlobs(content.manifests);
   // Per registry: which repository already holds each blob, so others can mount it.
@@ -98,7 +103,7 @@ export async function pushContent(content: PublishContent, references: Reference
       }
     }
     const count = (o: BlobOutcome): number => outcomes.filter((x) => x === o).length;
-    core.info(
+    logger?.info(
       `${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`,
     );
   }
@@ -106,21 +111,14 @@ export async function pushContent(content: PublishContent, references: Reference
 }
 
 /**
- * Steps 2 and 3 (mode: merge uses them alone): checks that every manifest the index names is in
- * each tag's repository, then writes the index under each tag and reads each back.
+ * Steps 2 and 3: checks that every manifest of `manifests` is in each tag's repository (a
+ * `missing` error otherwise), then writes the index under each tag and reads each back.
  */
-export async function tagIndex(
-  index: { descriptor: Descriptor; bytes: Buffer },
-  manifests: Descriptor[],
-  references: Reference[],
-  clientFor: (registry: string) => RegistryClient,
-): Promise<string[]> {
+export async function tagIndex(index: { descriptor: Descriptor; bytes: Buffer }, manifests: Descriptor[], references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<string[]> {
   for (const repo of repositoriesOf(references)) {
     for (const manifest of manifests) {
       if (!(await manifestExists(clientFor(repo.registry), repo.repository, manifest))) {
-        throw new InputError(
-          `${repo.registry}/${repo.repository} does not hold the manifest ${manifest.digest}; publish it first (mode: package with the same tags), so that no tag points at an incomplete index.`,
-        );
+        throw new RegistryError('missing', `${repo.registry}/${repo.repository} does not hold the manifest ${manifest.digest}`, { registry: repo.registry, repository: repo.repository, digest: manifest.digest });
       }
     }
   }
@@ -130,7 +128,7 @@ export async function tagIndex(
     tags.push(formatReference(ref));
   }
   for (const ref of references) await verifyTag(clientFor(ref.registry), ref, index.descriptor);
-  for (const tag of tags) core.info(`${tag} -> ${index.descriptor.digest}`);
+  for (const tag of tags) logger?.info(`${tag} -> ${index.descriptor.digest}`);
   return tags;
 }
 
@@ -154,6 +152,6 @@ async function verifyTag(client: RegistryClient, ref: Reference, index: Descript
   const body = await getManifest(client, ref.repository, ref.tag as string, accept);
   const digest = body ? sha256Digest(body) : 'nothing';
   if (digest !== index.digest) {
-    throw new InputError(`${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed; another publisher may be writing the same tag, so check the registry and run again.`);
+    throw new RegistryError('conflict', `${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed`, { registry: ref.registry, repository: ref.repository, digest: index.digest });
   }
 }
