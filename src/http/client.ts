@@ -79,11 +79,14 @@ export class TransportError extends Error {
   readonly url: string;
   /** Attempts made before giving up. */
   attempts = 1;
+  /** For timeouts: the limit each attempt had. */
+  readonly timeoutMs: number | undefined;
 
-  constructor(failure: TransportFailure, message: string, request: Pick<HttpRequest, 'method' | 'url'>, options: { code?: string; cause?: unknown } = {}) {
+  constructor(failure: TransportFailure, message: string, request: Pick<HttpRequest, 'method' | 'url'>, options: { code?: string; cause?: unknown; timeoutMs?: number } = {}) {
     super(message, { cause: options.cause });
     this.failure = failure;
     this.code = options.code;
+    this.timeoutMs = options.timeoutMs;
     this.method = request.method;
     this.url = safeUrl(request.url);
   }
@@ -190,7 +193,7 @@ export class HttpClient {
       if (error instanceof TransportError) throw error;
       if (this.options.signal?.aborted) throw new TransportError('cancelled', `${req.method} ${safeUrl(req.url)} was cancelled`, req, { cause: error });
       if (timeout.signal.aborted) {
-        throw new TransportError('timeout', `${req.method} ${safeUrl(req.url)} did not complete within ${timeoutMs / 1000} s`, req, { code: 'ETIMEDOUT', cause: error });
+        throw new TransportError('timeout', `${req.method} ${safeUrl(req.url)} did not complete within ${timeoutMs / 1000} s`, req, { code: 'ETIMEDOUT', cause: error, timeoutMs });
       }
       // The consumer's own refusals (too large, a full disk) are not the network's: passed on as they are.
       if (consuming && !isNetworkError(error)) throw error;

@@ -190,7 +190,7 @@ export class RegistryClient {
 
   private transportFailure(error: unknown, method: string, url: URL, options: Pick<RequestOptions, 'repository' | 'action'>): unknown {
     if (!(error instanceof TransportError)) return error;
-    const details: RegistryErrorDetails = { registry: this.registry, repository: options.repository || undefined, action: options.action, method, url: safeUrl(url), attempts: error.attempts, transport: error.code ?? error.failure };
+    const details: RegistryErrorDetails = { registry: this.registry, repository: options.repository || undefined, action: options.action, method, url: safeUrl(url), attempts: error.attempts, transport: error.code ?? error.failure, timeoutMs: error.timeoutMs };
     switch (error.failure) {
       case 'tls':
         return new RegistryError('tls', `${url.host} did not complete a trusted TLS handshake (${error.code ?? 'TLS error'})`, details, { cause: error });

@@ -60,6 +60,8 @@ export interface RegistryErrorDetails {
   attempts?: number;
   /** The transport's code (ECONNREFUSED, ETIMEDOUT, DEPTH_ZERO_SELF_SIGNED_CERT, ...). */
   transport?: string;
+  /** For timeouts: the time limit of each attempt. */
+  timeoutMs?: number;
   /** How the client authenticated: no credentials, Basic (with the username), or an identity token. */
   auth?: { kind: 'anonymous' } | { kind: 'basic'; username: string; source: string } | { kind: 'identity-token'; source: string };
   /** The token server's answer said insufficient_scope. */

@@ -55,7 +55,7 @@ export async function resolvePlatformImage(client: RegistryClient, ref: Referenc
 
 /**
  * An image manifest fetched by digest (checked against it) with its config (checked against
- * its digest and size): what mode: smoke tests, exactly as it was pushed.
+ * its digest and size): the image exactly as it was pushed.
  */
 export async function readImage(client: RegistryClient, repository: string, manifest: Descriptor): Promise<{ config: ImageConfig; layers: Descriptor[] }> {
   const name = `${client.registry}/${repository}@${manifest.digest}`;

@@ -62,7 +62,7 @@ export function explainRegistryError(error: RegistryError): FailureReport {
     case 'unreachable': {
       const attempts = d.attempts === 1 ? '1 attempt' : `${d.attempts ?? 1} attempts`;
       const url = d.url ? new URL(d.url) : undefined;
-      const why = d.transport === 'ETIMEDOUT' ? 'no complete answer in time' : d.transport;
+      const why = d.transport === 'ETIMEDOUT' ? `no complete answer within ${(d.timeoutMs ?? 0) / 1000} s` : d.transport;
       if (url && url.host !== apiHost(registry) && d.realm) {
         return external(`Could not reach the token service ${url.origin} of ${registry} (${why}) after ${attempts}; check that the runner can reach it`);
       }
