@@ -89,7 +89,7 @@ const cases: Case[] = [
   { name: 'a tool version range with a mirror', given: async (ctx) => ({ inputs: { ...bp, tools: 'pack@0.38', 'tools-download-base-url': ctx.releases.url } }), error: /no host but the mirror is contacted/ },
   { name: 'a mirror that is not a URL', given: async () => ({ inputs: { ...bp, 'tools-download-base-url': 'mirror.example.com' } }), error: /"tools-download-base-url" is "mirror\.example\.com", which is not a URL/ },
   { name: 'a username without a password', given: async () => ({ inputs: { ...bp, 'registry-username': 'me' } }), error: /Input "registry-password" is empty while "registry-username" is set/ },
-  { name: 'an output holding other files', given: async () => { const dir = await tempDir('busy-'); await writeFile(path.join(dir, 'keep.txt'), 'x'); return { inputs: { ...bp, output: dir } }; }, error: /which holds files that are not an OCI layout/ },
+  { name: 'an output holding other files', given: async () => { const dir = await tempDir('busy-'); await writeFile(path.join(dir, 'keep.txt'), 'x'); return { inputs: { ...bp, output: dir } }; }, error: /which holds files this action did not write there \("keep\.txt"\); nothing was deleted/ },
   { name: 'an output that holds the buildpack', given: async () => ({ inputs: { ...bp, output: path.dirname(EXAMPLE_BUILDPACK) } }), error: /holds the buildpack directory and would be replaced/ },
   { name: 'SOURCE_DATE_EPOCH that is not a number', given: async () => ({ inputs: bp, env: { SOURCE_DATE_EPOCH: 'yesterday' } }), error: /SOURCE_DATE_EPOCH is "yesterday"/ },
   // buildpack.toml
@@ -104,7 +104,7 @@ const cases: Case[] = [
   { name: 'a dependency checksum that is not sha256', given: async () => ({ inputs: { ...VERSION, path: await withToml((t) => `${t}\n[[metadata.dependencies]]\n  id = "x"\n  checksum = "md5:abc"\n`) } }), error: /dependency x the checksum "md5:abc", which is not sha256/ },
   // package.toml
   { name: 'a composite without package.toml', given: async () => ({ inputs: { path: await composite(undefined) } }), error: /it is a composite, but .*package\.toml does not exist/ },
-  { name: 'a malformed package.toml', given: async () => ({ inputs: { path: await composite('[[dependencies]\nuri = "x"') } }), error: /package\.toml is not valid TOML at line 1/ },
+  { name: 'a malformed package.toml', given: async () => ({ inputs: { path: await composite('[[dependencies]\nuri = "x"') } }), error: /package\.toml is not valid TOML at line \d+, column \d+/ },
   { name: 'a package.toml dependency without uri', given: async () => ({ inputs: { path: await composite('[[dependencies]]\nimage_name = "x"\n') } }), error: /\[\[dependencies\]\] entry 1 has no uri/ },
   { name: 'a package.toml https dependency', given: async () => ({ inputs: { path: await composite('[[dependencies]]\nuri = "https://example.com/x.tgz"\n') } }), error: /uri "https:\/\/example\.com\/x\.tgz" is not supported for a multi-platform composite/ },
   { name: 'a package.toml buildpack uri elsewhere', given: async () => ({ inputs: { path: await composite('[buildpack]\nuri = "../other"\n[[dependencies]]\nuri = "docker://ghcr.io/a/b:1"\n') } }), error: /\[buildpack\] uri = "\.\.\/other"; .*write uri = "\."/ },
@@ -146,6 +146,19 @@ tar -P --transform 's,^x$,../../evil,' -cf "$out" -C "$d" x
     },
     error: /buildpack\.cnb holds the entry "\.\.\/\.\.\/evil", which climbs out of the archive/,
   },
+  {
+    name: 'a tool archive with a chain of symlinks',
+    given: async (ctx) => {
+      const dir = await tempDir('chain-');
+      execFileSync('bash', ['-c', `cd "${dir}" && ln -s . a && tar -cf c.tar a && rm a && mkdir a && ln -s .. a/b && tar -rf c.tar a/b && echo x > x && tar -rf c.tar --transform 's,^x$,a/b/evil,' x && gzip c.tar`]);
+      return { inputs: { ...bp, ...(await packRelease(ctx, await readFile(path.join(dir, 'c.tar.gz')))) } };
+    },
+    error: /holds "a\/b", which would be written through the symlink "a" it made earlier; refusing to extract it/,
+  },
+  { name: 'a buildpack.toml that is a directory', given: async () => { const dir = await tempDir('dir-toml-'); await mkdir(path.join(dir, 'buildpack.toml')); return { inputs: { ...VERSION, path: dir } }; }, error: /Could not read .*buildpack\.toml: it is a directory \(EISDIR\)/ },
+  { name: 'a duplicate key in a CRLF buildpack.toml', given: async () => ({ inputs: { ...VERSION, path: await withToml((t) => t.replace(/\n/g, '\r\n').replace('name = "Hello Buildpack"', 'name = "Hello Buildpack"\r\n  name = "Again"')) } }), error: /is not valid TOML at line \d+, column \d+ \(Defining a key multiple times is invalid\)/ },
+  { name: 'an include-files entry holding a workflow command', given: async () => ({ inputs: { ...VERSION, path: await withToml((t) => t.replace('"README.md",', '"README.md", "notes\\n::warning::x",')) } }), error: /include-files lists "notes%0A::warning::x", which is not in the buildpack directory/ },
+  { name: 'an output holding oci-layout and a foreign file', given: async () => { const dir = await tempDir('half-'); await writeFile(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}'); await writeFile(path.join(dir, 'notes.txt'), 'x'); return { inputs: { ...bp, output: dir } }; }, error: /holds files this action did not write there \("notes\.txt", "oci-layout"\); nothing was deleted/ },
   // References
   { name: 'a tag with capital letters', given: async (ctx) => ({ inputs: { ...bp, tags: `${ctx.registry.host}/Acme/hello:1` } }), error: /repository "Acme\/hello" has capital letters/ },
   { name: 'a tag with build metadata', given: async (ctx) => ({ inputs: { ...bp, tags: `${ctx.registry.host}/acme/hello:1.0.0+b1` } }), error: /tags cannot hold "\+"/ },
@@ -157,12 +170,16 @@ tar -P --transform 's,^x$,../../evil,' -cf "$out" -C "$d" x
   { name: 'a docker config that is not JSON', given: async (ctx) => { const dir = await tempDir('docker-'); await writeFile(path.join(dir, 'config.json'), '{"auths": '); return { inputs: { ...bp, tags: `${ctx.registry.host}/acme/hello:1`, 'insecure-registries': ctx.registry.host }, env: { DOCKER_CONFIG: dir } }; }, error: /config\.json is not valid JSON/ },
   { name: 'a wrong password', given: async (ctx) => ({ inputs: { ...bp, tags: `${ctx.basic.host}/acme/hello:1`, 'registry-username': 'pusher', 'registry-password': 'wrong' }, env: { NODE_EXTRA_CA_CERTS: ctx.basic.caFile as string } }), error: /rejected the user pusher .*\(HTTP 401\)/ },
   { name: 'a plain-HTTP registry not listed as insecure', given: async (ctx) => ({ inputs: { ...bp, tags: `${ctx.registry.host}/acme/hello:1` } }), error: /does not speak HTTPS .*list it in insecure-registries/ },
+  { name: 'a tag carrying a password', given: async (ctx) => ({ inputs: { ...bp, tags: `me:s3cret-pw@${ctx.registry.host}/acme/hello:1`, 'insecure-registries': ctx.registry.host } }), error: /has "\*\*\*@127\.0\.0\.1:\d+\/acme\/hello:1", which carries a user name or password before "@"/ },
+  { name: 'an HTTP time limit that is no number', given: async (ctx) => ({ inputs: { ...bp, tags: `${ctx.registry.host}/acme/hello:1`, 'insecure-registries': ctx.registry.host }, env: { MULTIARCH_BUILDPACK_HTTP_TIMEOUT: 'soon' } }), error: /MULTIARCH_BUILDPACK_HTTP_TIMEOUT is "soon", which is not a number of seconds/ },
   // The manifests input
   { name: 'merge with manifests that are not JSON', given: async (ctx) => ({ inputs: { ...bp, mode: 'merge', manifests: 'nope', tags: `${ctx.registry.host}/acme/hello:1` } }), error: /Input "manifests" has a line that is not JSON/ },
   { name: 'merge with an empty manifests input', given: async (ctx) => ({ inputs: { ...bp, mode: 'merge', tags: `${ctx.registry.host}/acme/hello:1` } }), error: /Input "manifests" is empty/ },
   { name: 'merge with a malformed digest', given: async (ctx) => ({ inputs: { ...bp, mode: 'merge', manifests: JSON.stringify([{ platform: { os: 'linux', architecture: 'amd64' }, digest: 'sha256:xyz', size: 10, mediaType: 'application/vnd.oci.image.manifest.v1+json' }]), tags: `${ctx.registry.host}/acme/hello:1` } }), error: /whose digest is not sha256:<64 hex digits>/ },
   { name: 'merge with an unknown platform', given: async (ctx) => ({ inputs: { ...bp, mode: 'merge', manifests: JSON.stringify([{ platform: { os: 'linux', architecture: 'sparc' }, digest: `sha256:${'a'.repeat(64)}`, size: 10, mediaType: 'application/vnd.oci.image.manifest.v1+json' }]), tags: `${ctx.registry.host}/acme/hello:1` } }), error: /Input "manifests" lists "linux\/sparc", which is not a known architecture/ },
   { name: 'merge without tags', given: async () => ({ inputs: { ...bp, mode: 'merge', manifests: JSON.stringify([{ platform: { os: 'linux', architecture: 'amd64' }, digest: `sha256:${'a'.repeat(64)}`, size: 10, mediaType: 'application/vnd.oci.image.manifest.v1+json' }]) } }), error: /Input "tags" is empty, but mode: merge/ },
+  { name: 'merge with a manifests array nested 60,000 deep', given: async (ctx) => ({ inputs: { ...bp, mode: 'merge', manifests: `${'['.repeat(60_000)}${']'.repeat(60_000)}`, tags: `${ctx.registry.host}/acme/hello:1` } }), error: /Input "manifests" has a line nested deeper than package jobs' outputs are/ },
+  { name: 'merge with an entry whose platform is not an object', given: async (ctx) => ({ inputs: { ...bp, mode: 'merge', manifests: JSON.stringify([{ platform: 'linux/amd64', digest: `sha256:${'a'.repeat(64)}`, size: 10, mediaType: 'application/vnd.oci.image.manifest.v1+json' }]), tags: `${ctx.registry.host}/acme/hello:1` } }), error: /without a platform/ },
   { name: 'smoke without manifests', given: async (ctx) => ({ inputs: { mode: 'smoke', 'smoke-app': EXAMPLE_APP, tags: `${ctx.registry.host}/acme/hello:1` } }), error: /Input "manifests" is empty/ },
 ];
 

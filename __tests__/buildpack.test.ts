@@ -90,6 +90,17 @@ describe('version', () => {
     assert.equal(renderDescriptor(noVersion, '2.0.0'), '[buildpack]\n  version = "2.0.0"\n  id = "a"\n');
     const dotted = parseDescriptor('buildpack.id = "a"\nbuildpack.version = "0.0.0"\n', 'f');
     assert.equal(renderDescriptor(dotted, '3.0.0'), 'buildpack.id = "a"\nbuildpack.version = "3.0.0"\n');
+    const inline = parseDescriptor('buildpack = { id = "a", version = "0.0.0" }\n', 'f');
+    assert.equal(renderDescriptor(inline, '4.0.0'), 'buildpack = { id = "a", version = "4.0.0" }\n');
+  });
+  it('reads and rewrites files as users have them: CRLF, a BOM, version = inside a multi-line string', () => {
+    const crlf = '\uFEFFapi = "0.10"\r\n[buildpack]\r\n  id = "a/b"\r\n  description = """\r\nversion = "not this one"\r\n"""\r\n  version = "{{ .version }}" # kept\r\n';
+    const parsed = parseDescriptor(crlf, 'f');
+    assert.equal(parsed.description, 'version = "not this one"\n');
+    assert.equal(renderDescriptor(parsed, '1.2.3'), crlf.replace('"{{ .version }}"', '"1.2.3"'));
+    const bare = parseDescriptor('\uFEFF[buildpack]\r\n  id = "a"\r\n', 'f');
+    assert.equal(renderDescriptor(bare, '2.0.0'), '\uFEFF[buildpack]\r\n  version = "2.0.0"\r\n  id = "a"\r\n', 'an added line uses the file\'s line endings');
+    assert.throws(() => parseDescriptor('[buildpack]\r\nid = "a"\r\nid = "b"\r\n', '/bp/buildpack.toml'), (e: Error & { line?: number }) => e.name === 'InputError' && e.line === 3 && /at line 3, column 1 \(Defining a key multiple times is invalid\)/.test(e.message));
   });
 });
 
@@ -199,5 +210,13 @@ describe('dependencies per platform', () => {
     assert.match(out, /\[\[metadata\.dependency-constraints\]\]/, 'other tables kept');
     assert.match(out, /# amd64 build/, 'comments before a kept or dropped block stay');
     assert.equal(bundledPath(d.dependencies[1]), `dependencies/${'b'.repeat(64)}/node-arm64.tgz`);
+  });
+  it('filters CRLF files and inline arrays of dependencies the same way', () => {
+    const crlf = text.replaceAll('\n', '\r\n');
+    const out = filterDependencies(crlf, 3, new Set([0]), new Map([[0, 'file:///dependencies/a/node.tgz']]), 'f');
+    assert.doesNotMatch(out, /node-arm64|tools\.tgz/);
+    assert.ok(!/[^\r]\n/.test(out), 'CRLF kept throughout');
+    const inline = '[buildpack]\nid = "a"\n[metadata]\ndependencies = [\n  { id = "x", arch = "amd64", uri = "https://e/x" },\n  { id = "y", arch = "arm64", uri = "https://e/y" },\n]\n';
+    assert.equal(filterDependencies(inline, 2, new Set([1]), new Map([[1, 'file:///y']]), 'f'), '[buildpack]\nid = "a"\n[metadata]\ndependencies = [\n  { id = "y", arch = "arm64", uri = "file:///y" },\n]\n');
   });
 });

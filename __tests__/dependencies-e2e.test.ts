@@ -9,7 +9,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parse } from 'smol-toml';
+import { parseToml } from '../src/buildpack/toml.js';
 import { runAction } from './helpers/action.js';
 import { copyExample, tempDir } from './helpers/fixtures.js';
 import { unpackPlatform } from './helpers/images.js';
@@ -88,7 +88,7 @@ describe('dependencies per architecture', () => {
     for (const arch of ['amd64', 'arm64']) {
       const root = path.join(await unpackPlatform(output, '0.1.0', arch), BP);
       const text = await readFile(path.join(root, 'buildpack.toml'), 'utf8');
-      const deps = (parse(text) as unknown as { metadata: { dependencies: Dep[] } }).metadata.dependencies;
+      const deps = (parseToml(text, "buildpack.toml").value as unknown as { metadata: { dependencies: Dep[] } }).metadata.dependencies;
       assert.deepEqual(deps.map((d) => [d.id, d.arch ?? '']), [['runtime', arch], ['scripts', '']]);
       assert.ok(deps.every((d) => d.uri.startsWith(server.url)), 'uris untouched online');
       assert.match(text, /# Runtimes, one per architecture/, 'comments kept');
@@ -110,7 +110,7 @@ describe('dependencies per architecture', () => {
     assert.deepEqual(fetched, ['/deps/runtime-amd64.tgz', '/deps/runtime-arm64.tgz', '/deps/scripts.tgz'], 'each file once');
     for (const arch of ['amd64', 'arm64'] as const) {
       const root = path.join(await unpackPlatform(output, '0.1.0', arch), BP);
-      const deps = (parse(await readFile(path.join(root, 'buildpack.toml'), 'utf8')) as unknown as { metadata: { dependencies: Dep[] } }).metadata.dependencies;
+      const deps = (parseToml(await readFile(path.join(root, "buildpack.toml"), "utf8"), "buildpack.toml").value as unknown as { metadata: { dependencies: Dep[] } }).metadata.dependencies;
       const own = [files[arch], files.noarch];
       assert.deepEqual(deps.map((d) => d.uri), [`file:///dependencies/${sha(own[0])}/runtime-${arch}.tgz`, `file:///dependencies/${sha(own[1])}/scripts.tgz`]);
       assert.deepEqual((await readdir(path.join(root, 'dependencies'))).sort(), own.map(sha).sort(), 'exactly its own');

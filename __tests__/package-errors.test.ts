@@ -127,7 +127,7 @@ describe('bad input', () => {
     const dir = await tempDir('not-layout-');
     await writeFile(path.join(dir, 'precious.txt'), 'keep me');
     const run = await runAction({ path: EXAMPLE_BUILDPACK, version: '1.0.0', output: dir });
-    assertCleanFailure(run, /Input "output" is .+, which holds files that are not an OCI layout from an earlier run/);
+    assertCleanFailure(run, /Input "output" is .+, which holds files this action did not write there \("precious\.txt"\); nothing was deleted/);
     assert.equal(await readFile(path.join(dir, 'precious.txt'), 'utf8'), 'keep me');
     await rm(dir, { recursive: true });
   });

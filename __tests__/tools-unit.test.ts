@@ -83,7 +83,7 @@ describe('archive extraction', () => {
   }
   it('accepts pack-style leading slashes and keeps in-tree symlinks, dropping setuid bits', async () => {
     const dest = await mkdtemp(path.join(tmpdir(), 'extract-'));
-    await extractArchive(await tarOf([{ name: '/index.json', body: '{}' }, { name: './bin/run', body: 'x' }, { name: 'bin/detect', type: 'symlink', linkname: 'run' }]), dest, { gzip: false, archive: 'a.cnb', leadingSlashAllowed: isLayoutEntry });
+    await extractArchive(await tarOf([{ name: '/index.json', body: '{}' }, { name: './bin/run', body: 'x' }, { name: 'bin/detect', type: 'symlink', linkname: 'run' }]), dest, { archive: 'a.cnb', leadingSlashAllowed: isLayoutEntry });
     assert.equal(await readFile(path.join(dest, 'index.json'), 'utf8'), '{}');
     assert.equal(await readlink(path.join(dest, 'bin', 'detect')), 'run');
     const { mode } = await (await import('node:fs/promises')).stat(path.join(dest, 'bin', 'run'));
@@ -94,15 +94,34 @@ describe('archive extraction', () => {
     ['a nested .. entry', [{ name: 'blobs/../../evil', body: 'x' }], /climbs out of the archive/],
     ['an escaping symlink', [{ name: 'bin/x', type: 'symlink', linkname: '../../../etc/passwd' }], /holds the symlink "bin\/x" -> "\.\.\/\.\.\/\.\.\/etc\/passwd", which points outside/],
     ['an absolute symlink', [{ name: 'x', type: 'symlink', linkname: '/etc/passwd' }], /points outside/],
-    ['a hard link', [{ name: 'x', type: 'link', linkname: '/etc/passwd' }], /of type link, which a buildpack archive never needs/],
+    ['a hard link out of the tree', [{ name: 'x', type: 'link', linkname: '/etc/passwd' }], /a\.cnb \(the hard link "x"\) holds the absolute entry "\/etc\/passwd"/],
+    ['a hard link climbing out', [{ name: 'x', type: 'link', linkname: '../../etc/passwd' }], /the hard link "x"\) holds the entry "\.\.\/\.\.\/etc\/passwd", which climbs out/],
+    ['a device', [{ name: 'tty', type: 'character-device' as 'file' }], /holds "tty" of type CharacterDevice, which a buildpack archive never needs/],
+    [
+      'a chain of symlinks leading out',
+      [
+        { name: 'a', type: 'symlink', linkname: '.' },
+        { name: 'a/b', type: 'symlink', linkname: '..' },
+        { name: 'a/b/c', type: 'symlink', linkname: '..' },
+        { name: 'a/b/c/etc/evil', body: 'x' },
+      ],
+      /a\.cnb holds "a\/b", which would be written through the symlink "a" it made earlier; refusing to extract it/,
+    ],
     ['an absolute entry outside the layout, even in a .cnb', [{ name: '/etc/cron.d/evil', body: 'x' }], /a\.cnb holds the absolute entry "\/etc\/cron\.d\/evil"; refusing/],
   ] as const) {
     it(`refuses ${label}`, async () => {
       const dest = await mkdtemp(path.join(tmpdir(), 'extract-'));
-      await assert.rejects(extractArchive(await tarOf([...entries]), path.join(dest, 'inner'), { gzip: false, archive: 'a.cnb', leadingSlashAllowed: isLayoutEntry }), message);
+      await assert.rejects(extractArchive(await tarOf([...entries]), path.join(dest, 'inner'), { archive: 'a.cnb', leadingSlashAllowed: isLayoutEntry }), message);
       await assert.rejects(readFile(path.join(dest, 'etc', 'evil')));
+      await assert.rejects(readFile(path.join(path.dirname(dest), 'etc', 'evil')));
     });
   }
+  it('keeps hard links inside the tree as links', async () => {
+    const dest = await mkdtemp(path.join(tmpdir(), 'extract-'));
+    await extractArchive(await tarOf([{ name: 'bin/run', body: 'x' }, { name: 'bin/build', type: 'link', linkname: 'bin/run' }]), dest, { archive: 'layer' });
+    const { stat } = await import('node:fs/promises');
+    assert.equal((await stat(path.join(dest, 'bin', 'build'))).ino, (await stat(path.join(dest, 'bin', 'run'))).ino);
+  });
 });
 
 describe('version resolution', () => {

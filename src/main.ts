@@ -4,6 +4,7 @@ import { runMerge } from './modes/merge.js';
 import { runRelease } from './modes/release.js';
 import { runSmoke } from './modes/smoke.js';
 import { describeFailure } from './report/failure.js';
+import { cancelledBy, installCancellation } from './util/cancel.js';
 import * as log from './util/log.js';
 
 /**
@@ -12,6 +13,7 @@ import * as log from './util/log.js';
  * and test natively on this runner).
  */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  installCancellation();
   try {
     const inputs = getInputs(undefined, env);
     if (inputs.mode === 'merge') await runMerge(inputs, env);
@@ -27,7 +29,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
  * the output that explains it before it, and the stack only when debug logging is on.
  */
 export function fail(error: unknown): void {
-  const failure = describeFailure(error);
+  const failure = cancelledBy
+    ? { sentence: `The run was cancelled (${cancelledBy}): child processes were stopped and the staging and work folders removed, and no tag was written after the signal.`, details: undefined }
+    : describeFailure(error);
   if (failure.details?.trim()) log.info(failure.details.trimEnd());
   core.setFailed(failure.sentence);
   if (core.isDebug() && error instanceof Error && error.stack) core.debug(error.stack);

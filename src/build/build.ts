@@ -4,8 +4,8 @@ import { scanTree, type SourceEntry } from '../buildpack/files.js';
 import { platformRoot } from '../buildpack/tree.js';
 import { formatPlatform, goEnvironment, type Platform } from '../platform/platform.js';
 import { mapLimit, coreCount } from '../util/concurrency.js';
-import { InputError, errorMessage } from '../util/errors.js';
-import { childEnv, lastLine, type ProcessResult, type ProcessRunner } from '../util/process.js';
+import { InputError } from '../util/errors.js';
+import { ProcessError, childEnv, lastLine, type ProcessResult, type ProcessRunner } from '../util/process.js';
 import { goBuild } from './go.js';
 import type { BuildStrategy } from './strategy.js';
 import * as log from '../util/log.js';
@@ -65,8 +65,7 @@ async function runBuild(strategy: BuildStrategy, dir: string, platform: Platform
         return [];
     }
   } catch (error) {
-    // @actions/exec throws when the program is not on PATH.
-    if (/Unable to locate executable file/.test(errorMessage(error))) {
+    if (error instanceof ProcessError && error.notFound) {
       const tool = strategy.kind === 'go' ? 'go' : 'bash';
       const fix = tool === 'go' ? 'add actions/setup-go before this step, or ship prebuilt linux/<arch>/bin' : 'run on a runner with bash';
       throw new InputError(`${tool} is not on PATH, so ${dir} cannot be built; ${fix}.`);

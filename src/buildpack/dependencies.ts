@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { parse } from 'smol-toml';
 import type { Platform } from '../platform/platform.js';
 import { InputError } from '../util/errors.js';
+import { applyEdits, arrayOfTables, parseToml, tomlString, type TomlEdit } from './toml.js';
 
 /** A `[[metadata.dependencies]]` entry, as far as packaging cares. */
 export interface Dependency {
@@ -54,50 +54,30 @@ export function bundledPath(dependency: Dependency): string {
   return `dependencies/${dependency.sha256}/${decodeURIComponent(name)}`;
 }
 
-const HEADER = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$/;
-
 /**
  * buildpack.toml for one image: the text as written, with the `[[metadata.dependencies]]`
- * blocks not in `keep` removed and, for offline images, each kept dependency's uri pointing
- * into the image. Comments, order and formatting of everything else are untouched.
+ * entries not in `keep` removed and, for offline images, each kept dependency's uri pointing
+ * into the image. Comments, order, line endings and formatting of everything else are untouched.
  */
 export function filterDependencies(text: string, total: number, keep: Set<number>, uris: Map<number, string>, file: string): string {
   if (total === 0) return text;
-  const lines = text.split('\n');
-  // Each [[metadata.dependencies]] block runs to the next header that is not one of its own sub-tables.
-  const blocks: { start: number; end: number }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const header = HEADER.exec(lines[i]);
-    if (!header) continue;
-    const name = header[1];
-    const last = blocks.at(-1);
-    if (last && last.end === -1 && !name.startsWith('metadata.dependencies.')) last.end = i;
-    if (name === 'metadata.dependencies' && /^\s*\[\[/.test(lines[i])) blocks.push({ start: i, end: -1 });
-  }
-  const last = blocks.at(-1);
-  if (last && last.end === -1) last.end = lines.length;
-  if (blocks.length !== total) {
-    throw new InputError(`${file} lists dependencies in a form the action cannot filter per platform (${blocks.length} [[metadata.dependencies]] tables for ${total} entries); write each as a [[metadata.dependencies]] table.`);
-  }
-  const out: string[] = [];
-  let cursor = 0;
-  blocks.forEach((block, index) => {
-    out.push(...lines.slice(cursor, block.start));
-    if (keep.has(index)) {
-      const body = lines.slice(block.start, block.end);
-      const uri = uris.get(index);
-      if (uri !== undefined) {
-        const at = body.findIndex((l) => /^\s*uri\s*=/.test(l));
-        if (at < 0) throw new InputError(`${file} has dependency #${index + 1} without a uri line to rewrite; add uri = "...".`);
-        body[at] = body[at].replace(/^(\s*uri\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')(.*)$/, (_m, pre: string, _old: string, post: string) => `${pre}${JSON.stringify(uri)}${post}`);
-      }
-      out.push(...body);
+  const doc = parseToml(text, file);
+  const elements = arrayOfTables(doc, ['metadata', 'dependencies']);
+  if (elements.length !== total) throw new Error(`found ${elements.length} dependencies in ${file}, expected ${total}`);
+  const edits: TomlEdit[] = [];
+  for (const element of elements) {
+    if (!keep.has(element.index)) {
+      for (const [start, end] of element.ranges) edits.push({ start, end, text: '' });
+      continue;
     }
-    cursor = block.end;
-  });
-  out.push(...lines.slice(cursor));
-  const result = out.join('\n');
-  const check = (parse(result) as { metadata?: { dependencies?: unknown[] } }).metadata?.dependencies ?? [];
+    const uri = uris.get(element.index);
+    if (uri === undefined) continue;
+    const line = element.find('uri');
+    if (!line) throw new InputError(`${file} has dependency #${element.index + 1} without a uri to rewrite; add uri = "...".`, { file });
+    edits.push({ start: line.value.range[0], end: line.value.range[1], text: tomlString(uri) });
+  }
+  const result = applyEdits(doc, edits);
+  const check = (parseToml(result, file).value as { metadata?: { dependencies?: unknown[] } }).metadata?.dependencies ?? [];
   if (check.length !== keep.size) throw new Error(`filtering dependencies of ${file} kept ${check.length}, expected ${keep.size}`);
   return result;
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse, TomlError } from 'smol-toml';
-import { InputError } from '../util/errors.js';
+import { InputError, withPath } from '../util/errors.js';
+import { parseToml } from './toml.js';
 import { readDependencies, type Dependency } from './dependencies.js';
 import * as log from '../util/log.js';
 
@@ -64,11 +64,9 @@ export async function readDescriptor(dir: string): Promise<BuildpackDescriptor> 
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InputError(
-        `No buildpack.toml in ${dir}; set the "path" input to the buildpack's directory.`,
-      );
+      throw new InputError(`No buildpack.toml in ${dir}; set the "path" input to the buildpack's directory.`, { cause: error });
     }
-    throw error;
+    throw withPath(error, file);
   }
   const descriptor = parseDescriptor(text, file);
   log.info(`${descriptor.id} from ${file}`);
@@ -76,18 +74,7 @@ export async function readDescriptor(dir: string): Promise<BuildpackDescriptor> 
 }
 
 export function parseDescriptor(text: string, file: string): BuildpackDescriptor {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(text) as Record<string, unknown>;
-  } catch (error) {
-    if (error instanceof TomlError) {
-      const reason = error.message.split('\n')[0].replace(/\.$/, '');
-      throw new InputError(
-        `${file} is not valid TOML at line ${error.line}, column ${error.column} (${reason}); fix the syntax there.`,
-      );
-    }
-    throw error;
-  }
+  const doc = parseToml(text, file).value;
   const bp = table(doc.buildpack, file, '[buildpack]');
   const id = str(bp.id, file, 'buildpack.id');
   if (!id || !ID.test(id)) {

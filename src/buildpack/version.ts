@@ -1,5 +1,5 @@
-import { parse } from 'smol-toml';
 import { InputError } from '../util/errors.js';
+import { applyEdits, parseToml, setString } from './toml.js';
 import type { BuildpackDescriptor } from './descriptor.js';
 
 // The version becomes an image tag and a path component, so it must satisfy the tag grammar
@@ -31,38 +31,14 @@ export function resolveVersion(input: string | undefined, descriptor: BuildpackD
 }
 
 /**
- * buildpack.toml as it ships: the original text with only `[buildpack] version` replaced, so
- * comments, ordering and everything else stay as the author wrote them.
+ * buildpack.toml as it ships: the original text with only `[buildpack] version` replaced (or
+ * added under `[buildpack]`), so comments, ordering, line endings and everything else stay as
+ * the author wrote them.
  */
 export function renderDescriptor(descriptor: BuildpackDescriptor, version: string): string {
-  const lines = descriptor.text.split('\n');
-  let table = '';
-  let replaced = false;
-  for (let i = 0; i < lines.length && !replaced; i++) {
-    const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(lines[i]);
-    if (header) {
-      table = header[1];
-      continue;
-    }
-    const inBuildpack = table === 'buildpack';
-    const key = inBuildpack ? 'version' : table === '' ? 'buildpack\\.version' : undefined;
-    if (!key) continue;
-    const match = new RegExp(`^(\\s*${key}\\s*=\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^#\\s]+)(.*)$`).exec(lines[i]);
-    if (match) {
-      lines[i] = `${match[1]}${JSON.stringify(version)}${match[3]}`;
-      replaced = true;
-    }
-  }
-  let text = lines.join('\n');
-  if (!replaced) {
-    // No version line: add one right under [buildpack].
-    text = text.replace(/^(\s*\[buildpack\]\s*(#.*)?)$/m, `$1\n  version = ${JSON.stringify(version)}`);
-  }
-  const check = parse(text) as { buildpack?: { version?: unknown } };
-  if (check.buildpack?.version !== version) {
-    throw new InputError(
-      `Could not write the version into ${descriptor.file}; write [buildpack] version = "{{ .version }}" on a line of its own.`,
-    );
-  }
+  const doc = parseToml(descriptor.text, descriptor.file);
+  const text = applyEdits(doc, [setString(doc, 'buildpack', 'version', version)]);
+  const check = parseToml(text, descriptor.file).value as { buildpack?: { version?: unknown } };
+  if (check.buildpack?.version !== version) throw new Error(`writing the version into ${descriptor.file} did not take`);
   return text;
 }

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse, TomlError } from 'smol-toml';
+import { parseToml } from '../buildpack/toml.js';
 import type { Target } from '../buildpack/descriptor.js';
 import { parseReference, type Reference } from '../registry/reference.js';
-import { InputError } from '../util/errors.js';
+import { InputError, withPath } from '../util/errors.js';
 
 /** A component of a composite: an image in a registry, or a buildpack directory built here. */
 export type Component = { kind: 'image'; uri: string; ref: Reference } | { kind: 'path'; uri: string; dir: string };
@@ -23,18 +23,11 @@ export async function readPackageConfig(dir: string, descriptorFile: string): Pr
   let text: string;
   try {
     text = await readFile(file, 'utf8');
-  } catch {
-    throw new InputError(`${descriptorFile} has [[order]], so it is a composite, but ${file} does not exist; add a package.toml listing its [[dependencies]] (uri = "docker://...").`);
-  }
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(text) as Record<string, unknown>;
   } catch (error) {
-    if (error instanceof TomlError) {
-      throw new InputError(`${file} is not valid TOML at line ${error.line}, column ${error.column} (${error.message.split('\n')[0].replace(/\.$/, '')}); fix the syntax there.`);
-    }
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw withPath(error, file);
+    throw new InputError(`${descriptorFile} has [[order]], so it is a composite, but ${file} does not exist; add a package.toml listing its [[dependencies]] (uri = "docker://...").`, { cause: error });
   }
+  const doc = parseToml(text, file).value;
   const buildpack = doc.buildpack as { uri?: unknown } | undefined;
   if (buildpack?.uri !== undefined && buildpack.uri !== '.' && buildpack.uri !== './') {
     throw new InputError(`${file} has [buildpack] uri = ${JSON.stringify(buildpack.uri)}; the action packages the directory holding it, so write uri = ".".`);

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { describeDependency, type Dependency } from '../buildpack/dependencies.js';
 import { restoreFromActionsCache } from '../cache/actions-cache.js';
 import { mapLimit } from '../util/concurrency.js';
-import { InputError, errorMessage } from '../util/errors.js';
+import { randomUUID } from 'node:crypto';
+import { releaseTemporary, trackTemporary } from '../util/cancel.js';
+import { ExternalError, InputError, errorMessage } from '../util/errors.js';
 import { hashFile } from '../util/hash.js';
 import * as log from '../util/log.js';
 
@@ -60,19 +62,25 @@ async function fetchOne(d: Dependency, root: string, useActionsCache: boolean): 
   }
   await mkdir(dir, { recursive: true });
   let downloaded: string;
+  const partial = path.join(dir, `.partial-${randomUUID()}`);
+  trackTemporary(partial); // a cancelled run leaves no half-downloaded file behind
   try {
-    downloaded = await tc.downloadTool(d.uri as string, path.join(dir, `.partial-${process.pid}-${Date.now()}`));
+    downloaded = await tc.downloadTool(d.uri as string, partial);
   } catch (error) {
-    throw new InputError(`Dependency ${describeDependency(d)} could not be downloaded from ${d.uri} (${errorMessage(error)}); check the uri in buildpack.toml and the network.`);
+    await rm(partial, { force: true });
+    releaseTemporary(partial);
+    throw new ExternalError(`Dependency ${describeDependency(d)} could not be downloaded from ${d.uri} (${errorMessage(error)}); check the uri in buildpack.toml and the network.`, { cause: error });
   }
   const hash = await hashFile(downloaded);
   if (hash.digest !== `sha256:${sha256}`) {
     await rm(downloaded, { force: true });
+    releaseTemporary(partial);
     throw new InputError(
       `Dependency ${describeDependency(d)} from ${d.uri} has ${hash.digest}, but buildpack.toml says sha256:${sha256}; fix the checksum or the uri (nothing was packaged).`,
     );
   }
   await rename(downloaded, target);
+  releaseTemporary(partial);
   log.info(`${describeDependency(d)}: downloaded ${hash.size} bytes from ${d.uri}, sha256 verified`);
   return { sha256, file: target, size: hash.size, ...(useActionsCache ? { cache: { paths: [dir], key } } : {}) };
 }

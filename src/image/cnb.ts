@@ -10,6 +10,8 @@ import { platformSlug } from '../platform/platform.js';
 import { escapedId } from '../buildpack/descriptor.js';
 import type { PlatformImage } from './image.js';
 import { NORMALIZED_MTIME } from './layer.js';
+import { cancellation } from '../util/cancel.js';
+import { withPath } from '../util/errors.js';
 
 /** pack's file name for one target: `<name>-<os>-<arch>[-<variant>].cnb`. */
 export function cnbFileName(id: string, version: string, image: PlatformImage): string {
@@ -41,10 +43,10 @@ export async function writeCnb(file: string, image: PlatformImage, store: BlobSt
   ];
   const partial = `${file}.partial`;
   try {
-    await pipeline(tarStream(entries), createWriteStream(partial, { highWaterMark: STREAM_CHUNK }));
+    await pipeline(tarStream(entries), createWriteStream(partial, { highWaterMark: STREAM_CHUNK }), { signal: cancellation });
     await rename(partial, file);
   } catch (error) {
     await rm(partial, { force: true });
-    throw error;
+    throw withPath(error, partial);
   }
 }

@@ -21,7 +21,7 @@ import * as log from '../util/log.js';
 export async function importCnb(file: string, platform: Platform, format: Format, store: BlobStore, scratch: string): Promise<PlatformImage> {
   const dir = await mkdtemp(path.join(scratch, 'cnb-'));
   try {
-    await extractArchive(createReadStream(file), dir, { gzip: false, archive: file, leadingSlashAllowed: isLayoutEntry });
+    await extractArchive(createReadStream(file), dir, { archive: file, leadingSlashAllowed: isLayoutEntry });
     const readBlob = async (descriptor: { digest: string; size?: number }, what: string): Promise<Buffer> => {
       const hex = /^sha256:([a-f0-9]{64})$/.exec(descriptor.digest)?.[1];
       const bytes = hex ? await readFile(path.join(dir, 'blobs', 'sha256', hex)).catch(() => undefined) : undefined;

@@ -1,8 +1,8 @@
-import * as core from '@actions/core';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Format } from '../oci/types.js';
 import { InputError } from '../util/errors.js';
+import { registerSecret } from '../util/secrets.js';
 import { parseLines, parseList } from './list.js';
 import { inputVariable } from './names.js';
 
@@ -75,7 +75,7 @@ export function getInputs(reader?: InputReader, env: NodeJS.ProcessEnv = process
   const registryUsername = read('registry-username').trim() || undefined;
   // Not trimmed: a password may begin or end with spaces. Masked before anything can print it.
   const registryPassword = read('registry-password', { trim: false }) || undefined;
-  if (registryPassword) core.setSecret(registryPassword);
+  if (registryPassword) registerSecret(registryPassword);
   if (Boolean(registryUsername) !== Boolean(registryPassword)) {
     throw new InputError(
       `Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`,

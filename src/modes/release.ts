@@ -9,7 +9,6 @@ import { resolveComponents } from '../composite/composite.js';
 import { readPackageConfig, type PackageConfig } from '../composite/package-toml.js';
 import { downloadDependencies, type DownloadedDependency } from '../dependencies/download.js';
 import type { Inputs } from '../inputs/inputs.js';
-import { BlobStore } from '../oci/store.js';
 import { checkOutput } from '../package/output.js';
 import { logPackage, packageBuildpack, type ImageSource, type PackageResult } from '../package/package.js';
 import { buildNativeImages } from '../packager/native.js';
@@ -24,6 +23,7 @@ import { writeSummary } from '../report/summary.js';
 import { smokeTest, type SmokeResult } from '../smoke/smoke.js';
 import type { InstalledTool } from '../tools/install.js';
 import { installTools } from '../tools/tools.js';
+import { cancellation, releaseTemporary, throwIfCancelled, trackTemporary } from '../util/cancel.js';
 import { runProcess } from '../util/process.js';
 import * as log from '../util/log.js';
 
@@ -37,11 +37,13 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
   const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
   const plan = planRelease(inputs, descriptor, env, packageConfig);
   log.info(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
-  await checkOutput(inputs.output, inputs.path);
+  const runnerTemp = path.resolve(env.RUNNER_TEMP || tmpdir());
+  await checkOutput(inputs.output, { buildpackDir: inputs.path, runnerTemp });
   const installed = plan.tools.length ? await core.group('Install tools', () => installTools(plan.tools, inputs)) : [];
   const clients = await openClients(inputs, plan, packageConfig, env);
 
-  const work = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-work-'));
+  const work = await mkdtemp(path.join(runnerTemp, 'multiarch-buildpack-work-'));
+  trackTemporary(work);
   try {
     const components = packageConfig && clients ? await resolveComponents(packageConfig, plan, clients, work) : undefined;
     const images =
@@ -52,7 +54,7 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
             descriptor,
             plan,
             work,
-            skip: [inputs.output, work],
+            skip: [inputs.output, work, runnerTemp],
             build: inputs.build,
             buildCommand: inputs.buildCommand,
             dependencies: inputs.offline ? startDownloads(inputs, descriptor, plan, env) : undefined,
@@ -67,20 +69,33 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
     const cnbFiles = result.writeCnbFiles();
     cnbFiles.catch(() => undefined); // awaited below, also when a later step fails
     let published: PublishReport | undefined;
-    let smoke: SmokeResult[];
+    let smoke: SmokeResult[] = [];
+    let failure: { error: unknown } | undefined;
     try {
       if (inputs.smokeCommand) await cnbFiles; // smoke-command gets a .cnb as IMAGE
+      throwIfCancelled();
       smoke = await smokeRelease(inputs, descriptor, plan, result, work);
+      throwIfCancelled();
       published = await core.group('Publish', () => publishRelease(result, plan, { push: inputs.push, mode: inputs.mode === 'package' ? 'package' : 'all' }, clients, components?.sources));
-    } finally {
-      await cnbFiles.catch(() => undefined);
+    } catch (error) {
+      failure = { error };
     }
-    await cnbFiles;
+    const written = await cnbFiles.then(() => true, (error: unknown) => {
+      failure ??= { error };
+      return false;
+    });
+    // A complete layout is kept even when the smoke test or the publish failed (it can be
+    // published later); a cancelled run, or one whose files could not all be written, leaves
+    // `output` as it was.
+    if (written && !cancellation.aborted) await result.commit();
+    else await result.discard();
+    if (failure) throw failure.error;
     const metadata = runMetadata(descriptor, plan, result, published, installed, smoke);
     setOutputs(metadata);
     await writeSummary(metadata);
   } finally {
     await rm(work, { recursive: true, force: true });
+    releaseTemporary(work);
   }
 }
 
@@ -95,10 +110,10 @@ async function smokeRelease(inputs: Inputs, descriptor: BuildpackDescriptor, pla
     platform: p.image.platform,
     layers: p.image.layers,
     digest: p.image.manifest.digest,
-    image: p.cnbFile,
+    image: p.stagedCnbFile,
     experimental: p.experimental,
   }));
-  return smokeTest(subjects, new BlobStore(result.layout), {
+  return smokeTest(subjects, result.store, {
     mode: inputs.smokeTest === 'none' ? 'emulated' : inputs.smokeTest,
     app: inputs.smokeApp,
     command: inputs.smokeCommand,

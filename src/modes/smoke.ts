@@ -12,6 +12,7 @@ import { loginOf, openRegistries } from '../publish/registries.js';
 import { downloadBlob } from '../registry/blobs.js';
 import { readImage } from '../registry/read.js';
 import { formatReference } from '../registry/reference.js';
+import { releaseTemporary, trackTemporary } from '../util/cancel.js';
 import * as log from '../util/log.js';
 import { parseManifestRecords } from '../report/manifests.js';
 import { smokeRecord } from '../report/outputs.js';
@@ -38,6 +39,7 @@ export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
   const clients = await openRegistries([source.registry], loginOf(inputs, source.registry), env);
   const client = clients(source.registry);
   const scratch = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-smoke-'));
+  trackTemporary(scratch);
   try {
     const store = new BlobStore(path.join(scratch, 'store'));
     const subjects: SmokeSubject[] = [];
@@ -61,6 +63,7 @@ export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
     log.info(`Smoke-tested ${results.filter((r) => r.status === 'passed').length} of ${results.length} from ${formatReference(source)}'s repository.`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
+    releaseTemporary(scratch);
   }
 }
 

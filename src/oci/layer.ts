@@ -4,6 +4,8 @@ import { STREAM_CHUNK, reproducibleGzip } from './gzip.js';
 import type { BlobStore } from './store.js';
 import { tarStream, type TarEntry } from './tar.js';
 import type { Descriptor } from './types.js';
+import { cancellation } from '../util/cancel.js';
+import { withPath } from '../util/errors.js';
 import { Digester } from '../util/hash.js';
 
 export interface WrittenLayer {
@@ -21,10 +23,10 @@ export async function writeLayer(entries: TarEntry[], store: BlobStore, mediaTyp
   const gzDigest = new Digester();
   const temp = await store.tempPath();
   try {
-    await pipeline([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, createWriteStream(temp, { highWaterMark: STREAM_CHUNK })]);
+    await pipeline([tarStream(entries), tarDigest, ...reproducibleGzip(), gzDigest, createWriteStream(temp, { highWaterMark: STREAM_CHUNK })], { signal: cancellation });
   } catch (error) {
     await store.discard(temp);
-    throw error;
+    throw withPath(error, temp);
   }
   const digest = gzDigest.digest();
   await store.commit(temp, digest);

@@ -22,6 +22,7 @@ export interface TarEntry {
  */
 export function tarStream(entries: TarEntry[]): Readable {
   const tar = tarPack();
+  tar.on('error', () => undefined); // reported through `out`, which the pipeline watches
   // tar-stream's Pack is a streamx stream; Readable.from bridges it with backpressure.
   const out = Readable.from(tar, { objectMode: false });
   feed(tar, entries).catch((error: unknown) => {
@@ -56,6 +57,11 @@ async function feed(tar: Pack, entries: TarEntry[]): Promise<void> {
       await new Promise<void>((resolve, reject) => {
         const sink = tar.entry(header, (error) => (error ? reject(error) : resolve()));
         const file = createReadStream(entry.source as string, { highWaterMark: STREAM_CHUNK });
+        // The consumer failing (a full disk) destroys the pack and its entry: not an uncaught error.
+        sink.on('error', (error: Error) => {
+          file.destroy();
+          reject(error);
+        });
         file.on('error', (error) => {
           sink.destroy(error);
           reject(error);

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import { cnbFileName, writeCnb } from '../image/cnb.js';
@@ -9,7 +8,7 @@ import { BlobStore } from '../oci/store.js';
 import { mediaTypes, type Descriptor } from '../oci/types.js';
 import type { ReleasePlan } from '../plan/plan.js';
 import { formatPlatform, samePlatform } from '../platform/platform.js';
-import { commitStaging, createStaging } from './output.js';
+import { commitStaging, createStaging, discardStaging } from './output.js';
 import * as log from '../util/log.js';
 
 export const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
@@ -17,13 +16,19 @@ export const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
 export interface PackagedPlatform {
   image: PlatformImage;
   experimental: boolean;
+  /** Where its .cnb file is once the output is committed. */
   cnbFile: string;
+  /** Where it is until then. */
+  stagedCnbFile: string;
 }
 
 export interface PackageResult {
   index: Descriptor;
   platforms: PackagedPlatform[];
+  /** The OCI image layout, once committed. */
   layout: string;
+  /** Where the blobs are until then: smoke tests and the publish read them from here. */
+  store: BlobStore;
 }
 
 export interface PackageRequest {
@@ -36,23 +41,31 @@ export interface PackageRequest {
 /** Writes every platform's image into the store, in plan order (the native or the pack packager). */
 export type ImageSource = (store: BlobStore) => Promise<PlatformImage[]>;
 
+/** A packaged result still in its staging folder: the .cnb files to write, then a commit into `output`. */
+export interface StagedPackage extends PackageResult {
+  /** Writes the .cnb files into the staging folder (copies of blobs on disk: callers overlap it with publishing). */
+  writeCnbFiles(): Promise<void>;
+  /** Moves everything into `output`, replacing what an earlier run wrote there. */
+  commit(): Promise<void>;
+  /** Removes the staging folder (and `output`, when this run created it). */
+  discard(): Promise<void>;
+}
+
 /**
  * Turns platform images into the output: the images, one image index over them, and an OCI
- * layout naming the index by version, written to a staging directory first and moved into
- * `output` whole, so a failure leaves `output` as it was. The .cnb files, copies of blobs
- * already on disk, are written by `writeCnbFiles`, which the caller overlaps with publishing.
+ * layout naming the index by version, all written to a staging folder inside `output` and
+ * moved into place by `commit`, so a failure or a cancelled run leaves `output` as it was.
  */
-export async function packageBuildpack(request: PackageRequest): Promise<PackageResult & { writeCnbFiles: () => Promise<void> }> {
+export async function packageBuildpack(request: PackageRequest): Promise<StagedPackage> {
   const { descriptor, plan } = request;
   const staging = await createStaging(request.output);
-  let result: PackageResult;
   try {
-    const store = new BlobStore(staging);
+    const store = new BlobStore(staging.dir);
     const images = await request.images(store);
-    const platforms: PackagedPlatform[] = images.map((image) => ({
+    const platforms = images.map((image) => ({
       image,
       experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
-      cnbFile: path.join(request.output, cnbFileName(descriptor.id, plan.version, image)),
+      name: cnbFileName(descriptor.id, plan.version, image),
     }));
     const index = imageIndex(
       mediaTypes(plan.format).index,
@@ -64,21 +77,23 @@ export async function packageBuildpack(request: PackageRequest): Promise<Package
       plan.annotations,
     );
     const indexBlob = await store.writeJson(index.mediaType, index);
-    await writeLayoutFiles(staging, indexBlob.descriptor, plan.version);
-    await commitStaging(staging, request.output);
-    result = { index: indexBlob.descriptor, platforms, layout: request.output };
+    await writeLayoutFiles(staging.dir, indexBlob.descriptor, plan.version);
+    return {
+      index: indexBlob.descriptor,
+      platforms: platforms.map((p) => ({ image: p.image, experimental: p.experimental, cnbFile: path.join(request.output, p.name), stagedCnbFile: path.join(staging.dir, p.name) })),
+      layout: request.output,
+      store,
+      // Side by side; each written under a temporary name and renamed, so none is ever partial.
+      writeCnbFiles: async () => {
+        await Promise.all(platforms.map((p) => writeCnb(path.join(staging.dir, p.name), p.image, store)));
+      },
+      commit: () => commitStaging(staging),
+      discard: () => discardStaging(staging),
+    };
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await discardStaging(staging);
     throw error;
   }
-  const store = new BlobStore(request.output);
-  return {
-    ...result,
-    // Side by side; each written under a temporary name and renamed, so none is ever partial.
-    writeCnbFiles: async () => {
-      await Promise.all(result.platforms.map((p) => writeCnb(p.cnbFile, p.image, store)));
-    },
-  };
 }
 
 /** Logs what was written where. */

@@ -48,7 +48,7 @@ export async function packageWithPack(request: PackPackagerRequest): Promise<Pac
   check('jam pack', await run(request.jam, jamArgs, { cwd: dir }));
   const root = path.join(work, 'jam', 'root');
   await mkdir(root, { recursive: true });
-  await extractArchive(createReadStream(archive), root, { gzip: true, archive: `the jam pack archive ${archive}` });
+  await extractArchive(createReadStream(archive), root, { archive: `the jam pack archive ${archive}` });
 
   const outputs: PackOutput[] = [];
   for (const platform of request.platforms) {

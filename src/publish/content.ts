@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { BlobStore } from '../oci/store.js';
 import type { PublishContent } from '../registry/write.js';
 import type { PackageResult } from '../package/package.js';
 
 /** What a publish sends, read from the finished layout: the exact bytes that were hashed. */
 export async function publishContent(result: PackageResult): Promise<PublishContent> {
-  const store = new BlobStore(result.layout);
+  const store = result.store;
   return {
     store,
     manifests: await Promise.all(

@@ -3,7 +3,10 @@ import { Connections, proxyFromEnv } from '../http/client.js';
 import { DEFAULT_TIMEOUTS, RegistryClient, type Logger, type Timeouts } from '../registry/client.js';
 import { DockerKeychain, type Credentials } from '../registry/credentials.js';
 import { InputError } from '../util/errors.js';
+import { cancellation } from '../util/cancel.js';
 import * as log from '../util/log.js';
+import { childEnv } from '../util/process.js';
+import { registerSecret } from '../util/secrets.js';
 
 /** What opening the registries needs from the inputs. */
 export interface RegistryLogin {
@@ -49,7 +52,8 @@ export function timeoutsFromEnv(env: NodeJS.ProcessEnv): Timeouts {
  * keep-alive connections through the proxies the environment names.
  */
 export async function openRegistries(registries: string[], login: RegistryLogin, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<Registries> {
-  const keychain = await DockerKeychain.load({ env, onSecret: (s) => core.setSecret(s), info: (m) => log.info(m), debug: (m) => core.debug(m) });
+  // Credential helpers run with the child environment: no inputs, no tokens of the runner's.
+  const keychain = await DockerKeychain.load({ env: childEnv({}, env), onSecret: registerSecret, info: (m) => log.info(m), debug: (m) => core.debug(m) });
   const connections = new Connections(proxyFromEnv(env));
   const timeouts = timeoutsFromEnv(env);
   const clients = new Map<string, RegistryClient>();
@@ -63,7 +67,7 @@ export async function openRegistries(registries: string[], login: RegistryLogin,
     log.info(`${registry}: ${credentials ? `credentials from ${credentials.source}` : 'anonymous'}`);
     clients.set(
       registry,
-      new RegistryClient({ registry, insecureRegistries: login.insecureRegistries, credentials, connections, timeouts, signal, logger: LOGGER, onSecret: (s) => core.setSecret(s) }),
+      new RegistryClient({ registry, insecureRegistries: login.insecureRegistries, credentials, connections, timeouts, signal: signal ?? cancellation, logger: LOGGER, onSecret: registerSecret }),
     );
   }
   const clientFor = (registry: string): RegistryClient => {

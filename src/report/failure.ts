@@ -2,6 +2,7 @@ import { TransportError } from '../http/client.js';
 import { RegistryError, type RegistryErrorDetails } from '../registry/errors.js';
 import { DOCKER_HUB, InvalidReferenceError, apiHost } from '../registry/reference.js';
 import { ExternalError, InputError, errorMessage } from '../util/errors.js';
+import { ProcessError } from '../util/process.js';
 
 /** How a failure is reported: one sentence, whether the user or the world caused it, or a bug. */
 export interface FailureReport {
@@ -21,6 +22,11 @@ export function describeFailure(error: unknown): FailureReport {
   if (error instanceof RegistryError) return explainRegistryError(error);
   if (error instanceof InvalidReferenceError) return { sentence: sentence(error.message), kind: 'user' };
   if (error instanceof TransportError) return { sentence: sentence(`${error.message}; check the network and try again`), kind: 'external' };
+  if (error instanceof ProcessError) {
+    return { sentence: sentence(error.notFound ? `${error.command} is not on PATH; install it on the runner, or fix the command` : `${error.message}; fix the path`), kind: 'user' };
+  }
+  const io = describeIoError(error);
+  if (io) return io;
   return { sentence: sentence(`Internal error: ${errorMessage(error)}`), kind: 'bug' };
 }
 
@@ -108,4 +114,34 @@ export function explainRegistryError(error: RegistryError): FailureReport {
       if (d.status === 404 && /does not exist$/.test(error.message)) return user(`${error.message}; check the reference, or publish it first`);
       return external(`${error.message}; check the registry's logs or try again`);
   }
+}
+
+/** File-system failures: what happened to which file, and what to do. */
+const IO_ERRORS: Record<string, { what: string; kind: 'user' | 'external'; fix: string }> = {
+  ENOSPC: { what: 'no space left on the device', kind: 'external', fix: 'free space there, or choose an output on a larger disk' },
+  EDQUOT: { what: 'the disk quota is used up', kind: 'external', fix: 'free space there, or choose an output elsewhere' },
+  EACCES: { what: 'permission denied', kind: 'user', fix: "let the runner's user read it (and write, for the output)" },
+  EPERM: { what: 'operation not permitted', kind: 'user', fix: "let the runner's user read it (and write, for the output)" },
+  EROFS: { what: 'the file system is read-only', kind: 'user', fix: 'choose a writable output' },
+  EIO: { what: 'an input/output error', kind: 'external', fix: 'check the disk and run again' },
+  EMFILE: { what: 'too many open files', kind: 'external', fix: 'raise the limit of open files (ulimit -n) and run again' },
+  ENFILE: { what: 'too many open files in the system', kind: 'external', fix: 'run again when the machine is less busy' },
+  ENAMETOOLONG: { what: 'the name is too long', kind: 'user', fix: 'shorten the path' },
+  ELOOP: { what: 'too many levels of symbolic links', kind: 'user', fix: 'fix the links' },
+  ENOTDIR: { what: 'a part of the path is not a directory', kind: 'user', fix: 'fix the path' },
+  EISDIR: { what: 'it is a directory', kind: 'user', fix: 'fix the path' },
+  ENOENT: { what: 'it vanished while the action was using it', kind: 'external', fix: 'make sure nothing else changes it during the run' },
+  EBUSY: { what: 'it is busy', kind: 'external', fix: 'make sure nothing else uses it during the run' },
+};
+
+const READS = new Set(['open', 'read', 'readdir', 'scandir', 'lstat', 'stat', 'readlink', 'access', 'realpath']);
+
+export function describeIoError(error: unknown): FailureReport | undefined {
+  const e = error as NodeJS.ErrnoException & { dest?: string };
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string') return undefined;
+  const known = IO_ERRORS[e.code];
+  if (!known || (!e.path && !e.syscall)) return undefined;
+  const verb = e.syscall && READS.has(e.syscall) ? 'read' : 'write';
+  const where = e.path ? `${verb} ${e.path}` : `${verb} a file (${e.syscall})`;
+  return { sentence: sentence(`Could not ${where}: ${known.what} (${e.code}); ${known.fix}`), kind: known.kind };
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { which } from '@actions/io';
 import { access, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
@@ -6,6 +5,7 @@ import path from 'node:path';
 import { readElfIdentity } from '../platform/elf.js';
 import { formatPlatform, samePlatform, type Platform } from '../platform/platform.js';
 import { InputError } from '../util/errors.js';
+import { runProcess } from '../util/process.js';
 
 // qemu-user's names for each architecture.
 const QEMU: Record<string, string> = {
@@ -80,14 +80,8 @@ export async function runBuildpack(buildpackDir: string, app: string, platform: 
 
 async function runPhase(program: string, args: string[], cwd: string, env: Record<string, string>, platform: Platform): Promise<PhaseResult> {
   const [command, argv] = await invocation(program, args, platform);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), output }));
-  });
+  const result = await runProcess(command, argv, { cwd, env });
+  return { exitCode: result.exitCode, output: result.output ?? `${result.stdout}${result.stderr}` };
 }
 
 /** How to start a buildpack executable for a platform: directly, or through qemu-user. */

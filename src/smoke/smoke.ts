@@ -77,7 +77,7 @@ async function runBuiltIn(subject: SmokeSubject, store: BlobStore, options: Smok
   try {
     // Test what ships: the image's layers, unpacked, not the files they were made from.
     for (const layer of subject.layers) {
-      await extractArchive(createReadStream(store.blobPath(layer.digest)), root, { gzip: layer.mediaType.includes('gzip'), archive: `layer ${layer.digest}` });
+      await extractArchive(createReadStream(store.blobPath(layer.digest)), root, { archive: `layer ${layer.digest}` });
     }
     const buildpackDir = path.join(root, 'cnb', 'buildpacks', escapedId(options.id), options.version);
     log.info(`Running ${formatPlatform(subject.platform)} ${native ? 'natively' : 'under qemu-user'} against ${options.app}`);

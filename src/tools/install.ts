@@ -5,6 +5,8 @@ import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { trackTemporary } from '../util/cancel.js';
 import { InputError, errorMessage } from '../util/errors.js';
 import { hashFile } from '../util/hash.js';
 import { extractArchive } from '../util/archive.js';
@@ -93,15 +95,22 @@ async function download(request: ToolRequest, asset: ReleaseAsset, name: string,
     // tar archives go through the action's own extractor, which refuses entries that climb out
     // with .. or are absolute, rather than trusting the system tar's handling of them.
     const extracted = asset.archive === 'zip' ? await tc.extractZip(file) : await extractTool(file, asset.asset);
-    return await tc.cacheDir(extracted, name, request.version, runner.arch);
+    trackTemporary(extracted);
+    try {
+      return await tc.cacheDir(extracted, name, request.version, runner.arch);
+    } finally {
+      await rm(extracted, { recursive: true, force: true });
+    }
   } finally {
     await rm(file, { force: true });
   }
 }
 
 async function fetchAsset(request: ToolRequest, url: string, what: string, runner: Runner): Promise<string> {
+  const dest = path.join(process.env.RUNNER_TEMP || tmpdir(), `multiarch-buildpack-download-${randomUUID()}`);
+  trackTemporary(dest); // removed at exit unless the install moved it into the tool cache
   try {
-    return await tc.downloadTool(url);
+    return await tc.downloadTool(url, dest);
   } catch (error) {
     if (error instanceof tc.HTTPError && error.httpStatusCode === 404) {
       throw new InputError(
@@ -138,8 +147,9 @@ async function verify(request: ToolRequest, asset: ReleaseAsset, file: string, r
 }
 
 async function extractTool(file: string, asset: string): Promise<string> {
-  const dest = await mkdtemp(path.join(process.env.RUNNER_TEMP || tmpdir(), 'tool-'));
-  await extractArchive(createReadStream(file), dest, { gzip: true, archive: asset });
+  const dest = await mkdtemp(path.join(process.env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-tool-'));
+  trackTemporary(dest);
+  await extractArchive(createReadStream(file), dest, { archive: asset });
   return dest;
 }
 

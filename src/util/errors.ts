@@ -46,3 +46,13 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/**
+ * Gives a file-system error the path it concerns when it has none (writes through a stream
+ * name no file), so that its report can name it.
+ */
+export function withPath(error: unknown, file: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && !e.path) e.path = file;
+  return error;
+}
