@@ -15,7 +15,9 @@ describe('build strategy (build: auto)', () => {
   });
   it('cross-compiles cmd/ with Go when a target lacks binaries', () => {
     const source = [file('linux/amd64/bin/run'), file('go.mod'), file('cmd/run/main.go'), file('cmd/run/main_test.go'), file('cmd/helper/x.go'), file('cmd/README.md')];
-    assert.deepEqual(chooseStrategy('auto', undefined, source, platforms, '/bp', false), { kind: 'go', commands: ['helper', 'run'] });
+    assert.deepEqual(chooseStrategy('auto', undefined, source, platforms, '/bp', false), { kind: 'go', commands: [{ name: 'helper', pkg: './cmd/helper' }, { name: 'run', pkg: './cmd/run' }] });
+    const packit = [file('go.mod'), file('run/main.go'), file('cmd/tool/main.go')];
+    assert.deepEqual(chooseStrategy('auto', undefined, packit, platforms, '/bp', false), { kind: 'go', commands: [{ name: 'run', pkg: './run' }, { name: 'tool', pkg: './cmd/tool' }] }, "packit's top-level run/");
   });
   it('falls back to architecture-independent bin/ scripts', () => {
     assert.deepEqual(chooseStrategy('auto', undefined, [file('bin/detect'), file('bin/build')], platforms, '/bp', false), { kind: 'scripts' });

@@ -10,7 +10,7 @@ import { parseDescriptor } from '../src/buildpack/descriptor.js';
 import { scanTree } from '../src/buildpack/files.js';
 import { platformTree } from '../src/buildpack/tree.js';
 import { creationTime, writeBuildpackImage } from '../src/image/image.js';
-import { buildpackLayers, buildpackageMetadata, goJson, layerInfo, targetsFor } from '../src/image/labels.js';
+import { buildpackLayers, buildpackageMetadata, goJson, layerInfo, mergeStacks, resolvedStacks } from '../src/image/labels.js';
 import { buildpackLayerEntries } from '../src/image/layer.js';
 import { writeLayer } from '../src/oci/layer.js';
 import { BlobStore } from '../src/oci/store.js';
@@ -44,24 +44,33 @@ version = "24.04"
 describe('labels', () => {
   it('io.buildpacks.buildpackage.metadata matches pack (field order, omitempty, wildcard stack, Go escaping)', () => {
     assert.equal(
-      buildpackageMetadata(descriptor, '1.2.3'),
+      buildpackageMetadata(descriptor, '1.2.3', resolvedStacks(layerInfo(descriptor, 'sha256:abc'), [])),
       '{"id":"acme/my-bp","name":"My \\u003cBuildpack\\u003e","version":"1.2.3","homepage":"https://example.com","licenses":[{"Type":"MIT","URI":"https://mit"}],"stacks":[{"id":"*"}]}',
     );
   });
 
-  it('io.buildpacks.buildpack.layers names the platform target, the diffID, homepage and name', () => {
-    const info = layerInfo(descriptor, arm64, 'sha256:abc');
+  it('io.buildpacks.buildpack.layers carries buildpack.toml\'s targets as written, the diffID, homepage and name', () => {
+    const info = layerInfo(descriptor, 'sha256:abc');
     assert.equal(
       buildpackLayers([{ id: descriptor.id, version: '1.2.3', info }]),
-      '{"acme/my-bp":{"1.2.3":{"api":"0.10","targets":[{"os":"linux","arch":"arm64","distros":[{"name":"ubuntu","version":"24.04"}]}],"layerDiffID":"sha256:abc","homepage":"https://example.com","name":"My \\u003cBuildpack\\u003e"}}}',
+      '{"acme/my-bp":{"1.2.3":{"api":"0.10","targets":[{"os":"linux","arch":"amd64"},{"os":"linux","arch":"arm64","distros":[{"name":"ubuntu","version":"24.04"}]}],"layerDiffID":"sha256:abc","homepage":"https://example.com","name":"My \\u003cBuildpack\\u003e"}}}',
     );
+    const osOnly = parseDescriptor('[buildpack]\nid = "a"\n[[targets]]\nos = "linux"\n', 'f');
+    assert.deepEqual(layerInfo(osOnly, 'sha256:abc'), { api: '0.1', targets: [{ os: 'linux', arch: '' }], layerDiffID: 'sha256:abc' }, 'as pack writes an os-only target, api defaulted');
   });
 
-  it('synthesises the target when buildpack.toml has none, and keeps stacks when it has them', () => {
-    const old = parseDescriptor('api = "0.7"\n[buildpack]\nid = "a"\n[[stacks]]\nid = "io.buildpacks.stacks.jammy"\n', 'f');
-    assert.deepEqual(targetsFor(old, parsePlatform('linux/arm/v7', 'x')), [{ os: 'linux', arch: 'arm', variant: 'v7' }]);
-    assert.equal(buildpackageMetadata(old, '1.0.0'), '{"id":"a","version":"1.0.0","stacks":[{"id":"io.buildpacks.stacks.jammy"}]}');
+  it('keeps stacks as written, exec-env and clear-env, and merges stacks as pack does', () => {
+    const old = parseDescriptor('api = "0.7"\n[buildpack]\nid = "a"\nexec-env = ["production"]\nclear-env = true\n[[stacks]]\nid = "io.buildpacks.stacks.jammy"\n', 'f');
+    const info = layerInfo(old, 'sha256:x');
+    assert.deepEqual(info.stacks, [{ id: 'io.buildpacks.stacks.jammy' }]);
+    assert.equal(buildpackageMetadata(old, '1.0.0', resolvedStacks(info, [])), '{"id":"a","version":"1.0.0","exec-env":["production"],"clear-env":true,"stacks":[{"id":"io.buildpacks.stacks.jammy"}]}');
     assert.match(goJson({ a: '&' }), /\\u0026/);
+    assert.deepEqual(mergeStacks([{ id: 's1', mixins: ['b', 'a'] }, { id: 's2' }], [{ id: 's2', mixins: ['m'] }, { id: 's1', mixins: ['a', 'c'] }]), [{ id: 's2', mixins: ['m'] }, { id: 's1', mixins: ['a', 'b', 'c'] }]);
+    assert.deepEqual(mergeStacks([{ id: '*' }], [{ id: 's1' }]), [{ id: 's1' }]);
+    assert.deepEqual(mergeStacks([{ id: 's1' }], [{ id: 's2' }]), []);
+    const composite = parseDescriptor('[buildpack]\nid = "fam"\n[[order]]\n[[order.group]]\nid = "x"\nversion = "1"\nexec-env = ["test"]\noptional = true\n', 'f');
+    assert.deepEqual(layerInfo(composite, 'sha256:y').order, [{ group: [{ id: 'x', version: '1', 'exec-env': ['test'], optional: true }] }]);
+    assert.deepEqual(resolvedStacks(layerInfo(composite, 'sha256:y'), [{ stacks: [{ id: 's1' }] }, {}]), [{ id: 's1' }], 'a targets-only component counts as a wildcard');
   });
 });
 
@@ -102,19 +111,19 @@ describe('buildpack layer', () => {
     const store = new BlobStore(await mkdtemp(path.join(tmpdir(), 'store-')));
     const layer = await writeLayer(buildpackLayerEntries(tree, 'acme/my-bp', '1.2.3'), store, MediaType.Layer);
     const entries = await readLayer(store.blobPath(layer.descriptor.digest));
-    const root = 'cnb/buildpacks/acme_my-bp/1.2.3';
+    const root = '/cnb/buildpacks/acme_my-bp/1.2.3';
     const long = 'a-very-long-directory-name-that-goes-on-and-on-and-on-and-on-and-on-and-on-and-on-and-on';
     assert.deepEqual(
       entries.map((e) => [e.header.name, e.header.type, e.header.mode.toString(8)]),
       [
-        ['cnb/buildpacks/acme_my-bp', 'directory', '755'],
+        ['/cnb/buildpacks/acme_my-bp', 'directory', '755'],
         [root, 'directory', '755'],
         [`${root}/README.md`, 'file', '644'],
         [`${root}/${long}`, 'directory', '755'],
         [`${root}/${long}/file-with-a-long-name-too.txt`, 'file', '644'],
         [`${root}/bin`, 'directory', '755'],
         [`${root}/bin/build`, 'file', '755'],
-        [`${root}/bin/detect`, 'symlink', '777'],
+        [`${root}/bin/detect`, 'symlink', '755'],
         [`${root}/bin/run`, 'file', '755'],
         [`${root}/buildpack.toml`, 'file', '644'],
       ],

@@ -50,7 +50,7 @@ describe('bad input', () => {
   }
 
   it('no buildpack.toml', async () => {
-    await fails({ path: await tempDir('empty-') }, /No buildpack\.toml in .+; set the "path" input to the buildpack's directory\./);
+    await fails({ path: await tempDir('empty-') }, /No buildpack\.toml or extension\.toml in .+; set the "path" input to the buildpack's \(or image extension's\) directory\./);
   });
 
   it('malformed TOML, with line and column', async () => {

@@ -8,6 +8,7 @@ import { InputError } from '../util/errors.js';
 import { ProcessError, childEnv, lastLine, type ProcessResult, type ProcessRunner } from '../util/process.js';
 import { goBuild } from './go.js';
 import type { BuildStrategy } from './strategy.js';
+import type { ModuleKind } from '../buildpack/descriptor.js';
 import * as log from '../util/log.js';
 
 export interface PlatformBuild {
@@ -28,11 +29,12 @@ export async function buildPlatforms(
   platforms: Platform[],
   workDir: string,
   run: ProcessRunner,
+  kind: ModuleKind = 'buildpack',
 ): Promise<PlatformBuild[]> {
   return mapLimit(platforms, coreCount(), async (platform) => {
     const outRoot = path.join(workDir, 'roots', platformRoot(platform));
     await mkdir(outRoot, { recursive: true });
-    const results = await runBuild(strategy, dir, platform, outRoot, run);
+    const results = await runBuild(strategy, dir, platform, outRoot, run, kind);
     const log = results.map((r) => `${r.stdout}${r.stderr}`).join('');
     const failed = results.find((r) => r.exitCode !== 0);
     if (failed) {
@@ -54,11 +56,11 @@ export function logBuilds(builds: PlatformBuild[]): void {
   }
 }
 
-async function runBuild(strategy: BuildStrategy, dir: string, platform: Platform, outRoot: string, run: ProcessRunner): Promise<ProcessResult[]> {
+async function runBuild(strategy: BuildStrategy, dir: string, platform: Platform, outRoot: string, run: ProcessRunner, kind: ModuleKind): Promise<ProcessResult[]> {
   try {
     switch (strategy.kind) {
       case 'go':
-        return await goBuild(dir, platform, outRoot, strategy.commands, run);
+        return await goBuild(dir, platform, outRoot, strategy.commands, run, kind);
       case 'command':
         return [await run('bash', ['-e', '-o', 'pipefail', '-c', strategy.command], { cwd: dir, env: commandEnv(platform, outRoot) })];
       default:

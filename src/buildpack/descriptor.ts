@@ -28,16 +28,29 @@ export interface Target {
   distros?: Distro[];
 }
 
+/** An `[[order.group]]` entry: pack's ModuleRef, the module's info plus `optional`. */
 export interface ModuleRef {
   id: string;
   version?: string;
+  name?: string;
+  description?: string;
+  homepage?: string;
+  keywords?: string[];
+  execEnv?: string[];
+  licenses?: License[];
+  clearEnv?: boolean;
   optional?: boolean;
 }
 
-/** What the action needs from buildpack.toml. `text` is kept to re-render it exactly. */
+/** A buildpack (`buildpack.toml`) or an image extension (`extension.toml`). */
+export type ModuleKind = 'buildpack' | 'extension';
+
+/** What the action needs from buildpack.toml or extension.toml. `text` is kept to re-render it exactly. */
 export interface BuildpackDescriptor {
+  kind: ModuleKind;
   file: string;
   text: string;
+  /** The Buildpack API as pack records it: `<major>.<minor>`, `0.1` when not given. */
   api: string;
   id: string;
   name?: string;
@@ -45,7 +58,10 @@ export interface BuildpackDescriptor {
   homepage?: string;
   description?: string;
   keywords?: string[];
+  /** `exec-env`: the execution environments the module is for. */
+  execEnv?: string[];
   licenses: License[];
+  clearEnv?: boolean;
   stacks: Stack[];
   targets: Target[];
   order?: { group: ModuleRef[] }[];
@@ -54,69 +70,122 @@ export interface BuildpackDescriptor {
   dependencies: Dependency[];
 }
 
+/** The descriptor's file name and table for each kind. */
+export const DESCRIPTOR_FILES: Record<ModuleKind, string> = { buildpack: 'buildpack.toml', extension: 'extension.toml' };
+
 // The CNB spec's buildpack id grammar (buildpack.md): letters, digits, `.`, `/`, `-`.
 const ID = /^[a-zA-Z0-9][a-zA-Z0-9./-]*$/;
 
+/** The directory's buildpack.toml, or its extension.toml: an image extension. */
 export async function readDescriptor(dir: string): Promise<BuildpackDescriptor> {
-  const file = path.join(dir, 'buildpack.toml');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InputError(`No buildpack.toml in ${dir}; set the "path" input to the buildpack's directory.`, { cause: error });
+  const found: { kind: ModuleKind; file: string; text: string }[] = [];
+  for (const kind of ['buildpack', 'extension'] as const) {
+    const file = path.join(dir, DESCRIPTOR_FILES[kind]);
+    try {
+      found.push({ kind, file, text: await readFile(file, 'utf8') });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw withPath(error, file);
     }
-    throw withPath(error, file);
   }
-  const descriptor = parseDescriptor(text, file);
-  log.info(`${descriptor.id} from ${file}`);
+  if (!found.length) {
+    throw new InputError(`No buildpack.toml or extension.toml in ${dir}; set the "path" input to the buildpack's (or image extension's) directory.`);
+  }
+  if (found.length > 1) {
+    throw new InputError(`${dir} holds both buildpack.toml and extension.toml; a directory is one buildpack or one image extension, so move one of them out.`);
+  }
+  const descriptor = parseDescriptor(found[0].text, found[0].file, found[0].kind);
+  log.info(`${descriptor.kind === 'extension' ? 'Image extension ' : ''}${descriptor.id} from ${found[0].file}`);
   return descriptor;
 }
 
-export function parseDescriptor(text: string, file: string): BuildpackDescriptor {
+export function parseDescriptor(text: string, file: string, kind: ModuleKind = 'buildpack'): BuildpackDescriptor {
   const doc = parseToml(text, file).value;
-  const bp = table(doc.buildpack, file, '[buildpack]');
-  const id = str(bp.id, file, 'buildpack.id');
+  const bp = table(doc[kind], file, `[${kind}]`);
+  const id = str(bp.id, file, `${kind}.id`);
   if (!id || !ID.test(id)) {
     throw new InputError(
-      `${file} has ${id ? `the buildpack id "${id}", which is not valid` : 'no buildpack.id'}; set [buildpack] id to letters, digits, ".", "-" and "/" (for example "acme/my-buildpack").`,
+      `${file} has ${id ? `the ${kind} id "${id}", which is not valid` : `no ${kind}.id`}; set [${kind}] id to letters, digits, ".", "-" and "/" (for example "acme/my-${kind}").`,
+      { file },
     );
   }
   const metadata = doc.metadata === undefined ? {} : table(doc.metadata, file, '[metadata]');
   const includeFiles = metadata['include-files'];
   if (includeFiles !== undefined && !isStringArray(includeFiles)) {
-    throw new InputError(`${file} has a metadata.include-files that is not a list of paths; write include-files = ["bin/run", "buildpack.toml"].`);
+    throw new InputError(`${file} has a metadata.include-files that is not a list of paths; write include-files = ["bin/run", "${DESCRIPTOR_FILES[kind]}"].`, { file });
+  }
+  const stacks = tables(doc.stacks, file, 'stacks').map((s) => ({
+    id: str(s.id, file, 'stacks.id') ?? '',
+    ...(isStringArray(s.mixins) && s.mixins.length ? { mixins: s.mixins } : {}),
+  }));
+  const targets = tables(doc.targets, file, 'targets').map((t) => readTarget(t, file));
+  const order = doc.order === undefined ? undefined : tables(doc.order, file, 'order').map((o) => ({ group: tables(o.group, file, 'order.group').map((g) => moduleRef(g, file)) }));
+  if (kind === 'extension' && order) {
+    throw new InputError(`${file} has [[order]], but an image extension cannot be a composite; package its buildpacks as a composite buildpack instead.`, { file });
+  }
+  if (order && (stacks.length || targets.length)) {
+    // pack refuses it: a composite's stacks and targets are those of its components.
+    throw new InputError(`${file} has [[order]] and ${targets.length ? '[[targets]]' : '[[stacks]]'}, which pack refuses for a composite; move the targets to package.toml and remove them from buildpack.toml.`, { file });
   }
   return {
+    kind,
     file,
     text,
-    api: str(doc.api, file, 'api') ?? '0.2',
+    api: apiVersion(doc.api, file),
     id,
-    name: str(bp.name, file, 'buildpack.name'),
-    version: versionField(bp.version, file),
-    homepage: str(bp.homepage, file, 'buildpack.homepage'),
-    description: str(bp.description, file, 'buildpack.description'),
+    name: str(bp.name, file, `${kind}.name`),
+    version: versionField(bp.version, file, kind),
+    homepage: str(bp.homepage, file, `${kind}.homepage`),
+    description: str(bp.description, file, `${kind}.description`),
     keywords: isStringArray(bp.keywords) ? bp.keywords : undefined,
-    licenses: tables(bp.licenses, file, 'buildpack.licenses').map((l) => ({
-      type: str(l.type, file, 'buildpack.licenses.type'),
-      uri: str(l.uri, file, 'buildpack.licenses.uri'),
-    })),
-    stacks: tables(doc.stacks, file, 'stacks').map((s) => ({
-      id: str(s.id, file, 'stacks.id') ?? '',
-      ...(isStringArray(s.mixins) && s.mixins.length ? { mixins: s.mixins } : {}),
-    })),
-    targets: tables(doc.targets, file, 'targets').map((t) => readTarget(t, file)),
-    order: doc.order === undefined ? undefined : tables(doc.order, file, 'order').map((o) => ({
-      group: tables(o.group, file, 'order.group').map((g) => ({
-        id: str(g.id, file, 'order.group.id') ?? '',
-        version: str(g.version, file, 'order.group.version'),
-        optional: g.optional === true ? true : undefined,
-      })),
-    })),
+    execEnv: stringList(bp['exec-env'], file, `${kind}.exec-env`),
+    licenses: licenses(bp.licenses, file, `${kind}.licenses`),
+    clearEnv: bp['clear-env'] === true ? true : undefined,
+    stacks,
+    targets,
+    order,
     includeFiles: includeFiles as string[] | undefined,
     prePackage: str(metadata['pre-package'], file, 'metadata.pre-package'),
     dependencies: readDependencies(metadata, file),
   };
+}
+
+function licenses(value: unknown, file: string, key: string): License[] {
+  return tables(value, file, key).map((l) => ({ type: str(l.type, file, `${key}.type`), uri: str(l.uri, file, `${key}.uri`) }));
+}
+
+function moduleRef(g: Record<string, unknown>, file: string): ModuleRef {
+  const ref: ModuleRef = {
+    id: str(g.id, file, 'order.group.id') ?? '',
+    version: str(g.version, file, 'order.group.version'),
+    name: str(g.name, file, 'order.group.name'),
+    description: str(g.description, file, 'order.group.description'),
+    homepage: str(g.homepage, file, 'order.group.homepage'),
+    keywords: stringList(g.keywords, file, 'order.group.keywords'),
+    execEnv: stringList(g['exec-env'], file, 'order.group.exec-env'),
+    licenses: g.licenses === undefined ? undefined : licenses(g.licenses, file, 'order.group.licenses'),
+    clearEnv: g['clear-env'] === true ? true : undefined,
+    optional: g.optional === true ? true : undefined,
+  };
+  if (!ref.id) throw new InputError(`${file} has an [[order.group]] entry without an id; give each group entry the id (and version) of a component.`, { file });
+  return ref;
+}
+
+/**
+ * The Buildpack API as pack and the lifecycle read it (`api.Version`: major and minor, written
+ * back as `<major>.<minor>`); pack assumes 0.1 when it is missing.
+ */
+function apiVersion(value: unknown, file: string): string {
+  if (value === undefined) return '0.1';
+  const text = typeof value === 'number' ? String(value) : value;
+  const match = typeof text === 'string' ? /^v?(\d+)(?:\.(\d+))?$/.exec(text.trim()) : null;
+  if (!match) throw new InputError(`${file} has api = ${JSON.stringify(value)}, which is not a Buildpack API version; write it like api = "0.10".`, { file });
+  return `${Number(match[1])}.${Number(match[2] ?? 0)}`;
+}
+
+function stringList(value: unknown, file: string, key: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!isStringArray(value)) throw new InputError(`${file} has a ${key} that is not a list of strings; write ${key.split('.').pop()} = ["..."].`, { file });
+  return value.length ? value : undefined;
 }
 
 function readTarget(t: Record<string, unknown>, file: string): Target {
@@ -131,10 +200,10 @@ function readTarget(t: Record<string, unknown>, file: string): Target {
   };
 }
 
-function versionField(value: unknown, file: string): string | undefined {
+function versionField(value: unknown, file: string, kind: ModuleKind): string | undefined {
   // A bare number (version = 1.2) is a TOML float; accept it as its text would have been.
   if (typeof value === 'number') return String(value);
-  return str(value, file, 'buildpack.version');
+  return str(value, file, `${kind}.version`);
 }
 
 function isStringArray(value: unknown): value is string[] {
@@ -144,14 +213,14 @@ function isStringArray(value: unknown): value is string[] {
 function str(value: unknown, file: string, key: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
-    throw new InputError(`${file} has a ${key} that is not a string; quote its value.`);
+    throw new InputError(`${file} has a ${key} that is not a string; quote its value.`, { file });
   }
   return value;
 }
 
 function table(value: unknown, file: string, key: string): Record<string, unknown> {
   if (value === undefined) {
-    throw new InputError(`${file} has no ${key} table; add it with at least an id.`);
+    throw new InputError(`${file} has no ${key} table; add it with at least an id.`, { file });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InputError(`${file} has a ${key} that is not a table; write it as a [table].`);

@@ -1,10 +1,10 @@
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../util/errors.js';
+import { InputError, withPath } from '../util/errors.js';
 
 /** One file system object below a root, by its POSIX path relative to that root. */
 export type SourceEntry =
-  | { path: string; type: 'file'; source: string; executable: boolean; size: number }
+  | { path: string; type: 'file'; source: string; executable: boolean; size: number; inode?: string }
   | { path: string; type: 'symlink'; target: string }
   | { path: string; type: 'directory' };
 
@@ -22,13 +22,14 @@ const EXCLUDED_TOP_LEVEL = new Set([
 export async function scanTree(root: string, skip: string[] = [], topLevelExcludes = true, platform: NodeJS.Platform = process.platform): Promise<SourceEntry[]> {
   const entries: SourceEntry[] = [];
   async function walk(dir: string, rel: string): Promise<void> {
-    const names = (await readdir(dir)).sort();
+    // Go's filepath.Walk order, which pack's layers follow: names sorted by their bytes.
+    const names = (await readdir(dir).catch((error: unknown) => Promise.reject(withPath(error, dir)))).sort(compareNames);
     for (const name of names) {
       const abs = path.join(dir, name);
       const relPath = rel ? `${rel}/${name}` : name;
       if (topLevelExcludes && !rel && EXCLUDED_TOP_LEVEL.has(name)) continue;
       if (skip.includes(abs)) continue;
-      const stat = await lstat(abs);
+      const stat = await lstat(abs).catch((error: unknown) => Promise.reject(withPath(error, abs)));
       if (stat.isSymbolicLink()) {
         entries.push({ path: relPath, type: 'symlink', target: await readlink(abs) });
       } else if (stat.isDirectory()) {
@@ -36,7 +37,9 @@ export async function scanTree(root: string, skip: string[] = [], topLevelExclud
         await walk(abs, relPath);
       } else if (stat.isFile()) {
         const executable = platform === 'win32' ? await looksExecutable(abs, relPath) : (stat.mode & 0o111) !== 0;
-        entries.push({ path: relPath, type: 'file', source: abs, executable, size: stat.size });
+        // A file with other names is a hard link: pack ships the first name it meets as the file.
+        const inode = stat.nlink > 1 ? `${stat.dev}:${stat.ino}` : undefined;
+        entries.push({ path: relPath, type: 'file', source: abs, executable, size: stat.size, ...(inode ? { inode } : {}) });
       } else {
         throw new InputError(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
       }
@@ -75,12 +78,17 @@ export function containedPath(p: string, what: string): string {
   return normalised === '.' ? '' : normalised;
 }
 
+/** Names compared by their UTF-8 bytes, as Go's sort.Strings does. */
+export function compareNames(a: string, b: string): number {
+  return a === b ? 0 : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
 /** Path comparison in walk order: component by component (a/b before a-c, like filepath.Walk). */
 export function compareWalkOrder(a: string, b: string): number {
   const pa = a.split('/');
   const pb = b.split('/');
   for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
+    if (pa[i] !== pb[i]) return compareNames(pa[i], pb[i]);
   }
   return pa.length - pb.length;
 }

@@ -6,9 +6,11 @@ import { compareWalkOrder, containedPath, type SourceEntry } from './files.js';
 /** One entry of a platform's buildpack directory as it ships, in walk order. */
 export type TreeEntry =
   | { path: string; type: 'directory' }
-  | { path: string; type: 'file'; source: string; executable: boolean; size: number }
+  | { path: string; type: 'file'; source: string; executable: boolean; size: number; inode?: string }
   | { path: string; type: 'file'; content: Buffer; executable: boolean; size: number }
-  | { path: string; type: 'symlink'; target: string };
+  | { path: string; type: 'symlink'; target: string }
+  /** A further name of a file shipped earlier in the tree (`target`): a hard link, as pack writes it. */
+  | { path: string; type: 'link'; target: string; executable: boolean };
 
 /** `linux/arm64`, `linux/arm/v7`: where a platform's own files live in the source (pack >= 0.34). */
 export function platformRoot(p: Platform): string {
@@ -37,25 +39,28 @@ export interface TreeInput {
   source: SourceEntry[];
   /** Files the build produced for this platform, relative to its platform root. */
   built: SourceEntry[];
-  /** buildpack.toml as it ships. */
+  /** buildpack.toml (or extension.toml) as it ships. */
   descriptor: string;
+  /** Its name: `buildpack.toml` unless this is an image extension. */
+  descriptorName?: string;
   includeFiles?: string[];
   platform: Platform;
   /** Files that ship whatever include-files says (offline dependencies). */
   bundled?: SourceEntry[];
 }
 
-/** The files of one platform's image, with parent directories, in walk order. */
+/**
+ * The entries of one platform's image in walk order: files, symlinks and directories (empty ones
+ * too, as pack ships them) with their parents, and the later names of a hard-linked file as links
+ * to its first name.
+ */
 export function platformTree(input: TreeInput): TreeEntry[] {
   const byPath = new Map<string, TreeEntry>();
   for (const entry of input.source) {
-    if (entry.type === 'directory') continue;
     const mapped = mapToPlatform(entry.path, input.platform);
     if (mapped) byPath.set(mapped, { ...entry, path: mapped });
   }
-  for (const entry of input.built) {
-    if (entry.type !== 'directory') byPath.set(entry.path, entry);
-  }
+  for (const entry of input.built) byPath.set(entry.path, entry);
 
   let shipped = [...byPath.values()];
   if (input.includeFiles) {
@@ -64,20 +69,35 @@ export function platformTree(input: TreeInput): TreeEntry[] {
       .filter((p): p is string => p !== undefined && p !== '');
     shipped = shipped.filter((e) => wanted.some((w) => e.path === w || e.path.startsWith(`${w}/`)));
   }
-  shipped = shipped.filter((e) => e.path !== 'buildpack.toml');
+  const descriptorName = input.descriptorName ?? 'buildpack.toml';
+  shipped = shipped.filter((e) => e.path !== descriptorName);
   for (const entry of input.bundled ?? []) if (entry.type !== 'directory') shipped.push(entry);
   const content = Buffer.from(input.descriptor, 'utf8');
-  shipped.push({ path: 'buildpack.toml', type: 'file', content, executable: false, size: content.length });
+  shipped.push({ path: descriptorName, type: 'file', content, executable: false, size: content.length });
 
   for (const entry of shipped) {
     if (entry.type === 'symlink') checkSymlink(entry.path, entry.target, input.platform);
   }
-  const dirs = new Set<string>();
+  const paths = new Set(shipped.map((e) => e.path));
+  const tree: TreeEntry[] = [...shipped];
   for (const entry of shipped) {
-    for (let dir = path.posix.dirname(entry.path); dir !== '.'; dir = path.posix.dirname(dir)) dirs.add(dir);
+    for (let dir = path.posix.dirname(entry.path); dir !== '.'; dir = path.posix.dirname(dir)) {
+      if (paths.has(dir)) continue;
+      paths.add(dir);
+      tree.push({ path: dir, type: 'directory' });
+    }
   }
-  const tree: TreeEntry[] = [...shipped, ...[...dirs].map((d): TreeEntry => ({ path: d, type: 'directory' }))];
-  return tree.sort((a, b) => compareWalkOrder(a.path, b.path));
+  tree.sort((a, b) => compareWalkOrder(a.path, b.path));
+  const firstName = new Map<string, string>();
+  return tree.map((entry) => {
+    if (entry.type !== 'file' || !('inode' in entry) || !entry.inode) return entry;
+    const first = firstName.get(entry.inode);
+    if (first === undefined) {
+      firstName.set(entry.inode, entry.path);
+      return entry;
+    }
+    return { path: entry.path, type: 'link', target: first, executable: entry.executable };
+  });
 }
 
 function checkSymlink(linkPath: string, target: string, platform: Platform): void {
@@ -96,7 +116,7 @@ function checkSymlink(linkPath: string, target: string, platform: Platform): voi
 export function checkIncludeFiles(includeFiles: string[], trees: TreeEntry[][], platforms: Platform[], source: SourceEntry[], descriptorFile: string): void {
   for (const raw of includeFiles) {
     const entry = containedPath(raw, 'buildpack.toml metadata.include-files lists');
-    if (entry === '' || entry === 'buildpack.toml') continue;
+    if (entry === '' || entry === 'buildpack.toml' || entry === 'extension.toml') continue;
     // An entry for a platform not being built this run is not an error.
     if (isAnyPlatformRoot(entry) && platforms.every((p) => mapToPlatform(entry, p) === undefined)) continue;
     const found = platforms.some((p, i) => {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { applyEdits, parseToml, setString } from './toml.js';
 import type { BuildpackDescriptor } from './descriptor.js';
@@ -19,12 +20,12 @@ export function resolveVersion(input: string | undefined, descriptor: BuildpackD
   const version = descriptor.version;
   if (!version) {
     throw new InputError(
-      `${descriptor.file} has no buildpack.version and the "version" input is empty; set the version input (for example version: 1.2.3).`,
+      `${descriptor.file} has no ${descriptor.kind}.version and the "version" input is empty; set the version input (for example version: 1.2.3).`,
     );
   }
   if (!TAG.test(version)) {
     throw new InputError(
-      `${descriptor.file} has the version "${version}", which is not a real version; set the "version" input (for example version: 1.2.3) or write one into buildpack.toml.`,
+      `${descriptor.file} has the version "${version}", which is not a real version; set the "version" input (for example version: 1.2.3) or write one into ${path.basename(descriptor.file)}.`,
     );
   }
   return version;
@@ -37,8 +38,8 @@ export function resolveVersion(input: string | undefined, descriptor: BuildpackD
  */
 export function renderDescriptor(descriptor: BuildpackDescriptor, version: string): string {
   const doc = parseToml(descriptor.text, descriptor.file);
-  const text = applyEdits(doc, [setString(doc, 'buildpack', 'version', version)]);
-  const check = parseToml(text, descriptor.file).value as { buildpack?: { version?: unknown } };
-  if (check.buildpack?.version !== version) throw new Error(`writing the version into ${descriptor.file} did not take`);
+  const text = applyEdits(doc, [setString(doc, descriptor.kind, 'version', version)]);
+  const check = parseToml(text, descriptor.file).value as Record<string, { version?: unknown } | undefined>;
+  if (check[descriptor.kind]?.version !== version) throw new Error(`writing the version into ${descriptor.file} did not take`);
   return text;
 }

@@ -6,8 +6,8 @@ import { writeLayer } from '../oci/layer.js';
 import type { BlobStore } from '../oci/store.js';
 import { layerMediaType, mediaTypes, type Descriptor, type Format, type ImageConfig, type ImageManifest } from '../oci/types.js';
 import type { Platform } from '../platform/platform.js';
-import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL, buildpackLayers, buildpackageMetadata, layerInfo, type LayerInfo } from './labels.js';
-import { buildpackLayerEntries } from './layer.js';
+import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL, EXTENSION_LAYERS_LABEL, buildpackageMetadata, layerInfo, layersLabel, resolvedStacks, type LayerInfo } from './labels.js';
+import { moduleLayerEntries } from './layer.js';
 
 /** One platform's buildpackage image, its blobs already in the store. */
 export interface PlatformImage {
@@ -44,34 +44,31 @@ export interface ComponentImage {
 export async function writeBuildpackImage(request: ImageRequest, store: BlobStore): Promise<PlatformImage> {
   const { descriptor, version, platform } = request;
   const types = mediaTypes(request.format);
-  const layer = await writeLayer(buildpackLayerEntries(request.tree, descriptor.id, version), store, types.layer);
-  const components = request.components ?? [];
-  // A composite carries its components' layers first, in order, then its own; the layers label
-  // lists every buildpack in the image, the composite's own entry holding the order.
-  const entries = components.flatMap((c) =>
-    Object.entries(c.layersLabel).flatMap(([id, versions]) => Object.entries(versions).map(([v, info]) => ({ id, version: v, info }))),
-  );
-  entries.push({ id: descriptor.id, version, info: layerInfo(descriptor, platform, layer.diffID) });
-  const labels = sortedRecord({
-    [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version),
-    [BUILDPACK_LAYERS_LABEL]: buildpackLayers(entries),
-  });
+  const layer = await writeLayer(moduleLayerEntries(request.tree, descriptor.kind, descriptor.id, version), store, types.layer);
+  // A composite carries its components' layers first, in order, then its own; a layer that two
+  // components share (a buildpack reached twice) is carried once, as pack collects modules by
+  // id and version.
   const layers: Descriptor[] = [];
-  for (const c of components) {
-    for (const l of c.layers) {
+  const diffIDs: string[] = [];
+  for (const c of request.components ?? []) {
+    for (const [i, l] of c.layers.entries()) {
+      const diffID = c.diffIDs[i];
+      if (diffID === undefined) throw new InputError(`${c.name} lists more layers than its config has diff_ids; the image is damaged, so republish it.`);
+      if (diffIDs.includes(diffID)) continue;
       const mediaType = layerMediaType(l.mediaType, request.format);
       if (!mediaType) throw new InputError(`${c.name} has a layer of type ${l.mediaType}, which a ${request.format} image cannot carry; use format: oci or republish the component.`);
       layers.push({ mediaType, digest: l.digest, size: l.size });
+      diffIDs.push(diffID);
     }
   }
   layers.push(layer.descriptor);
-  const diffIDs = [...components.flatMap((c) => c.diffIDs), layer.diffID];
+  diffIDs.push(layer.diffID);
   const config: ImageConfig = {
     architecture: platform.architecture,
     os: platform.os,
     ...(platform.variant ? { variant: platform.variant } : {}),
     created: request.created,
-    config: { Labels: labels },
+    config: { Labels: imageLabels(request, layer.diffID) },
     rootfs: { type: 'layers', diff_ids: diffIDs },
   };
   const configBlob = await store.writeJson(types.config, config);
@@ -89,6 +86,30 @@ export async function writeBuildpackImage(request: ImageRequest, store: BlobStor
     layers,
     diffIDs,
   };
+}
+
+/**
+ * The labels pack writes: for a buildpack, the package's metadata with the stacks it runs on and
+ * every module's layer entry (the components' as their images list them, then its own); for an
+ * image extension, its metadata (`"stacks":null`) and `io.buildpacks.extension.layers`.
+ */
+function imageLabels(request: ImageRequest, diffID: string): Record<string, string> {
+  const { descriptor, version } = request;
+  const own = { id: descriptor.id, version, info: layerInfo(descriptor, diffID) };
+  if (descriptor.kind === 'extension') {
+    return sortedRecord({
+      [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version, null),
+      [EXTENSION_LAYERS_LABEL]: layersLabel([own]),
+    });
+  }
+  const modules = (request.components ?? []).flatMap((c) =>
+    Object.entries(c.layersLabel).flatMap(([id, versions]) => Object.entries(versions).map(([v, info]) => ({ id, version: v, info }))),
+  );
+  const entries = [...modules.filter((m) => !(m.id === own.id && m.version === own.version)), own];
+  return sortedRecord({
+    [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version, resolvedStacks(own.info, modules.map((m) => m.info))),
+    [BUILDPACK_LAYERS_LABEL]: layersLabel(entries),
+  });
 }
 
 /** SOURCE_DATE_EPOCH when set (reproducible-builds.org), else pack's 1980-01-01T00:00:01Z. */

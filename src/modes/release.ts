@@ -45,7 +45,8 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
   const work = await mkdtemp(path.join(runnerTemp, 'multiarch-buildpack-work-'));
   trackTemporary(work);
   try {
-    const components = packageConfig && clients ? await resolveComponents(packageConfig, plan, clients, work) : undefined;
+    // Resolved (and local ones built) in every mode: a dry run ships what a publish ships.
+    const components = packageConfig ? await resolveComponents(packageConfig, descriptor, plan, clients, work) : undefined;
     const images =
       inputs.packager === 'pack'
         ? await packWithTools(inputs, descriptor, plan, work, installed)
@@ -120,6 +121,7 @@ async function smokeRelease(inputs: Inputs, descriptor: BuildpackDescriptor, pla
     id: descriptor.id,
     version: plan.version,
     api: descriptor.api,
+    kind: descriptor.kind,
     scratch: work,
   });
 }

@@ -2,7 +2,8 @@ import * as core from '@actions/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL } from '../image/labels.js';
+import type { ModuleKind } from '../buildpack/descriptor.js';
+import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL, EXTENSION_LAYERS_LABEL } from '../image/labels.js';
 import type { Inputs } from '../inputs/inputs.js';
 import { BlobStore } from '../oci/store.js';
 import type { ImageConfig } from '../oci/types.js';
@@ -43,7 +44,7 @@ export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
   try {
     const store = new BlobStore(path.join(scratch, 'store'));
     const subjects: SmokeSubject[] = [];
-    let info: { id: string; version: string; api: string } | undefined;
+    let info: { id: string; version: string; api: string; kind: ModuleKind } | undefined;
     for (const record of selected) {
       const reference = `${source.registry}/${source.repository}@${record.digest}`;
       // By digest, and checked against it: the image tested is exactly the one package pushed.
@@ -58,7 +59,7 @@ export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
       subjects.push({ platform: record.platform, layers: manifest.layers, digest: record.digest, image: reference, experimental: record.experimental });
     }
     const mode = inputs.smokeTest === 'none' ? 'native' : inputs.smokeTest;
-    const results = await smokeTest(subjects, store, { mode, app: inputs.smokeApp, command: inputs.smokeCommand, scratch, ...(info as { id: string; version: string; api: string }) });
+    const results = await smokeTest(subjects, store, { mode, app: inputs.smokeApp, command: inputs.smokeCommand, scratch, ...(info as { id: string; version: string; api: string; kind: ModuleKind }) });
     core.setOutput('smoke', JSON.stringify(results.map(smokeRecord)));
     log.info(`Smoke-tested ${results.filter((r) => r.status === 'passed').length} of ${results.length} from ${formatReference(source)}'s repository.`);
   } finally {
@@ -67,14 +68,17 @@ export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
   }
 }
 
-/** Which buildpack an image holds, from its labels: where its files are, and its API. */
-function buildpackInfo(config: ImageConfig, reference: string): { id: string; version: string; api: string } {
+/** Which buildpack (or image extension) an image holds, from its labels: where its files are, and its API. */
+function buildpackInfo(config: ImageConfig, reference: string): { id: string; version: string; api: string; kind: ModuleKind } {
   try {
-    const meta = JSON.parse(config.config.Labels[BUILDPACKAGE_METADATA_LABEL]) as { id: string; version: string };
-    const layers = JSON.parse(config.config.Labels[BUILDPACK_LAYERS_LABEL]) as Record<string, Record<string, { api?: string }>>;
-    return { id: meta.id, version: meta.version, api: layers[meta.id]?.[meta.version]?.api ?? '0.10' };
-  } catch {
-    throw new InputError(`${reference} has no readable buildpack labels, so it is not a buildpack image; check the manifests input.`);
+    const labels = config.config.Labels;
+    const meta = JSON.parse(labels[BUILDPACKAGE_METADATA_LABEL]) as { id: string; version: string };
+    const kind: ModuleKind = labels[EXTENSION_LAYERS_LABEL] && !labels[BUILDPACK_LAYERS_LABEL] ? 'extension' : 'buildpack';
+    const layers = JSON.parse(labels[kind === 'extension' ? EXTENSION_LAYERS_LABEL : BUILDPACK_LAYERS_LABEL]) as Record<string, Record<string, { api?: string }>>;
+    if (typeof meta.id !== 'string' || typeof meta.version !== 'string') throw new Error('no id and version');
+    return { id: meta.id, version: meta.version, api: layers[meta.id]?.[meta.version]?.api ?? '0.10', kind };
+  } catch (error) {
+    throw new InputError(`${reference} has no readable buildpack labels, so it is not a buildpack image; check the manifests input.`, { cause: error });
   }
 }
 

@@ -3,9 +3,9 @@ import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import { cnbFileName, writeCnb } from '../image/cnb.js';
 import type { PlatformImage } from '../image/image.js';
 import { imageIndex } from '../oci/index.js';
-import { writeLayoutFiles } from '../oci/layout.js';
+import { VIEW_OF_ANNOTATION, writeLayoutFiles, type LayoutEntry } from '../oci/layout.js';
 import { BlobStore } from '../oci/store.js';
-import { mediaTypes, type Descriptor } from '../oci/types.js';
+import { MediaType, mediaTypes, type Descriptor } from '../oci/types.js';
 import type { ReleasePlan } from '../plan/plan.js';
 import { formatPlatform, samePlatform } from '../platform/platform.js';
 import { commitStaging, createStaging, discardStaging } from './output.js';
@@ -77,7 +77,14 @@ export async function packageBuildpack(request: PackageRequest): Promise<StagedP
       plan.annotations,
     );
     const indexBlob = await store.writeJson(index.mediaType, index);
-    await writeLayoutFiles(staging.dir, indexBlob.descriptor, plan.version);
+    const entries: LayoutEntry[] = [{ descriptor: indexBlob.descriptor, refName: plan.version }];
+    if (index.mediaType === MediaType.DockerManifestList) {
+      // skopeo and podman read only OCI manifests and indexes from a layout's index.json: beside
+      // the Docker manifest list that is published, name an OCI index over the same manifests.
+      const view = await store.writeJson(MediaType.ImageIndex, { ...index, mediaType: MediaType.ImageIndex });
+      entries.push({ descriptor: view.descriptor, refName: plan.version, annotations: { [VIEW_OF_ANNOTATION]: indexBlob.descriptor.digest } });
+    }
+    await writeLayoutFiles(staging.dir, entries);
     return {
       index: indexBlob.descriptor,
       platforms: platforms.map((p) => ({ image: p.image, experimental: p.experimental, cnbFile: path.join(request.output, p.name), stagedCnbFile: path.join(staging.dir, p.name) })),

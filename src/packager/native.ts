@@ -47,7 +47,7 @@ export async function buildNativeImages(b: NativeBuild): Promise<ImageSource> {
   const source = await scanTree(b.dir, b.skip);
   const strategy = chooseStrategy(b.build, b.buildCommand, source, b.plan.platforms, b.dir, b.descriptor.order !== undefined);
   const builds = await core.group(`Build ${b.descriptor.id} (${strategy.kind})`, async () => {
-    const results = await buildPlatforms(strategy, b.dir, b.plan.platforms, path.join(b.work, 'roots-of', escapedId(b.descriptor.id)), runProcess);
+    const results = await buildPlatforms(strategy, b.dir, b.plan.platforms, path.join(b.work, 'roots-of', escapedId(b.descriptor.id)), runProcess, b.descriptor.kind);
     logBuilds(results);
     return results;
   });
@@ -80,10 +80,10 @@ export async function nativeImages(
           return { path: bundledPath(d), type: 'file', source: download.file, executable: false, size: download.size };
         })
       : [];
-    return platformTree({ source, built: b.built, descriptor: text, includeFiles: descriptor.includeFiles, platform: b.platform, bundled: files });
+    return platformTree({ source, built: b.built, descriptor: text, descriptorName: path.basename(descriptor.file), includeFiles: descriptor.includeFiles, platform: b.platform, bundled: files });
   });
   // Missing entry points first: they explain a missing include-files entry better than it does.
-  for (const [i, build] of builds.entries()) await verifyPlatformTree(trees[i], build.platform, isComposite);
+  for (const [i, build] of builds.entries()) await verifyPlatformTree(trees[i], build.platform, isComposite || descriptor.kind === 'extension');
   if (descriptor.includeFiles) checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, source, descriptor.file);
   return async (store) => {
     const byPlatform = components ? await components(store) : undefined;

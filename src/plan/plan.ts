@@ -6,7 +6,8 @@ import type { Format } from '../oci/types.js';
 import { formatReference, parseReference, type Reference } from '../registry/reference.js';
 import { parseToolRequests, type ToolRequest } from '../tools/request.js';
 import { DEFAULT_VERSIONS } from '../tools/versions.js';
-import { formatPlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.js';
+import { comparePlatforms, formatPlatform, parsePlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.js';
+import * as log from '../util/log.js';
 import { InputError } from '../util/errors.js';
 
 /** What one run will produce, decided before anything is built. */
@@ -28,9 +29,9 @@ export interface ReleasePlan {
 /** `packageTargets`: a composite's package.toml [[targets]], which stand in for buildpack.toml's. */
 export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env: NodeJS.ProcessEnv, packageTargets?: { file: string; targets: Target[] }): ReleasePlan {
   const version = resolveVersion(inputs.version, descriptor);
-  const platforms = inputs.architectures.length
-    ? parsePlatformList(inputs.architectures, 'Input "architectures"')
-    : defaultPlatforms(packageTargets ?? { file: descriptor.file, targets: descriptor.targets });
+  const targets = packageTargets ?? { file: descriptor.file, targets: descriptor.targets };
+  const platforms = inputs.architectures.length ? parsePlatformList(inputs.architectures, 'Input "architectures"') : defaultPlatforms(targets);
+  if (inputs.architectures.length) checkAgainstTargets(platforms, targets);
   let experimental: Platform[] = [];
   if (inputs.experimental) {
     if (inputs.experimentalArchitectures) {
@@ -55,6 +56,9 @@ export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env
     if (experimental.length) {
       throw new InputError('Input "experimental" is true but "format" is docker, whose manifest lists cannot carry the io.paketo.experimental annotation; use format: oci or set experimental: false.');
     }
+  }
+  if (inputs.packager === 'pack' && descriptor.kind === 'extension') {
+    throw new InputError(`${descriptor.file} is an image extension, which the action packages as pack extension package does; use packager: native.`, { file: descriptor.file });
   }
   if (inputs.packager === 'pack' && descriptor.order) {
     throw new InputError(`${descriptor.file} is a composite ([[order]]), which the action assembles from its components' images itself; use packager: native.`);
@@ -99,20 +103,77 @@ export function parseTags(items: string[]): Reference[] {
   return refs;
 }
 
-/** `[[targets]]` when present, else amd64 and arm64. */
+const DEFAULT_ARCHITECTURES = ['amd64', 'arm64'];
+
+/**
+ * The platforms `[[targets]]` name, as the spec reads them: a missing field matches any value,
+ * so a target with only `os = "linux"` means the default architectures (amd64 and arm64);
+ * targets for other operating systems are left to other tools. No targets: amd64 and arm64.
+ */
 function defaultPlatforms(source: { file: string; targets: Target[] }): Platform[] {
-  if (!source.targets.length) return parsePlatformList(['amd64', 'arm64'], 'The default architectures');
-  const names = source.targets.map((t, i) => {
-    if (!t.arch) {
-      throw new InputError(
-        `${source.file} has a [[targets]] entry (number ${i + 1}) without arch; add arch = "amd64" (or the architecture it is for), or set the "architectures" input.`,
-      );
+  if (!source.targets.length) return parsePlatformList(DEFAULT_ARCHITECTURES, 'The default architectures');
+  const names: string[] = [];
+  const skipped: string[] = [];
+  for (const t of source.targets) {
+    if (t.os && t.os !== 'linux') {
+      skipped.push(describeTarget(t));
+      continue;
     }
-    return [t.os ?? 'linux', t.arch, t.variant].filter(Boolean).join('/');
-  });
-  // Several targets may differ only in distros; they are one platform.
-  const unique = names.filter((n, i) => names.indexOf(n) === i);
-  return parsePlatformList(unique, `${source.file} [[targets]]`);
+    const archs = t.arch ? [t.variant ? `${t.arch}/${t.variant}` : t.arch] : DEFAULT_ARCHITECTURES;
+    for (const a of archs) {
+      const name = `linux/${a}`;
+      if (!names.includes(name)) names.push(name);
+    }
+  }
+  if (skipped.length) log.info(`${source.file} [[targets]] ${skipped.join(', ')}: only linux images are built here; the rest is left out.`);
+  if (!names.length) {
+    throw new InputError(`${source.file} has [[targets]] for ${skipped.join(', ')} only, and the action builds linux images; add a linux target, or set the "architectures" input.`, { file: source.file });
+  }
+  // Targets that differ only in distros, or overlap (os only and linux/arm64), are one platform.
+  const platforms: Platform[] = [];
+  for (const p of names.map((n) => parsePlatform(n, `${source.file} [[targets]]`))) if (!platforms.some((q) => samePlatform(p, q))) platforms.push(p);
+  return platforms.sort(comparePlatforms);
+}
+
+/** `linux/arm64`, `linux (any architecture)`: a target as messages name it. */
+function describeTarget(t: Target): string {
+  if (!t.os && !t.arch) return 'any platform';
+  if (!t.arch) return `${t.os} (any architecture)`;
+  return [t.os ?? '*', t.arch, t.variant].filter(Boolean).join('/');
+}
+
+/**
+ * Whether a target admits a platform: each field it gives must match (arch spelled as users
+ * spell it: aarch64 is arm64), a field it leaves out matches anything.
+ */
+export function targetMatches(t: Target, p: Platform): boolean {
+  if (t.os && t.os !== p.os) return false;
+  if (t.arch) {
+    let arch: Platform;
+    try {
+      arch = parsePlatform(t.variant ? `linux/${t.arch}/${t.variant}` : t.arch, 'target');
+    } catch {
+      return false;
+    }
+    if (arch.architecture !== p.architecture) return false;
+    if (t.variant && arch.variant !== p.variant) return false;
+  }
+  return true;
+}
+
+/**
+ * An `architectures` entry no target admits would make an image whose buildpack.toml says it
+ * does not run there (the lifecycle then fails detection): refused before anything is built.
+ */
+function checkAgainstTargets(platforms: Platform[], source: { file: string; targets: Target[] }): void {
+  if (!source.targets.length) return;
+  for (const p of platforms) {
+    if (source.targets.some((t) => targetMatches(t, p))) continue;
+    throw new InputError(
+      `Input "architectures" lists ${formatPlatform(p)}, which no [[targets]] entry of ${source.file} admits (targets: ${source.targets.map(describeTarget).join(', ')}); add a [[targets]] entry for it, or leave it out of architectures.`,
+      { file: source.file },
+    );
+  }
 }
 
 /**

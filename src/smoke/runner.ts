@@ -4,6 +4,7 @@ import { access, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readElfIdentity } from '../platform/elf.js';
 import { formatPlatform, samePlatform, type Platform } from '../platform/platform.js';
+import type { ModuleKind } from '../buildpack/descriptor.js';
 import { InputError } from '../util/errors.js';
 import { runProcess } from '../util/process.js';
 
@@ -32,6 +33,8 @@ export interface PhaseResult {
 export interface BuildpackRun {
   detect: PhaseResult;
   build?: PhaseResult;
+  /** What the second phase was: bin/build, or bin/generate for an image extension. */
+  phase?: 'build' | 'generate';
   passed: boolean;
   /** One line on what happened, for logs and warnings. */
   summary: string;
@@ -40,41 +43,50 @@ export interface BuildpackRun {
 /**
  * Runs one platform's buildpack as the lifecycle would: bin/detect, then (if it passed)
  * bin/build, with the platform directory, build plan and layers directory as arguments and
- * CNB_* variables, the app as the working directory. A binary for another architecture runs
- * under qemu-user (emulated); scripts run as they are.
+ * CNB_* variables, the app as the working directory. An image extension runs bin/detect, then
+ * bin/generate with an output directory (CNB_OUTPUT_DIR, CNB_EXTENSION_DIR), each only when
+ * present, as the lifecycle treats missing ones. A binary for another architecture runs under
+ * qemu-user (emulated); scripts run as they are.
  */
-export async function runBuildpack(buildpackDir: string, app: string, platform: Platform, api: string): Promise<BuildpackRun> {
-  const scratch = await mkdtemp(path.join(path.dirname(buildpackDir), 'smoke-'));
-  const dirs = { platform: path.join(scratch, 'platform'), layers: path.join(scratch, 'layers') };
+export async function runBuildpack(moduleDir: string, app: string, platform: Platform, api: string, kind: ModuleKind = 'buildpack'): Promise<BuildpackRun> {
+  const scratch = await mkdtemp(path.join(path.dirname(moduleDir), 'smoke-'));
+  const dirs = { platform: path.join(scratch, 'platform'), layers: path.join(scratch, 'layers'), output: path.join(scratch, 'output') };
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
   await mkdir(path.join(dirs.platform, 'env'), { recursive: true });
   const buildPlan = path.join(scratch, 'build-plan.toml');
   const bpPlan = path.join(scratch, 'buildpack-plan.toml');
   await writeFile(bpPlan, '');
+  const extension = kind === 'extension';
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? scratch,
-    CNB_BUILDPACK_DIR: buildpackDir,
+    ...(extension ? { CNB_EXTENSION_DIR: moduleDir, CNB_OUTPUT_DIR: dirs.output } : { CNB_BUILDPACK_DIR: moduleDir, CNB_LAYERS_DIR: dirs.layers }),
     CNB_PLATFORM_DIR: dirs.platform,
     CNB_BUILD_PLAN_PATH: buildPlan,
-    CNB_LAYERS_DIR: dirs.layers,
     CNB_BP_PLAN_PATH: bpPlan,
     CNB_TARGET_OS: platform.os,
     CNB_TARGET_ARCH: platform.architecture,
     ...(platform.variant ? { CNB_TARGET_ARCH_VARIANT: platform.variant } : {}),
   };
+  const present = async (name: string): Promise<boolean> => access(path.join(moduleDir, 'bin', name)).then(() => true, () => false);
+  const skipped: PhaseResult = { exitCode: 0, output: '(not present: treated as passed, as the lifecycle does)' };
   // Buildpack API < 0.8 passes the directories as arguments; newer ones read CNB_*; both given.
-  const detect = await runPhase(path.join(buildpackDir, 'bin', 'detect'), [dirs.platform, buildPlan], app, env, platform);
+  const detect = extension && !(await present('detect')) ? skipped : await runPhase(path.join(moduleDir, 'bin', 'detect'), [dirs.platform, buildPlan], app, env, platform);
   if (detect.exitCode !== 0) {
     const why = detect.exitCode === 100 ? 'detection did not pass (exit 100)' : `bin/detect failed (exit ${detect.exitCode})`;
     return { detect, passed: false, summary: `${why} for the app (Buildpack API ${api})` };
   }
-  const build = await runPhase(path.join(buildpackDir, 'bin', 'build'), [dirs.layers, dirs.platform, bpPlan], app, env, platform);
+  const second = extension ? 'generate' : 'build';
+  const build =
+    extension && !(await present('generate'))
+      ? skipped
+      : await runPhase(path.join(moduleDir, 'bin', second), extension ? [dirs.output, dirs.platform, bpPlan] : [dirs.layers, dirs.platform, bpPlan], app, env, platform);
   return {
     detect,
     build,
+    phase: second,
     passed: build.exitCode === 0,
-    summary: build.exitCode === 0 ? `detect and build passed (Buildpack API ${api})` : `bin/build failed (exit ${build.exitCode})`,
+    summary: build.exitCode === 0 ? `detect and ${second} passed (Buildpack API ${api})` : `bin/${second} failed (exit ${build.exitCode})`,
   };
 }
 

@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { escapedId } from '../buildpack/descriptor.js';
+import { escapedId, type ModuleKind } from '../buildpack/descriptor.js';
 import type { BlobStore } from '../oci/store.js';
 import { formatPlatform, samePlatform, type Platform } from '../platform/platform.js';
 import { extractArchive } from '../util/archive.js';
@@ -30,6 +30,8 @@ export interface SmokeOptions {
   id: string;
   version: string;
   api: string;
+  /** A buildpack, or an image extension (bin/detect, then bin/generate). */
+  kind?: ModuleKind;
   scratch: string;
 }
 
@@ -77,13 +79,15 @@ async function runBuiltIn(subject: SmokeSubject, store: BlobStore, options: Smok
   try {
     // Test what ships: the image's layers, unpacked, not the files they were made from.
     for (const layer of subject.layers) {
-      await extractArchive(createReadStream(store.blobPath(layer.digest)), root, { archive: `layer ${layer.digest}` });
+      // A layer's names are rooted at /: pack writes them with the leading slash.
+      await extractArchive(createReadStream(store.blobPath(layer.digest)), root, { archive: `layer ${layer.digest}`, leadingSlashAllowed: () => true });
     }
-    const buildpackDir = path.join(root, 'cnb', 'buildpacks', escapedId(options.id), options.version);
+    const kind = options.kind ?? 'buildpack';
+    const buildpackDir = path.join(root, 'cnb', `${kind}s`, escapedId(options.id), options.version);
     log.info(`Running ${formatPlatform(subject.platform)} ${native ? 'natively' : 'under qemu-user'} against ${options.app}`);
-    const run = await runBuildpack(buildpackDir, options.app, subject.platform, options.api);
+    const run = await runBuildpack(buildpackDir, options.app, subject.platform, options.api, kind);
     log.info(`bin/detect (exit ${run.detect.exitCode}):\n${run.detect.output.trimEnd()}`);
-    if (run.build) log.info(`bin/build (exit ${run.build.exitCode}):\n${run.build.output.trimEnd()}`);
+    if (run.build) log.info(`bin/${run.phase ?? 'build'} (exit ${run.build.exitCode}):\n${run.build.output.trimEnd()}`);
     log.info(run.summary);
     return run;
   } finally {
