@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { getInputs } from './inputs/inputs.js';
 import { runMerge } from './modes/merge.js';
 import { runRelease } from './modes/release.js';
+import { runPublish } from './modes/publish.js';
 import { runSmoke } from './modes/smoke.js';
 import { describeFailure } from './report/failure.js';
 import { cancelledBy, installCancellation } from './util/cancel.js';
@@ -18,6 +19,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const inputs = getInputs(undefined, env);
     if (inputs.mode === 'merge') await runMerge(inputs, env);
     else if (inputs.mode === 'smoke') await runSmoke(inputs, env);
+    else if (inputs.mode === 'publish') await runPublish(inputs, env);
     else await runRelease(inputs, env);
   } catch (error) {
     fail(error);

@@ -1,3 +1,4 @@
+import * as core from '@actions/core';
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { applyEdits, parseToml, setString } from './toml.js';
@@ -7,8 +8,24 @@ import type { BuildpackDescriptor } from './descriptor.js';
 // (distribution/reference): semver build metadata (`+build`) and templates do not.
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
-/** The version to publish: the input, else buildpack.toml's, which must then be a real one. */
+/** A git tag's spelling of a version: `v1.2.3`, `v2.0.0-rc.1`. */
+const GIT_TAG = /^v(\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?)$/;
+
+/** The version input with a git tag's `v` dropped (and a notice saying so). */
+export function normaliseVersionInput(input: string | undefined): string | undefined {
+  const tag = input !== undefined ? GIT_TAG.exec(input) : null;
+  if (!tag) return input;
+  core.notice(`Input "version" is ${input}, a git tag's spelling: using ${tag[1]}, as buildpack versions carry no "v".`);
+  return tag[1];
+}
+
+/**
+ * The version to publish: the input, else buildpack.toml's, which must then be a real one. A
+ * git tag's `v1.2.3` (what `github.ref_name` gives) is published as 1.2.3, as Paketo's release
+ * workflows strip it: buildpack versions carry no v.
+ */
 export function resolveVersion(input: string | undefined, descriptor: BuildpackDescriptor): string {
+  input = normaliseVersionInput(input);
   if (input !== undefined) {
     if (!TAG.test(input)) {
       throw new InputError(

@@ -37,7 +37,13 @@ export interface Inputs {
   packager: 'native' | 'pack';
   /** Bundle each platform's dependencies into its image (jam pack --offline). */
   offline: boolean;
-  mode: 'all' | 'package' | 'merge' | 'smoke';
+  mode: 'all' | 'package' | 'merge' | 'smoke' | 'publish';
+  /** mode: publish: the OCI image layout (a directory, or a .tar/.tar.gz of one) to publish as it is. */
+  layout?: string;
+  /** The digest the published index must have (`sha256:<hex>`), else nothing is written. */
+  expectedDigest?: string;
+  /** Release assets' base name: `<name>.cnb`, `<name>-<os>-<arch>.cnb`, `<name>-index-digest.sha256`. */
+  assetName?: string;
   /** mode: merge/smoke: the `manifests` outputs of package jobs (JSON arrays, one per line). */
   manifests: string[];
   smokeTest: 'none' | 'emulated' | 'native';
@@ -106,12 +112,37 @@ export function getInputs(reader?: InputReader, env: NodeJS.ProcessEnv = process
     cacheSave: bool(read, 'cache-save', true),
     packager: oneOf(read, 'packager', ['native', 'pack'], 'native'),
     offline: bool(read, 'offline', false),
-    mode: oneOf(read, 'mode', ['all', 'package', 'merge', 'smoke'], 'all'),
+    mode: oneOf(read, 'mode', ['all', 'package', 'merge', 'smoke', 'publish'], 'all'),
+    layout: read('layout') ? path.resolve(read('layout')) : undefined,
+    expectedDigest: expectedDigest(read('expected-digest')),
+    assetName: assetName(read('asset-name')),
     manifests: parseLines(read('manifests')),
     smokeTest: oneOf(read, 'smoke-test', ['none', 'emulated', 'native'], 'none'),
     smokeApp: read('smoke-app').trim() ? path.resolve(read('smoke-app').trim()) : undefined,
     smokeCommand: read('smoke-command').trim() || undefined,
   };
+}
+
+/**
+ * `sha256:<hex>`, as the digest output and a `-index-digest.sha256` asset hold it (a bare hex
+ * digest is taken as sha256, and a trailing newline from a file is fine).
+ */
+function expectedDigest(value: string): string | undefined {
+  const text = value.trim();
+  if (!text) return undefined;
+  const match = /^(?:sha256:)?([a-fA-F0-9]{64})$/.exec(text);
+  if (!match) throw new InputError(`Input "expected-digest" is "${text.slice(0, 80)}", which is not a sha256 digest; pass the digest output or the -index-digest.sha256 file's content (sha256:<64 hex digits>).`);
+  return `sha256:${match[1].toLowerCase()}`;
+}
+
+/** A file name stem: no path, no characters that would not survive a release upload. */
+function assetName(value: string): string | undefined {
+  const text = value.trim();
+  if (!text) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(text) || text.length > 200) {
+    throw new InputError(`Input "asset-name" is "${text.slice(0, 80)}", which is not a file name stem; use letters, digits, ".", "_", "+" and "-", such as my-buildpack-1.2.3.`);
+  }
+  return text;
 }
 
 function baseUrl(value: string): string | undefined {

@@ -16,6 +16,7 @@ import type { RunMetadata } from '../report/outputs.js';
 import { setOutputs } from '../report/outputs.js';
 import { writeSummary } from '../report/summary.js';
 import { InputError } from '../util/errors.js';
+import { checkExpectedDigest } from '../publish/expected.js';
 import * as log from '../util/log.js';
 
 /**
@@ -39,6 +40,7 @@ export async function runMerge(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
   const descriptorOfIndex: Descriptor = { mediaType: index.mediaType, digest: sha256Digest(bytes), size: bytes.length };
   log.info(`Index ${descriptorOfIndex.digest} over ${records.map((r) => `${formatPlatform(r.platform)} ${r.digest}`).join(', ')}`);
 
+  checkExpectedDigest(descriptorOfIndex.digest, inputs.expectedDigest);
   let tags: string[] = [];
   if (inputs.push) {
     const clients = await openRegistries(plan.tags.map((t) => t.registry), loginOf(inputs, plan.tags[0].registry), env);

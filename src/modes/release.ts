@@ -25,6 +25,8 @@ import type { InstalledTool } from '../tools/install.js';
 import { installTools } from '../tools/tools.js';
 import { cancellation, releaseTemporary, throwIfCancelled, trackTemporary } from '../util/cancel.js';
 import { runProcess } from '../util/process.js';
+import { writeReleaseAssets } from '../package/assets.js';
+import { checkExpectedDigest } from '../publish/expected.js';
 import * as log from '../util/log.js';
 
 /**
@@ -73,6 +75,7 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
     let smoke: SmokeResult[] = [];
     let failure: { error: unknown } | undefined;
     try {
+      checkExpectedDigest(result.index.digest, inputs.expectedDigest);
       if (inputs.smokeCommand) await cnbFiles; // smoke-command gets a .cnb as IMAGE
       throwIfCancelled();
       smoke = await smokeRelease(inputs, descriptor, plan, result, work);
@@ -81,7 +84,17 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
     } catch (error) {
       failure = { error };
     }
-    const written = await cnbFiles.then(() => true, (error: unknown) => {
+    let assets: string[] = [];
+    const written = await cnbFiles.then(
+      async () => {
+        if (inputs.assetName) assets = await writeReleaseAssets(result, inputs.assetName);
+        return true;
+      },
+      (error: unknown) => {
+        failure ??= { error };
+        return false;
+      },
+    ).catch((error: unknown) => {
       failure ??= { error };
       return false;
     });
@@ -91,7 +104,7 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
     if (written && !cancellation.aborted) await result.commit();
     else await result.discard();
     if (failure) throw failure.error;
-    const metadata = runMetadata(descriptor, plan, result, published, installed, smoke);
+    const metadata = { ...runMetadata(descriptor, plan, result, published, installed, smoke), assets };
     setOutputs(metadata);
     await writeSummary(metadata);
   } finally {

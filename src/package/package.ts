@@ -43,6 +43,8 @@ export type ImageSource = (store: BlobStore) => Promise<PlatformImage[]>;
 
 /** A packaged result still in its staging folder: the .cnb files to write, then a commit into `output`. */
 export interface StagedPackage extends PackageResult {
+  /** The staging folder: what is written there moves into `output` on commit. */
+  stagingDir: string;
   /** Writes the .cnb files into the staging folder (copies of blobs on disk: callers overlap it with publishing). */
   writeCnbFiles(): Promise<void>;
   /** Moves everything into `output`, replacing what an earlier run wrote there. */
@@ -90,6 +92,7 @@ export async function packageBuildpack(request: PackageRequest): Promise<StagedP
       platforms: platforms.map((p) => ({ image: p.image, experimental: p.experimental, cnbFile: path.join(request.output, p.name), stagedCnbFile: path.join(staging.dir, p.name) })),
       layout: request.output,
       store,
+      stagingDir: staging.dir,
       // Side by side; each written under a temporary name and renamed, so none is ever partial.
       writeCnbFiles: async () => {
         await Promise.all(platforms.map((p) => writeCnb(path.join(staging.dir, p.name), p.image, store)));

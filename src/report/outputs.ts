@@ -56,6 +56,8 @@ export interface RunMetadata {
   /** Installed tools: name -> version and executable path. */
   tools: Record<string, { version: string; path: string }>;
   smoke: SmokeRecord[];
+  /** Release assets written (asset-name). */
+  assets?: string[];
 }
 
 export interface SmokeRecord {
@@ -105,5 +107,6 @@ export function setOutputs(metadata: RunMetadata): void {
   core.setOutput('tags', metadata.tags.join('\n'));
   core.setOutput('tools', JSON.stringify(metadata.tools));
   core.setOutput('smoke', JSON.stringify(metadata.smoke));
+  core.setOutput('assets', JSON.stringify(metadata.assets ?? []));
   core.setOutput('metadata', JSON.stringify(metadata));
 }
