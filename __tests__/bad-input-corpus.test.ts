@@ -12,6 +12,7 @@ import { runAction } from './helpers/action.js';
 import { copyExample, tempDir } from './helpers/fixtures.js';
 import { EXAMPLE_APP, EXAMPLE_BUILDPACK } from './helpers/paths.js';
 import { releaseAssets, releasePaths, sha256, startReleaseServer, type ReleaseServer } from './helpers/releases.js';
+import { DEFAULT_VERSIONS } from '../src/tools/versions.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 
 interface Context {
@@ -48,8 +49,8 @@ async function composite(packageToml: string | undefined): Promise<string> {
 /** A release server serving the stand-ins, but `pack` replaced by `script` (a shell script). */
 async function packRelease(ctx: Context, tgz: Buffer): Promise<Record<string, string>> {
   const version = `0.0.${Math.floor(Math.random() * 1e6)}`;
-  const assets = releaseAssets({ pack: version, jam: '2.17.3', buildx: '0.27.0' });
-  const paths = releasePaths({ pack: version, jam: '2.17.3', buildx: '0.27.0' });
+  const assets = releaseAssets({ pack: version, jam: DEFAULT_VERSIONS.jam, buildx: DEFAULT_VERSIONS.buildx });
+  const paths = releasePaths({ pack: version, jam: DEFAULT_VERSIONS.jam, buildx: DEFAULT_VERSIONS.buildx });
   assets.set(paths.pack, tgz);
   assets.set(paths.packSha256, Buffer.from(`${sha256(tgz)}  pack-v${version}-linux.tgz\n`));
   for (const [p, body] of assets) ctx.releases.put(p, body);
@@ -204,6 +205,7 @@ describe('bad-input corpus', () => {
   });
 
   it(`has at least 40 cases (${cases.length})`, () => assert.ok(cases.length >= 40));
+  let annotatedOnTheirLine = 0;
 
   for (const c of cases) {
     it(c.name, async () => {
@@ -213,11 +215,16 @@ describe('bad-input corpus', () => {
       assert.equal(run.code, 1, `exit code\n${run.stdout}\n${run.stderr}`);
       assert.equal(run.errors.length, 1, `one ::error::\n${run.stdout}`);
       assert.match(run.errors[0], c.error);
-      assert.match(run.errors[0], /^::error::[^\n]+\.$/, 'one sentence');
+      assert.match(run.errors[0], /^::error(?: [^:\n]*)?::[^\n]+\.$/, 'one sentence');
       assert.doesNotMatch(run.errors[0], /Internal error/);
+      if (/::\/\S*\/(buildpack|package|extension)\.toml (is|has|gives|lists) /.test(run.errors[0])) {
+        assert.match(run.errors[0], /^::error file=[^,]+\.toml,line=\d+(,col=\d+)?::/, 'a TOML file at fault is annotated on its line');
+        annotatedOnTheirLine++;
+      }
       assert.doesNotMatch(`${run.stdout}\n${run.stderr}`, /\n\s+at .+:\d+:\d+\)?\n/, 'no stack trace');
       assert.deepEqual(await ctx.registry.catalog(), [], 'nothing written to the registry');
       assert.deepEqual(await ctx.basic.catalog(), [], 'nothing written to the TLS registry');
     });
   }
+  it('annotated the errors of TOML files on their lines (the check above is not vacuous)', () => assert.ok(annotatedOnTheirLine >= 12, `${annotatedOnTheirLine} cases`));
 });

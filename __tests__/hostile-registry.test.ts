@@ -28,7 +28,7 @@ function assertOneSentence(run: ActionRun, message: RegExp): void {
   assert.equal(run.code, 1, run.stdout);
   assert.equal(run.errors.length, 1, run.stdout);
   assert.match(run.errors[0], message);
-  assert.match(run.errors[0], /^::error::[^\n]+\.$/);
+  assert.match(run.errors[0], /^::error(?: [^:\n]*)?::[^\n]+\.$/);
   assert.doesNotMatch(run.errors[0], /Internal error/);
   assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
 }

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { getInputs, parseAnnotations } from '../src/inputs/inputs.js';
+import { annotationsAt, parseAnnotations } from '../src/inputs/annotations.js';
+import { getInputs } from '../src/inputs/inputs.js';
 import { parseLines, parseList } from '../src/inputs/list.js';
 import { INPUT_NAMES } from '../src/inputs/names.js';
 import { parseFlags } from '../src/inputs/flags.js';
@@ -25,22 +26,56 @@ describe('list inputs', () => {
     assert.deepEqual(parseList('amd64,arm64'), ['amd64', 'arm64']);
     assert.deepEqual(parseList(' amd64 ,\n arm64\n# a comment\n\n linux/arm/v7 , '), ['amd64', 'arm64', 'linux/arm/v7']);
     assert.deepEqual(parseList(''), []);
+    // docker/actions-toolkit's own cases: a quoted field keeps its comma beside other fields, a
+    // lone quoted line is split like an unquoted one, and `#` only starts a comment at a line's start.
+    assert.deepEqual(parseList('"ghcr.io/acme/bp:a,b",ghcr.io/acme/bp:c'), ['ghcr.io/acme/bp:a,b', 'ghcr.io/acme/bp:c']);
+    assert.deepEqual(parseList('linux/amd64\n"linux/arm64,linux/arm/v7"'), ['linux/amd64', 'linux/arm64', 'linux/arm/v7']);
+    assert.deepEqual(parseList('a#b\n# c\nd', { ignoreComma: true }), ['a#b', 'd']);
+    assert.deepEqual(parseList('x=1,2\n"y=3\n4"', { ignoreComma: true }), ['x=1,2', 'y=3\n4']);
     assert.deepEqual(parseLines('a\r\nb,c\n#x'), ['a', 'b,c']);
   });
 });
 
 describe('annotations', () => {
-  it('parse key=value items on lines or after commas, keeping commas inside values', () => {
-    assert.deepEqual(parseAnnotations('a=1,b=2\norg.opencontainers.image.description=Fast, small, arm64-ready\nc=x=y'), {
-      a: '1',
-      b: '2',
-      'org.opencontainers.image.description': 'Fast, small, arm64-ready',
-      c: 'x=y',
-    });
+  it('take one key=value per line, commas and = belonging to the value, as docker/build-push-action reads them', () => {
+    const set = parseAnnotations('a=1,b=2\norg.opencontainers.image.description=Fast, small, arm64-ready\nc=x=y');
+    assert.deepEqual(annotationsAt(set, 'index'), { a: '1,b=2', 'org.opencontainers.image.description': 'Fast, small, arm64-ready', c: 'x=y' });
+    assert.deepEqual(annotationsAt(set, 'manifest'), {});
   });
-  it('reject an item without a key', () => {
+  it('apply level prefixes as docker/metadata-action writes them, several comma-joined, and per platform', () => {
+    const set = parseAnnotations(
+      [
+        'manifest:org.opencontainers.image.title=My buildpack',
+        'index:org.opencontainers.image.version=1.2.3',
+        'index,manifest:org.opencontainers.image.source=https://github.com/acme/bp',
+        'manifest-descriptor:org.opencontainers.image.ref.name=x',
+        'index-descriptor:io.acme.where=layout',
+        'manifest[linux/arm64]:io.acme.only=arm',
+        '"index:io.acme.quoted=a, b"',
+        '# a comment line',
+      ].join('\n'),
+    );
+    const amd64 = { os: 'linux', architecture: 'amd64' };
+    const arm64 = { os: 'linux', architecture: 'arm64' };
+    assert.deepEqual(annotationsAt(set, 'index'), {
+      'org.opencontainers.image.version': '1.2.3',
+      'org.opencontainers.image.source': 'https://github.com/acme/bp',
+      'io.acme.quoted': 'a, b',
+    });
+    assert.deepEqual(annotationsAt(set, 'manifest', amd64), { 'org.opencontainers.image.title': 'My buildpack', 'org.opencontainers.image.source': 'https://github.com/acme/bp' });
+    assert.deepEqual(annotationsAt(set, 'manifest', arm64), {
+      'org.opencontainers.image.title': 'My buildpack',
+      'org.opencontainers.image.source': 'https://github.com/acme/bp',
+      'io.acme.only': 'arm',
+    });
+    assert.deepEqual(annotationsAt(set, 'manifest-descriptor', arm64), { 'org.opencontainers.image.ref.name': 'x' });
+    assert.deepEqual(annotationsAt(set, 'index-descriptor'), { 'io.acme.where': 'layout' });
+  });
+  it('reject an item without a key, an unknown level and a platform on the index, naming only that item', () => {
     assert.throws(() => parseAnnotations('=value'), /Input "annotations" has the item "=value"/);
-    assert.throws(() => parseAnnotations('just text'), /Input "annotations"/);
+    assert.throws(() => parseAnnotations('a=1\njust text'), (e: Error) => /the item "just text"/.test(e.message) && !e.message.includes('a=1'));
+    assert.throws(() => parseAnnotations('index[linux/amd64]:a=1'), /an index is not per platform/);
+    assert.throws(() => parseAnnotations('manifest[plan9]:a=1'), /Input "annotations"/);
   });
 });
 
@@ -78,7 +113,7 @@ describe('getInputs', () => {
     assert.equal(inputs.buildCommand, 'make');
     assert.equal(inputs.experimental, true);
     assert.deepEqual(inputs.experimentalArchitectures, ['arm64']);
-    assert.deepEqual(inputs.annotations, { k: 'v' });
+    assert.deepEqual(inputs.annotations, { items: [{ level: 'index', key: 'k', value: 'v' }] });
   });
 
   const bad: [Record<string, string>, RegExp][] = [

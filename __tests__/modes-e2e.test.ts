@@ -70,7 +70,7 @@ describe('smoke tests', () => {
     });
     assert.equal(run.code, 0, run.stdout);
     assert.match(run.stdout, /::warning::The smoke test of the experimental platform linux\/arm64 failed \(bin\/detect failed \(exit 3\)/);
-    assert.match(run.summary, /failed \(not blocking\)/);
+    assert.match(run.summary, /failed \(experimental: not blocking\)/);
     assert.deepEqual(await registry.tags('smoke/experimental'), ['0.1.0']);
   });
 

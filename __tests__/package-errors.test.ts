@@ -16,7 +16,7 @@ function assertCleanFailure(run: ActionRun, message: RegExp): void {
   assert.equal(run.errors.length, 1, `exactly one ::error:: line:\n${run.stdout}`);
   assert.match(run.errors[0], message);
   // One sentence, ending with a full stop, with no stack trace anywhere.
-  assert.match(run.errors[0], /^::error::[^\n]+\.$/);
+  assert.match(run.errors[0], /^::error(?: [^:\n]*)?::[^\n]+\.$/);
   assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at .+:\d+:\d+/);
   assert.doesNotMatch(run.errors[0], /Internal error/);
 }

@@ -167,7 +167,7 @@ describe('publish: refusals write no tag', () => {
     assert.equal(run.code, 1, run.stdout);
     assert.equal(run.errors.length, 1, run.stdout);
     assert.match(run.errors[0], message);
-    assert.match(run.errors[0], /^::error::[^\n]+\.$/);
+    assert.match(run.errors[0], /^::error(?: [^:\n]*)?::[^\n]+\.$/);
     assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at .+:\d+:\d+/);
     assert.equal(run.outputs.tags, undefined, 'no tags output');
   }

@@ -204,7 +204,7 @@ describe('stand-in pack', () => {
   it('prints its version', () => {
     const r = node(PACK, ['--version']);
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, '0.38.2+git-standin\n');
+    assert.equal(r.stdout, '0.40.9+git-standin\n');
   });
 
   it('one --target: the platform root packaged into a leading-slash OCI-layout tar that skopeo reads, architecture amd64', async () => {
@@ -361,7 +361,7 @@ describe('release server', () => {
       [['pack', '-rwxr-xr-x']],
     );
     execOk('tar', ['-xzf', path.join(dir, 'pack.tgz'), '-C', dir]);
-    assert.equal(execOk(path.join(dir, 'pack'), ['--version']), '0.38.2+git-standin\n');
+    assert.equal(execOk(path.join(dir, 'pack'), ['--version']), '0.40.9+git-standin\n');
 
     const jam = await get(paths.jam);
     assert.equal(jam.status, 200);

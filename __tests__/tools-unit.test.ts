@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, writeFile } from 'node:fs/promises';
+import semver from 'semver';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,21 +12,52 @@ import { publishedSha256, releaseAsset } from '../src/tools/assets.js';
 import { resolveVersion } from '../src/tools/resolve.js';
 import { toolCacheName } from '../src/tools/install.js';
 import { parseToolRequests } from '../src/tools/request.js';
+import { DEFAULT_VERSIONS, KNOWN_RELEASES, TOOL_NAMES } from '../src/tools/versions.js';
 import { extractArchive, isLayoutEntry } from '../src/util/archive.js';
 
 describe('tool requests', () => {
   it('take pinned defaults and exact versions', () => {
     assert.deepEqual(parseToolRequests(['pack', 'jam@2.17.3', 'buildx@v0.27.0']), [
-      { name: 'pack', version: '0.38.2' },
+      { name: 'pack', version: DEFAULT_VERSIONS.pack },
       { name: 'jam', version: '2.17.3' },
       { name: 'buildx', version: '0.27.0' },
     ]);
   });
   it('refuse unknown tools, inexact versions and repeats', () => {
     assert.throws(() => parseToolRequests(['crane']), /Input "tools" lists "crane", which is not one of pack, jam, buildx/);
-    assert.throws(() => parseToolRequests(['pack@banana']), /pack@banana, which is neither an exact version nor a semver range; write pack@0\.38\.2/);
+    assert.throws(() => parseToolRequests(['pack@banana']), new RegExp(`pack@banana, which is neither an exact version nor a semver range; write pack@${DEFAULT_VERSIONS.pack.replace(/\./g, '\\.')}`));
     assert.deepEqual(parseToolRequests(['pack@0.38', 'jam@latest']), [{ name: 'pack', version: '0.38' }, { name: 'jam', version: 'latest' }]);
     assert.throws(() => parseToolRequests(['pack', 'pack@0.38.1']), /lists pack twice/);
+  });
+  it('read versions from the pinning files repositories keep: .pack-version, .tool-versions, Paketo\'s tools.json', async () => {
+    const workspace = await mkdtemp(path.join(tmpdir(), 'tool-files-'));
+    await mkdir(path.join(workspace, 'scripts', '.util'), { recursive: true });
+    await writeFile(path.join(workspace, '.pack-version'), '# pinned by renovate\n\nv0.40.8  # the one Paketo uses\n');
+    await writeFile(path.join(workspace, '.tool-versions'), 'golang 1.25.1\npack 0.40.6 # asdf\n');
+    await writeFile(path.join(workspace, 'scripts', '.util', 'tools.json'), JSON.stringify({ createpackage: 'v1.73.0', jam: 'v2.18.0', pack: 'v0.40.8' }, null, 2));
+    assert.deepEqual(parseToolRequests(['pack@file:.pack-version'], workspace), [{ name: 'pack', version: '0.40.8' }]);
+    assert.deepEqual(parseToolRequests(['pack@file:.tool-versions'], workspace), [{ name: 'pack', version: '0.40.6' }]);
+    assert.deepEqual(parseToolRequests(['jam@file:scripts/.util/tools.json', 'pack@file:scripts/.util/tools.json'], workspace), [
+      { name: 'jam', version: '2.18.0' },
+      { name: 'pack', version: '0.40.8' },
+    ]);
+    assert.throws(() => parseToolRequests(['buildx@file:scripts/.util/tools.json'], workspace), /tools\.json names no buildx version/);
+    assert.throws(() => parseToolRequests(['jam@file:.tool-versions'], workspace), /\.tool-versions names no jam version/);
+    assert.throws(() => parseToolRequests(['pack@file:missing'], workspace), /asks for pack@file:missing, but .*missing does not exist; give a path relative to the workspace/);
+    await writeFile(path.join(workspace, '.pack-version'), 'banana\n');
+    assert.throws(() => parseToolRequests(['pack@file:.pack-version'], workspace), /asks for pack@file:\.pack-version \(banana\), which is neither/);
+  });
+});
+
+describe('tool defaults', () => {
+  it('are no older than the newest releases recorded in KNOWN_RELEASES, each with its source', () => {
+    assert.deepEqual(Object.keys(KNOWN_RELEASES).sort(), [...TOOL_NAMES].sort());
+    for (const name of TOOL_NAMES) {
+      const known = KNOWN_RELEASES[name];
+      assert.ok(semver.valid(DEFAULT_VERSIONS[name]), `${name} default ${DEFAULT_VERSIONS[name]} is an exact version`);
+      assert.ok(semver.gte(DEFAULT_VERSIONS[name], known.version), `${name} defaults to ${DEFAULT_VERSIONS[name]}, older than ${known.version} (${known.source})`);
+      assert.ok(known.source.length > 10 && known.released.length >= 7, `${name} records where and when ${known.version} was seen`);
+    }
   });
 });
 

@@ -135,7 +135,26 @@ async function buildah(bp: string, work: string, registry: TestRegistry, i: numb
   return result;
 }
 
+/** `npm run cli -- --help` as a user types it (npm's own start included), and the bundle alone. */
+async function cliHelp(): Promise<{ npm: Measure; bundle: Measure }> {
+  const npm: Measure[] = [];
+  const bundle: Measure[] = [];
+  for (let i = 0; i < 5; i++) {
+    npm.push(await timed('npm', ['run', '-s', 'cli', '--', '--help']));
+    bundle.push(await timed(process.execPath, [path.join(ROOT, 'dist', 'index.js'), '--cli', '--help']));
+  }
+  return { npm: median(npm), bundle: median(bundle) };
+}
+
 async function main(): Promise<void> {
+  const help = await cliHelp();
+  console.log(`cli --help: npm run -s cli -- --help ${help.npm.seconds.toFixed(3)} s, node dist/index.js --cli --help ${help.bundle.seconds.toFixed(3)} s (median of 5)`);
+  const helpTarget = { name: 'npm run cli -- --help < 0.5 s', ok: help.npm.seconds < 0.5, value: `${help.npm.seconds.toFixed(3)} s` };
+  if (process.env.BENCH_ONLY === 'cli') {
+    console.log(`${helpTarget.ok ? 'PASS' : 'FAIL'}  ${helpTarget.name}: ${helpTarget.value}`);
+    if (!helpTarget.ok) process.exitCode = 1;
+    return;
+  }
   const work = await mkdtemp(path.join(tmpdir(), 'bench-'));
   const bp = path.join(work, 'bp');
   await mkdir(bp);
@@ -179,6 +198,7 @@ async function main(): Promise<void> {
     }
     const peakRss = Math.max(p.rssMiB ?? 0, pp.rssMiB ?? 0, rerun?.rssMiB ?? 0);
     const targets = [
+      helpTarget,
       { name: 'package+push <= 0.7x buildah', ok: pp.seconds <= 0.7 * peer.seconds, value: `${(pp.seconds / peer.seconds).toFixed(2)}x` },
       { name: 'package-only <= 1.5x floor', ok: p.seconds <= 1.5 * f.seconds, value: `${(p.seconds / f.seconds).toFixed(2)}x` },
       { name: 'peak RSS <= 200 MiB', ok: peakRss <= 200, value: `${peakRss.toFixed(0)} MiB` },

@@ -1,11 +1,18 @@
-import * as core from '@actions/core';
-import { run } from './main.js';
-import { runPost } from './post.js';
-
-// One bundle serves both steps: the main step marks itself in the state the post step reads.
-if (core.getState('isPost') === 'true') {
-  await runPost();
+// One bundle serves the main step, the post step (the main step marks itself in the state the
+// post step reads) and the command line (`node dist/index.js --cli ...`, never how the runner
+// starts an action). Each path imports only what it runs: the imports are "eager" (inside the
+// one bundle, no chunk files) but evaluated on demand, so `--cli --help` loads next to nothing.
+if (process.argv[2] === '--cli') {
+  const { runCli } = await import(/* webpackMode: "eager" */ './cli/cli.js');
+  await runCli(process.argv.slice(3));
 } else {
-  core.saveState('isPost', 'true');
-  await run();
+  const core = await import(/* webpackMode: "eager" */ '@actions/core');
+  if (core.getState('isPost') === 'true') {
+    const { runPost } = await import(/* webpackMode: "eager" */ './post.js');
+    await runPost();
+  } else {
+    core.saveState('isPost', 'true');
+    const { run } = await import(/* webpackMode: "eager" */ './main.js');
+    await run();
+  }
 }

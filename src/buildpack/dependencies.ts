@@ -19,7 +19,7 @@ export interface Dependency {
 export function readDependencies(metadata: Record<string, unknown>, file: string): Dependency[] {
   const raw = metadata.dependencies;
   if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw new InputError(`${file} has a metadata.dependencies that is not an array of tables; write it as [[metadata.dependencies]].`);
+  if (!Array.isArray(raw)) throw new InputError(`${file} has a metadata.dependencies that is not an array of tables; write it as [[metadata.dependencies]].`, { file, key: 'metadata.dependencies' });
   return raw.map((entry, index) => {
     const d = entry as Record<string, unknown>;
     const text = (key: string): string | undefined => (typeof d[key] === 'string' ? (d[key] as string) : undefined);
@@ -28,10 +28,10 @@ export function readDependencies(metadata: Record<string, unknown>, file: string
     const checksum = text('checksum');
     if (checksum !== undefined) {
       const m = /^sha256:([a-fA-F0-9]{64})$/.exec(checksum);
-      if (!m) throw new InputError(`${file} gives dependency ${id} the checksum "${checksum}", which is not sha256:<64 hex digits>; fix it.`);
+      if (!m) throw new InputError(`${file} gives dependency ${id} the checksum "${checksum}", which is not sha256:<64 hex digits>; fix it.`, { file, key: `metadata.dependencies.${index}.checksum` });
       sha256 = m[1].toLowerCase();
     } else if (text('sha256') !== undefined) {
-      if (!/^[a-fA-F0-9]{64}$/.test(text('sha256') as string)) throw new InputError(`${file} gives dependency ${id} the sha256 "${text('sha256')}", which is not 64 hex digits; fix it.`);
+      if (!/^[a-fA-F0-9]{64}$/.test(text('sha256') as string)) throw new InputError(`${file} gives dependency ${id} the sha256 "${text('sha256')}", which is not 64 hex digits; fix it.`, { file, key: `metadata.dependencies.${index}.sha256` });
       sha256 = (text('sha256') as string).toLowerCase();
     }
     return { index, id, version: text('version'), uri: text('uri'), sha256, os: text('os'), arch: text('arch') };
@@ -73,7 +73,7 @@ export function filterDependencies(text: string, total: number, keep: Set<number
     const uri = uris.get(element.index);
     if (uri === undefined) continue;
     const line = element.find('uri');
-    if (!line) throw new InputError(`${file} has dependency #${element.index + 1} without a uri to rewrite; add uri = "...".`, { file });
+    if (!line) throw new InputError(`${file} has dependency #${element.index + 1} without a uri to rewrite; add uri = "...".`, { file, key: `metadata.dependencies.${element.index}` });
     edits.push({ start: line.value.range[0], end: line.value.range[1], text: tomlString(uri) });
   }
   const result = applyEdits(doc, edits);

@@ -105,26 +105,26 @@ export function parseDescriptor(text: string, file: string, kind: ModuleKind = '
   if (!id || !ID.test(id)) {
     throw new InputError(
       `${file} has ${id ? `the ${kind} id "${id}", which is not valid` : `no ${kind}.id`}; set [${kind}] id to letters, digits, ".", "-" and "/" (for example "acme/my-${kind}").`,
-      { file },
+      { file, key: `${kind}.id` },
     );
   }
   const metadata = doc.metadata === undefined ? {} : table(doc.metadata, file, '[metadata]');
   const includeFiles = metadata['include-files'];
   if (includeFiles !== undefined && !isStringArray(includeFiles)) {
-    throw new InputError(`${file} has a metadata.include-files that is not a list of paths; write include-files = ["bin/run", "${DESCRIPTOR_FILES[kind]}"].`, { file });
+    throw new InputError(`${file} has a metadata.include-files that is not a list of paths; write include-files = ["bin/run", "${DESCRIPTOR_FILES[kind]}"].`, { file, key: 'metadata.include-files' });
   }
   const stacks = tables(doc.stacks, file, 'stacks').map((s) => ({
     id: str(s.id, file, 'stacks.id') ?? '',
     ...(isStringArray(s.mixins) && s.mixins.length ? { mixins: s.mixins } : {}),
   }));
-  const targets = tables(doc.targets, file, 'targets').map((t) => readTarget(t, file));
+  const targets = tables(doc.targets, file, 'targets').map((t, i) => readTarget(t, file, i));
   const order = doc.order === undefined ? undefined : tables(doc.order, file, 'order').map((o) => ({ group: tables(o.group, file, 'order.group').map((g) => moduleRef(g, file)) }));
   if (kind === 'extension' && order) {
-    throw new InputError(`${file} has [[order]], but an image extension cannot be a composite; package its buildpacks as a composite buildpack instead.`, { file });
+    throw new InputError(`${file} has [[order]], but an image extension cannot be a composite; package its buildpacks as a composite buildpack instead.`, { file, key: 'order' });
   }
   if (order && (stacks.length || targets.length)) {
     // pack refuses it: a composite's stacks and targets are those of its components.
-    throw new InputError(`${file} has [[order]] and ${targets.length ? '[[targets]]' : '[[stacks]]'}, which pack refuses for a composite; move the targets to package.toml and remove them from buildpack.toml.`, { file });
+    throw new InputError(`${file} has [[order]] and ${targets.length ? '[[targets]]' : '[[stacks]]'}, which pack refuses for a composite; move the targets to package.toml and remove them from buildpack.toml.`, { file, key: targets.length ? 'targets' : 'stacks' });
   }
   return {
     kind,
@@ -166,7 +166,7 @@ function moduleRef(g: Record<string, unknown>, file: string): ModuleRef {
     clearEnv: g['clear-env'] === true ? true : undefined,
     optional: g.optional === true ? true : undefined,
   };
-  if (!ref.id) throw new InputError(`${file} has an [[order.group]] entry without an id; give each group entry the id (and version) of a component.`, { file });
+  if (!ref.id) throw new InputError(`${file} has an [[order.group]] entry without an id; give each group entry the id (and version) of a component.`, { file, key: 'order.group' });
   return ref;
 }
 
@@ -178,24 +178,26 @@ function apiVersion(value: unknown, file: string): string {
   if (value === undefined) return '0.1';
   const text = typeof value === 'number' ? String(value) : value;
   const match = typeof text === 'string' ? /^v?(\d+)(?:\.(\d+))?$/.exec(text.trim()) : null;
-  if (!match) throw new InputError(`${file} has api = ${JSON.stringify(value)}, which is not a Buildpack API version; write it like api = "0.10".`, { file });
+  if (!match) throw new InputError(`${file} has api = ${JSON.stringify(value)}, which is not a Buildpack API version; write it like api = "0.10".`, { file, key: 'api' });
   return `${Number(match[1])}.${Number(match[2] ?? 0)}`;
 }
 
 function stringList(value: unknown, file: string, key: string): string[] | undefined {
   if (value === undefined) return undefined;
-  if (!isStringArray(value)) throw new InputError(`${file} has a ${key} that is not a list of strings; write ${key.split('.').pop()} = ["..."].`, { file });
+  if (!isStringArray(value)) throw new InputError(`${file} has a ${key} that is not a list of strings; write ${key.split('.').pop()} = ["..."].`, { file, key });
   return value.length ? value : undefined;
 }
 
-function readTarget(t: Record<string, unknown>, file: string): Target {
+function readTarget(t: Record<string, unknown>, file: string, index: number): Target {
+  const at = (key: string): string => `targets.${index}.${key}`;
+  const field = (value: unknown, key: string): string | undefined => str(value, file, `targets.${key}`, at(key));
   return {
-    os: str(t.os, file, 'targets.os'),
-    arch: str(t.arch, file, 'targets.arch'),
-    variant: str(t.variant, file, 'targets.variant'),
+    os: field(t.os, 'os'),
+    arch: field(t.arch, 'arch'),
+    variant: field(t.variant, 'variant'),
     distros: t.distros === undefined ? undefined : tables(t.distros, file, 'targets.distros').map((d) => ({
-      name: str(d.name, file, 'targets.distros.name'),
-      version: str(d.version, file, 'targets.distros.version'),
+      name: field(d.name, 'distros.name'),
+      version: field(d.version, 'distros.version'),
     })),
   };
 }
@@ -210,10 +212,11 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-function str(value: unknown, file: string, key: string): string | undefined {
+/** `key` names it in the message; `at`, where it is (with array indices), for the line. */
+function str(value: unknown, file: string, key: string, at: string = key): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
-    throw new InputError(`${file} has a ${key} that is not a string; quote its value.`, { file });
+    throw new InputError(`${file} has a ${key} that is not a string; quote its value.`, { file, key: at });
   }
   return value;
 }
@@ -223,7 +226,7 @@ function table(value: unknown, file: string, key: string): Record<string, unknow
     throw new InputError(`${file} has no ${key} table; add it with at least an id.`, { file });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InputError(`${file} has a ${key} that is not a table; write it as a [table].`);
+    throw new InputError(`${file} has a ${key} that is not a table; write it as a [table].`, { file, key: key.replace(/^\[|\]$/g, '') });
   }
   return value as Record<string, unknown>;
 }
@@ -231,7 +234,7 @@ function table(value: unknown, file: string, key: string): Record<string, unknow
 function tables(value: unknown, file: string, key: string): Record<string, unknown>[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
-    throw new InputError(`${file} has a ${key} that is not an array of tables; write it as [[${key}]].`);
+    throw new InputError(`${file} has a ${key} that is not an array of tables; write it as [[${key}]].`, { file, key });
   }
   return value as Record<string, unknown>[];
 }

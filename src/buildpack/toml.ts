@@ -98,6 +98,22 @@ function startsWith(a: Path, prefix: Path): boolean {
   return a.length >= prefix.length && prefix.every((x, i) => a[i] === x);
 }
 
+/**
+ * The line (1-based) where a dotted key is written (`targets.os` is the first target's os,
+ * `targets.1.os` the second's): its key/value, else its table header, else its parent's.
+ */
+export function lineOf(doc: TomlDocument, key: string): number | undefined {
+  // `dependencies.2.uri` names the third element's; `dependencies.uri` the first one written.
+  const matches = (p: Path, wanted: string): boolean => p.join('.') === wanted || p.filter((x) => typeof x === 'string').join('.') === wanted;
+  for (let parts = key.split('.'); parts.length; parts = parts.slice(0, -1)) {
+    const wanted = parts.join('.');
+    for (const { path, node } of keyValues(doc)) if (matches(path, wanted)) return node.loc.start.line;
+    const header = tables(doc).find((t) => matches(t.resolvedKey, wanted));
+    if (header) return header.loc.start.line;
+  }
+  return undefined;
+}
+
 /** The tables of the document in source order. */
 export function tables(doc: TomlDocument): AST.TOMLTable[] {
   return doc.ast.body[0].body.filter((n): n is AST.TOMLTable => n.type === 'TOMLTable');

@@ -38,11 +38,13 @@ export function resolveVersion(input: string | undefined, descriptor: BuildpackD
   if (!version) {
     throw new InputError(
       `${descriptor.file} has no ${descriptor.kind}.version and the "version" input is empty; set the version input (for example version: 1.2.3).`,
+      { file: descriptor.file, key: descriptor.kind },
     );
   }
   if (!TAG.test(version)) {
     throw new InputError(
       `${descriptor.file} has the version "${version}", which is not a real version; set the "version" input (for example version: 1.2.3) or write one into ${path.basename(descriptor.file)}.`,
+      { file: descriptor.file, key: `${descriptor.kind}.version` },
     );
   }
   return version;

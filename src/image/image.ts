@@ -28,6 +28,8 @@ export interface ImageRequest {
   format: Format;
   /** For a composite: its components' images for this platform, layers already in the store. */
   components?: ComponentImage[];
+  /** The manifest's own annotations (the input's `manifest:` items for this platform). */
+  annotations?: Record<string, string>;
 }
 
 /** A component of a composite, as its image for one platform describes it. */
@@ -77,6 +79,7 @@ export async function writeBuildpackImage(request: ImageRequest, store: BlobStor
     mediaType: types.manifest,
     config: configBlob.descriptor,
     layers,
+    ...manifestAnnotations(request.annotations),
   };
   const manifestBlob = await store.writeJson(types.manifest, manifest);
   return {
@@ -86,6 +89,11 @@ export async function writeBuildpackImage(request: ImageRequest, store: BlobStor
     layers,
     diffIDs,
   };
+}
+
+/** `annotations` for a manifest, keys sorted, or nothing at all: pack writes none. */
+export function manifestAnnotations(annotations: Record<string, string> | undefined): { annotations?: Record<string, string> } {
+  return annotations && Object.keys(annotations).length ? { annotations: sortedRecord(annotations) } : {};
 }
 
 /**

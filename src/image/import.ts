@@ -8,7 +8,7 @@ import { formatPlatform, type Platform } from '../platform/platform.js';
 import { extractArchive, isLayoutEntry } from '../util/archive.js';
 import { InputError } from '../util/errors.js';
 import { hashFile } from '../util/hash.js';
-import type { PlatformImage } from './image.js';
+import { manifestAnnotations, type PlatformImage } from './image.js';
 import { BUILDPACKAGE_METADATA_LABEL, BUILDPACK_LAYERS_LABEL } from './labels.js';
 import * as log from '../util/log.js';
 
@@ -16,9 +16,17 @@ import * as log from '../util/log.js';
  * Imports one platform's image from a `.cnb` written by pack, whatever its quirks: entry names
  * with a leading `/`, Docker media types, and a config whose architecture is missing, empty or
  * wrong (pack wrote amd64 for every target, later ""). The config gets the platform it was
- * built for, the manifest the chosen format; the layers keep their exact bytes and diffIDs.
+ * built for, the manifest the chosen format (and the given annotations); the layers keep their
+ * exact bytes and diffIDs.
  */
-export async function importCnb(file: string, platform: Platform, format: Format, store: BlobStore, scratch: string): Promise<PlatformImage> {
+export async function importCnb(
+  file: string,
+  platform: Platform,
+  format: Format,
+  store: BlobStore,
+  scratch: string,
+  annotations?: Record<string, string>,
+): Promise<PlatformImage> {
   const dir = await mkdtemp(path.join(scratch, 'cnb-'));
   try {
     await extractArchive(createReadStream(file), dir, { archive: file, leadingSlashAllowed: isLayoutEntry });
@@ -64,7 +72,7 @@ export async function importCnb(file: string, platform: Platform, format: Format
       layers.push({ mediaType: (gzip ? types.layer : layerMediaType('application/vnd.oci.image.layer.v1.tar', format)) as string, digest: layer.digest, size: seen.size });
     }
     const configBlob = await store.writeJson(types.config, config);
-    const manifestBlob = await store.writeJson(types.manifest, { schemaVersion: 2, mediaType: types.manifest, config: configBlob.descriptor, layers });
+    const manifestBlob = await store.writeJson(types.manifest, { schemaVersion: 2, mediaType: types.manifest, config: configBlob.descriptor, layers, ...manifestAnnotations(annotations) });
     return { platform, manifest: manifestBlob.descriptor, config: configBlob.descriptor, layers, diffIDs: config.rootfs?.diff_ids ?? [] };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { INPUT_NAMES } from './names.js';
 
 export function usage(): string {
   const flags = INPUT_NAMES.filter((n) => !SECRET_INPUTS[n]);
-  return `usage: npm run cli -- [--<input> <value>]...\ninputs: ${flags.join(', ')}\nsecrets from the environment: ${Object.values(SECRET_INPUTS).join(', ')}`;
+  return `usage: npm run cli -- [--<input> <value>]... [--debug]\n   (or node dist/index.js --cli ...)\ninputs: ${flags.join(', ')}\nsecrets from the environment: ${Object.values(SECRET_INPUTS).join(', ')}\n--debug: also print debug lines and, on failure, the stack`;
 }
 
 /** Inputs that must not travel in argv, where any process on the machine can read them. */

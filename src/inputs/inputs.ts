@@ -1,8 +1,10 @@
+import * as core from '@actions/core';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Format } from '../oci/types.js';
 import { InputError } from '../util/errors.js';
 import { registerSecret } from '../util/secrets.js';
+import { commaJoinedItems, parseAnnotations, type AnnotationSet } from './annotations.js';
 import { parseLines, parseList } from './list.js';
 import { inputVariable } from './names.js';
 
@@ -21,7 +23,8 @@ export interface Inputs {
   experimental: boolean;
   /** Raw names; undefined means "every architecture but amd64". */
   experimentalArchitectures?: string[];
-  annotations: Record<string, string>;
+  /** By level: index (the default), manifest, index-descriptor, manifest-descriptor. */
+  annotations: AnnotationSet;
   /** Full references to publish the index under (not yet parsed). */
   tags: string[];
   push: boolean;
@@ -49,6 +52,8 @@ export interface Inputs {
   smokeTest: 'none' | 'emulated' | 'native';
   smokeApp?: string;
   smokeCommand?: string;
+  /** Write the job summary (the `summary` input, unless DOCKER_BUILD_SUMMARY=false). */
+  summary: boolean;
 }
 
 /** Reads an input the way the runner passes it (trimmed unless asked otherwise); the CLI sets the same variables. */
@@ -90,6 +95,12 @@ export function getInputs(reader?: InputReader, env: NodeJS.ProcessEnv = process
   if (read('smoke-test').trim() && read('smoke-test').trim() !== 'none' && !read('smoke-app').trim() && !read('smoke-command').trim()) {
     throw new InputError('Input "smoke-test" is set but "smoke-app" is empty; set smoke-app to a sample app directory the buildpack detects (or give a smoke-command).');
   }
+  const annotations = parseAnnotations(read('annotations'));
+  for (const a of commaJoinedItems(annotations)) {
+    core.warning(
+      `Input "annotations" gives ${a.key} the value "${a.value.slice(0, 120)}", commas included: annotations are one per line, as docker's actions read them; put each key=value on its own line if these were meant as several.`,
+    );
+  }
   return {
     path: path.resolve(read('path').trim() || '.'),
     architectures: parseList(read('architectures')),
@@ -99,7 +110,7 @@ export function getInputs(reader?: InputReader, env: NodeJS.ProcessEnv = process
     buildCommand,
     experimental: bool(read, 'experimental', false),
     experimentalArchitectures: experimentalArchitectures.length ? experimentalArchitectures : undefined,
-    annotations: parseAnnotations(read('annotations')),
+    annotations,
     tags: parseList(read('tags')),
     push: bool(read, 'push', true),
     registryUsername,
@@ -120,6 +131,7 @@ export function getInputs(reader?: InputReader, env: NodeJS.ProcessEnv = process
     smokeTest: oneOf(read, 'smoke-test', ['none', 'emulated', 'native'], 'none'),
     smokeApp: read('smoke-app').trim() ? path.resolve(read('smoke-app').trim()) : undefined,
     smokeCommand: read('smoke-command').trim() || undefined,
+    summary: bool(read, 'summary', true) && !dockerSummaryOff(env),
   };
 }
 
@@ -168,42 +180,27 @@ function oneOf<T extends string>(read: InputReader, name: string, allowed: reado
 }
 
 /** YAML 1.2 core-schema booleans, as core.getBooleanInput accepts, with a default when empty. */
+/** docker/build-push-action's convention for turning its job summary off. */
+function dockerSummaryOff(env: NodeJS.ProcessEnv): boolean {
+  return env.DOCKER_BUILD_SUMMARY?.trim().toLowerCase() === 'false';
+}
+
+/**
+ * Whether a failure may write the job summary: read on its own, since the inputs may be what
+ * failed; an unreadable `summary` counts as the default, true.
+ */
+export function summaryWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  try {
+    return bool(envReader(env), 'summary', true) && !dockerSummaryOff(env);
+  } catch {
+    return true;
+  }
+}
+
 export function bool(read: InputReader, name: string, fallback: boolean): boolean {
   const value = read(name).trim();
   if (value === '') return fallback;
   if (['true', 'True', 'TRUE'].includes(value)) return true;
   if (['false', 'False', 'FALSE'].includes(value)) return false;
   throw new InputError(`Input "${name}" is "${value}"; use true or false.`);
-}
-
-// OCI annotation keys are reverse-domain names; this is the character set the spec's examples
-// and every registry accept.
-const ANNOTATION_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
-
-/**
- * `key=value` items separated by newlines or commas. A comma followed by something that is not
- * `key=` belongs to the value ("description=Fast, small" is one item), so descriptions survive.
- * Later keys override earlier ones.
- */
-export function parseAnnotations(value: string): Record<string, string> {
-  const items: string[] = [];
-  for (const line of parseLines(value)) {
-    for (const segment of line.split(',')) {
-      const startsItem = /^\s*[A-Za-z0-9][A-Za-z0-9._/-]*\s*=/.test(segment);
-      if (startsItem || items.length === 0 || segment.trim() === '') items.push(segment);
-      else items[items.length - 1] += `,${segment}`;
-    }
-  }
-  const annotations: Record<string, string> = {};
-  for (const item of items.map((i) => i.trim()).filter(Boolean)) {
-    const eq = item.indexOf('=');
-    const key = eq > 0 ? item.slice(0, eq).trim() : '';
-    if (!ANNOTATION_KEY.test(key)) {
-      throw new InputError(
-        `Input "annotations" has the item "${item}", which is not key=value with a key like org.opencontainers.image.title; write one key=value per line.`,
-      );
-    }
-    annotations[key] = item.slice(eq + 1).trim();
-  }
-  return annotations;
 }

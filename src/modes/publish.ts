@@ -1,4 +1,3 @@
-import * as core from '@actions/core';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,12 +12,13 @@ import { MediaType, type Descriptor } from '../oci/types.js';
 import { parseTags } from '../plan/plan.js';
 import { parsePlatform, formatPlatform } from '../platform/platform.js';
 import { checkExpectedDigest } from '../publish/expected.js';
-import { LOGGER, loginOf, openRegistries } from '../publish/registries.js';
+import { loginOf, openRegistries } from '../publish/registries.js';
 import type { ManifestContent } from '../registry/write.js';
 import { publish } from '../registry/write.js';
 import { formatReference, repositoryName } from '../registry/reference.js';
 import type { ManifestRecord, RunMetadata } from '../report/outputs.js';
-import { setOutputs } from '../report/outputs.js';
+import { imageSize, setOutputs } from '../report/outputs.js';
+import { RunProgress } from '../report/progress.js';
 import { writeSummary } from '../report/summary.js';
 import { extractArchive, isLayoutEntry } from '../util/archive.js';
 import { releaseTemporary, trackTemporary } from '../util/cancel.js';
@@ -37,24 +37,32 @@ const MAX_JSON = 8 * 1024 * 1024;
  * of mode: all. No buildpack directory is needed; every blob is checked against its digest
  * before anything is sent.
  */
-export async function runPublish(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<void> {
+export async function runPublish(inputs: Inputs, env: NodeJS.ProcessEnv, progress: RunProgress = new RunProgress()): Promise<void> {
   if (!inputs.layout) {
     throw new InputError('Input "layout" is empty, but mode: publish publishes a layout; set it to the layout output of the packaging run, or to a .tar/.tar.gz of that directory (the -oci-layout.tar release asset).');
+  }
+  if (inputs.annotations.items.length) {
+    throw new InputError('Input "annotations" is set, but mode: publish publishes the layout byte for byte, annotations as they were written; give the annotations to the run that packaged it, or remove them here.');
   }
   const tags = parseTags(inputs.tags);
   if (!tags.length) throw new InputError('Input "tags" is empty, but mode: publish exists to write the index under tags; set tags to the references to publish to.');
   const work = await mkdtemp(path.join(env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-work-'));
   trackTemporary(work);
   try {
-    const dir = await core.group('Read the layout', () => openLayout(inputs.layout as string, work));
+    const dir = await progress.step('Read the layout', () => openLayout(inputs.layout as string, work));
     const layout = await readLayout(dir, inputs.layout as string, normaliseVersionInput(inputs.version));
+    if (layout.id) progress.module = { id: layout.id, version: layout.version ?? layout.name ?? '' };
     log.info(`${layout.index.descriptor.digest} (${layout.name ?? 'unnamed'}) over ${layout.records.map((r) => `${formatPlatform(r.platform)} ${r.digest}`).join(', ')}`);
     checkExpectedDigest(layout.index.descriptor.digest, inputs.expectedDigest);
     let pushed: string[] = [];
     let push: RunMetadata['push'];
     if (inputs.push) {
       const clients = await openRegistries(tags.map((t) => t.registry), loginOf(inputs, tags[0].registry), env);
-      const result = await core.group('Publish', () => publish({ store: new BlobStore(dir), manifests: layout.manifests, index: layout.index }, tags, clients, LOGGER));
+      progress.tagsPlanned = tags.length;
+      const result = await progress.step('Publish', () => {
+        progress.contentSent = true;
+        return publish({ store: new BlobStore(dir), manifests: layout.manifests, index: layout.index }, tags, clients, progress.logger());
+      });
       pushed = result.tags;
       push = { ...result.stats, ...clients.stats() };
       log.info(`Uploaded ${result.stats.uploaded} blobs (${result.stats.bytesUploaded} bytes), mounted ${result.stats.mounted}, ${result.stats.existing} already present.`);
@@ -69,6 +77,7 @@ export async function runPublish(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
       size: layout.index.descriptor.size,
       layout: inputs.layout as string,
       manifests: layout.records,
+      imageSizes: Object.fromEntries(layout.records.map((r, i) => [formatPlatform(r.platform), imageSize(layout.manifests[i].blobs)])),
       'cnb-files': {},
       annotations: layout.annotations,
       image: `${repositoryName(tags[0])}@${layout.index.descriptor.digest}`,
@@ -78,7 +87,7 @@ export async function runPublish(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
       smoke: [],
     };
     setOutputs(metadata);
-    await writeSummary(metadata);
+    await writeSummary(metadata, inputs.summary);
   } finally {
     await rm(work, { recursive: true, force: true });
     releaseTemporary(work);

@@ -9,6 +9,7 @@ import { resolveComponents } from '../composite/composite.js';
 import { readPackageConfig, type PackageConfig } from '../composite/package-toml.js';
 import { downloadDependencies, type DownloadedDependency } from '../dependencies/download.js';
 import type { Inputs } from '../inputs/inputs.js';
+import { annotationsAt } from '../inputs/annotations.js';
 import { checkOutput } from '../package/output.js';
 import { logPackage, packageBuildpack, type ImageSource, type PackageResult } from '../package/package.js';
 import { buildNativeImages } from '../packager/native.js';
@@ -19,6 +20,7 @@ import { publishRelease } from '../publish/release.js';
 import { loginOf, openRegistries, type Registries } from '../publish/registries.js';
 import type { PublishReport } from '../publish/release.js';
 import { runMetadata, setOutputs } from '../report/outputs.js';
+import { RunProgress } from '../report/progress.js';
 import { writeSummary } from '../report/summary.js';
 import { smokeTest, type SmokeResult } from '../smoke/smoke.js';
 import type { InstalledTool } from '../tools/install.js';
@@ -34,20 +36,24 @@ import * as log from '../util/log.js';
  * output), then build every platform, package them into one index, smoke-test, publish, report.
  * With mode: package, blobs and manifests are pushed by digest and no tag is written.
  */
-export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<void> {
-  const descriptor = await core.group('Read buildpack', () => readDescriptor(inputs.path));
+export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv, progress: RunProgress = new RunProgress()): Promise<void> {
+  const descriptor = await progress.step('Read buildpack', () => readDescriptor(inputs.path));
   const packageConfig = descriptor.order ? await readPackageConfig(inputs.path, descriptor.file) : undefined;
+  progress.stage = 'Plan';
   const plan = planRelease(inputs, descriptor, env, packageConfig);
+  progress.module = { id: descriptor.id, version: plan.version };
+  progress.tagsPlanned = inputs.push && inputs.mode !== 'package' ? plan.tags.length : 0;
   log.info(`${descriptor.id} ${plan.version} for ${plan.platforms.map(formatPlatform).join(', ')}`);
   const runnerTemp = path.resolve(env.RUNNER_TEMP || tmpdir());
   await checkOutput(inputs.output, { buildpackDir: inputs.path, runnerTemp });
-  const installed = plan.tools.length ? await core.group('Install tools', () => installTools(plan.tools, inputs)) : [];
-  const clients = await openClients(inputs, plan, packageConfig, env);
+  const installed = plan.tools.length ? await progress.step('Install tools', () => installTools(plan.tools, inputs)) : [];
+  const clients = await openClients(inputs, plan, packageConfig, env, progress);
 
   const work = await mkdtemp(path.join(runnerTemp, 'multiarch-buildpack-work-'));
   trackTemporary(work);
   try {
     // Resolved (and local ones built) in every mode: a dry run ships what a publish ships.
+    progress.stage = 'Build';
     const components = packageConfig ? await resolveComponents(packageConfig, descriptor, plan, clients, work) : undefined;
     const images =
       inputs.packager === 'pack'
@@ -63,7 +69,7 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
             dependencies: inputs.offline ? startDownloads(inputs, descriptor, plan, env) : undefined,
             components: components?.images,
           });
-    const result = await core.group('Package', async () => {
+    const result = await progress.step('Package', async () => {
       const packaged = await packageBuildpack({ descriptor, plan, output: inputs.output, images });
       logPackage(packaged, plan.version);
       return packaged;
@@ -78,9 +84,13 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
       checkExpectedDigest(result.index.digest, inputs.expectedDigest);
       if (inputs.smokeCommand) await cnbFiles; // smoke-command gets a .cnb as IMAGE
       throwIfCancelled();
+      progress.stage = 'Smoke test';
       smoke = await smokeRelease(inputs, descriptor, plan, result, work);
       throwIfCancelled();
-      published = await core.group('Publish', () => publishRelease(result, plan, { push: inputs.push, mode: inputs.mode === 'package' ? 'package' : 'all' }, clients, components?.sources));
+      published = await progress.step('Publish', () => {
+        progress.contentSent = inputs.push && plan.tags.length > 0;
+        return publishRelease(result, plan, { push: inputs.push, mode: inputs.mode === 'package' ? 'package' : 'all', logger: progress.logger() }, clients, components?.sources);
+      });
     } catch (error) {
       failure = { error };
     }
@@ -106,7 +116,7 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv): Promis
     if (failure) throw failure.error;
     const metadata = { ...runMetadata(descriptor, plan, result, published, installed, smoke), assets };
     setOutputs(metadata);
-    await writeSummary(metadata);
+    await writeSummary(metadata, inputs.summary);
   } finally {
     await rm(work, { recursive: true, force: true });
     releaseTemporary(work);
@@ -154,11 +164,11 @@ function startDownloads(inputs: Inputs, descriptor: BuildpackDescriptor, plan: R
  * Registry clients, opened once and shared by the component reads and the publish: the tags'
  * registries when pushing, a composite's component registries always.
  */
-async function openClients(inputs: Inputs, plan: ReleasePlan, packageConfig: PackageConfig | undefined, env: NodeJS.ProcessEnv): Promise<Registries | undefined> {
+async function openClients(inputs: Inputs, plan: ReleasePlan, packageConfig: PackageConfig | undefined, env: NodeJS.ProcessEnv, progress: RunProgress): Promise<Registries | undefined> {
   const registries = new Set<string>(inputs.push ? plan.tags.map((t) => t.registry) : []);
   for (const c of packageConfig?.components ?? []) if (c.kind === 'image') registries.add(c.ref.registry);
   if (!registries.size) return undefined;
-  return core.group('Registries', () => openRegistries([...registries], loginOf(inputs, plan.tags[0]?.registry), env));
+  return progress.step('Registries', () => openRegistries([...registries], loginOf(inputs, plan.tags[0]?.registry), env));
 }
 
 /** jam pack, then pack buildpack package per platform, with the installed tools. */
@@ -167,6 +177,6 @@ async function packWithTools(inputs: Inputs, descriptor: BuildpackDescriptor, pl
   const outputs = await core.group('Build and package with jam and pack', () =>
     packageWithPack({ dir: inputs.path, descriptor, version: plan.version, platforms: plan.platforms, work, jam: tool('jam'), pack: tool('pack'), offline: inputs.offline, run: runProcess }),
   );
-  return packImages(outputs, plan.format, work);
+  return packImages(outputs, plan.format, work, (platform) => annotationsAt(plan.annotationSet, 'manifest', platform));
 }
 

@@ -21,13 +21,16 @@ import { runnerPlatform } from '../smoke/runner.js';
 import { smokeTest, type SmokeSubject } from '../smoke/smoke.js';
 import { RegistryError } from '../registry/errors.js';
 import { InputError } from '../util/errors.js';
+import { RunProgress } from '../report/progress.js';
+import { writeSmokeSummary } from '../report/summary.js';
 
 /**
  * mode: smoke: on this runner (an arm64 runner, say), pull each listed platform by digest from
  * the first tag's repository, where mode: package pushed it, and smoke-test it natively.
  * Which platforms: `architectures` when set, else the runner's own.
  */
-export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<void> {
+export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv, progress: RunProgress = new RunProgress()): Promise<void> {
+  progress.stage = 'Smoke test';
   const records = parseManifestRecords(inputs.manifests);
   const tags = parseTags(inputs.tags);
   if (!tags.length) throw new InputError('Input "tags" is empty, but mode: smoke pulls from the first tag\'s repository; set tags as in the package job.');
@@ -61,6 +64,7 @@ export async function runSmoke(inputs: Inputs, env: NodeJS.ProcessEnv): Promise<
     const mode = inputs.smokeTest === 'none' ? 'native' : inputs.smokeTest;
     const results = await smokeTest(subjects, store, { mode, app: inputs.smokeApp, command: inputs.smokeCommand, scratch, ...(info as { id: string; version: string; api: string; kind: ModuleKind }) });
     core.setOutput('smoke', JSON.stringify(results.map(smokeRecord)));
+    await writeSmokeSummary(`${source.registry}/${source.repository}`, results.map(smokeRecord), inputs.summary);
     log.info(`Smoke-tested ${results.filter((r) => r.status === 'passed').length} of ${results.length} from ${formatReference(source)}'s repository.`);
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -2,16 +2,17 @@ import path from 'node:path';
 import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
 import { cnbFileName, writeCnb } from '../image/cnb.js';
 import type { PlatformImage } from '../image/image.js';
-import { imageIndex } from '../oci/index.js';
+import { annotationsAt } from '../inputs/annotations.js';
+import { releaseIndex } from './release-index.js';
 import { VIEW_OF_ANNOTATION, writeLayoutFiles, type LayoutEntry } from '../oci/layout.js';
 import { BlobStore } from '../oci/store.js';
-import { MediaType, mediaTypes, type Descriptor } from '../oci/types.js';
+import { MediaType, type Descriptor } from '../oci/types.js';
 import type { ReleasePlan } from '../plan/plan.js';
 import { formatPlatform, samePlatform } from '../platform/platform.js';
 import { commitStaging, createStaging, discardStaging } from './output.js';
 import * as log from '../util/log.js';
 
-export const EXPERIMENTAL_ANNOTATION = 'io.paketo.experimental';
+export { EXPERIMENTAL_ANNOTATION } from './release-index.js';
 
 export interface PackagedPlatform {
   image: PlatformImage;
@@ -69,17 +70,9 @@ export async function packageBuildpack(request: PackageRequest): Promise<StagedP
       experimental: plan.experimental.some((e) => samePlatform(e, image.platform)),
       name: cnbFileName(descriptor.id, plan.version, image),
     }));
-    const index = imageIndex(
-      mediaTypes(plan.format).index,
-      platforms.map((p) => ({
-        manifest: p.image.manifest,
-        platform: p.image.platform,
-        annotations: p.experimental ? { [EXPERIMENTAL_ANNOTATION]: 'true' } : undefined,
-      })),
-      plan.annotations,
-    );
+    const index = releaseIndex(plan, platforms.map((p) => ({ manifest: p.image.manifest, platform: p.image.platform, experimental: p.experimental })));
     const indexBlob = await store.writeJson(index.mediaType, index);
-    const entries: LayoutEntry[] = [{ descriptor: indexBlob.descriptor, refName: plan.version }];
+    const entries: LayoutEntry[] = [{ descriptor: indexBlob.descriptor, refName: plan.version, annotations: annotationsAt(plan.annotationSet, 'index-descriptor') }];
     if (index.mediaType === MediaType.DockerManifestList) {
       // skopeo and podman read only OCI manifests and indexes from a layout's index.json: beside
       // the Docker manifest list that is published, name an OCI index over the same manifests.

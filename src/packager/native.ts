@@ -6,6 +6,7 @@ import { chooseStrategy } from '../build/strategy.js';
 import { escapedId, type BuildpackDescriptor } from '../buildpack/descriptor.js';
 import { scanTree } from '../buildpack/files.js';
 import type { BuildMode } from '../inputs/inputs.js';
+import { annotationsAt } from '../inputs/annotations.js';
 import { runProcess } from '../util/process.js';
 import path from 'node:path';
 import type { SourceEntry } from '../buildpack/files.js';
@@ -89,7 +90,10 @@ export async function nativeImages(
     const byPlatform = components ? await components(store) : undefined;
     return mapLimit(builds, coreCount(), (build, i) =>
       writeBuildpackImage(
-        { descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format, components: byPlatform?.get(formatPlatform(build.platform)) },
+        { descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format,
+          components: byPlatform?.get(formatPlatform(build.platform)),
+          annotations: annotationsAt(plan.annotationSet, 'manifest', build.platform),
+        },
         store,
       ),
     );

@@ -83,10 +83,15 @@ function check(what: string, result: ProcessResult): void {
 }
 
 /** The pack packager's images: each .cnb imported, its config corrected to its platform. */
-export function packImages(outputs: PackOutput[], format: Format, scratch: string): (store: BlobStore) => Promise<PlatformImage[]> {
+export function packImages(
+  outputs: PackOutput[],
+  format: Format,
+  scratch: string,
+  annotationsOf: (platform: Platform) => Record<string, string> = () => ({}),
+): (store: BlobStore) => Promise<PlatformImage[]> {
   return async (store) => {
     const images: PlatformImage[] = [];
-    for (const o of outputs) images.push(await importCnb(o.cnb, o.platform, format, store, scratch));
+    for (const o of outputs) images.push(await importCnb(o.cnb, o.platform, format, store, scratch, annotationsOf(o.platform)));
     return images;
   };
 }

@@ -8,6 +8,7 @@ import { parseToolRequests, type ToolRequest } from '../tools/request.js';
 import { DEFAULT_VERSIONS } from '../tools/versions.js';
 import { comparePlatforms, formatPlatform, parsePlatform, parsePlatformList, samePlatform, type Platform } from '../platform/platform.js';
 import * as log from '../util/log.js';
+import { annotationsAt, hasAnnotations, type AnnotationSet } from '../inputs/annotations.js';
 import { InputError } from '../util/errors.js';
 
 /** What one run will produce, decided before anything is built. */
@@ -16,7 +17,10 @@ export interface ReleasePlan {
   /** Sorted in index order. */
   platforms: Platform[];
   experimental: Platform[];
+  /** The image index's annotations: the known ones, then the input's `index:` ones. */
   annotations: Record<string, string>;
+  /** Every annotation of the input, by level (manifest, manifest-descriptor, index-descriptor too). */
+  annotationSet: AnnotationSet;
   /** The images' creation time: fixed, never the wall clock. */
   created: string;
   format: Format;
@@ -50,7 +54,7 @@ export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env
   }
   if (inputs.format === 'docker') {
     // A Docker manifest list has no annotations: refuse rather than silently drop them.
-    if (Object.keys(inputs.annotations).length) {
+    if (hasAnnotations(inputs.annotations)) {
       throw new InputError('Input "annotations" is set but "format" is docker, whose manifest lists cannot carry annotations; use format: oci or remove the annotations.');
     }
     if (experimental.length) {
@@ -58,15 +62,15 @@ export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env
     }
   }
   if (inputs.packager === 'pack' && descriptor.kind === 'extension') {
-    throw new InputError(`${descriptor.file} is an image extension, which the action packages as pack extension package does; use packager: native.`, { file: descriptor.file });
+    throw new InputError(`${descriptor.file} is an image extension, which the action packages as pack extension package does; use packager: native.`, { file: descriptor.file, key: 'extension' });
   }
   if (inputs.packager === 'pack' && descriptor.order) {
-    throw new InputError(`${descriptor.file} is a composite ([[order]]), which the action assembles from its components' images itself; use packager: native.`);
+    throw new InputError(`${descriptor.file} is a composite ([[order]]), which the action assembles from its components' images itself; use packager: native.`, { file: descriptor.file, key: 'order' });
   }
   if (inputs.packager === 'pack' && inputs.build === 'command') {
     throw new InputError('Input "packager" is pack, which builds through jam and buildpack.toml\'s pre-package, but "build" is command; remove build-command (put it in metadata.pre-package) or use packager: native.');
   }
-  const tools = parseToolRequests(inputs.tools);
+  const tools = parseToolRequests(inputs.tools, env.GITHUB_WORKSPACE || process.cwd());
   if (inputs.packager === 'pack') {
     for (const name of ['jam', 'pack'] as const) {
       if (!tools.some((t) => t.name === name)) tools.push({ name, version: DEFAULT_VERSIONS[name] });
@@ -76,7 +80,8 @@ export function planRelease(inputs: Inputs, descriptor: BuildpackDescriptor, env
     version,
     platforms,
     experimental,
-    annotations: inputs.format === 'docker' ? {} : indexAnnotations(descriptor, version, inputs.annotations, env),
+    annotations: inputs.format === 'docker' ? {} : indexAnnotations(descriptor, version, annotationsAt(inputs.annotations, 'index'), env),
+    annotationSet: inputs.annotations,
     created: creationTime(env),
     format: inputs.format,
     tags: parseTags(inputs.tags),
@@ -127,7 +132,7 @@ function defaultPlatforms(source: { file: string; targets: Target[] }): Platform
   }
   if (skipped.length) log.info(`${source.file} [[targets]] ${skipped.join(', ')}: only linux images are built here; the rest is left out.`);
   if (!names.length) {
-    throw new InputError(`${source.file} has [[targets]] for ${skipped.join(', ')} only, and the action builds linux images; add a linux target, or set the "architectures" input.`, { file: source.file });
+    throw new InputError(`${source.file} has [[targets]] for ${skipped.join(', ')} only, and the action builds linux images; add a linux target, or set the "architectures" input.`, { file: source.file, key: 'targets' });
   }
   // Targets that differ only in distros, or overlap (os only and linux/arm64), are one platform.
   const platforms: Platform[] = [];
@@ -171,7 +176,7 @@ function checkAgainstTargets(platforms: Platform[], source: { file: string; targ
     if (source.targets.some((t) => targetMatches(t, p))) continue;
     throw new InputError(
       `Input "architectures" lists ${formatPlatform(p)}, which no [[targets]] entry of ${source.file} admits (targets: ${source.targets.map(describeTarget).join(', ')}); add a [[targets]] entry for it, or leave it out of architectures.`,
-      { file: source.file },
+      { file: source.file, key: 'targets' },
     );
   }
 }

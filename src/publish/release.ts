@@ -1,5 +1,6 @@
 import type { PackageResult } from '../package/package.js';
 import type { ReleasePlan } from '../plan/plan.js';
+import type { Logger } from '../registry/client.js';
 import { publish, pushContent, type PublishResult } from '../registry/write.js';
 import { formatReference } from '../registry/reference.js';
 import * as log from '../util/log.js';
@@ -10,6 +11,8 @@ export interface ReleasePublish {
   push: boolean;
   /** package: blobs and manifests by digest, no tag. */
   mode: 'all' | 'package';
+  /** Told of each tag written (the run's progress); the action's log otherwise. */
+  logger?: Logger;
 }
 
 /** What a publish did, with the clients' request and retry counts. */
@@ -37,8 +40,9 @@ export async function publishRelease(
   }
   if (!registries) throw new Error('publishing without registry clients');
   const content = { ...(await publishContent(result)), mountSources };
+  const logger = options.logger ?? LOGGER;
   const published =
-    options.mode === 'package' ? { tags: [], stats: await pushContent({ ...content, index: undefined }, plan.tags, registries, LOGGER) } : await publish(content, plan.tags, registries, LOGGER);
+    options.mode === 'package' ? { tags: [], stats: await pushContent({ ...content, index: undefined }, plan.tags, registries, logger) } : await publish(content, plan.tags, registries, logger);
   if (options.mode === 'package') log.info('mode: package: manifests pushed by digest, no tag written; run mode: merge with the manifests outputs.');
   const { stats } = published;
   const { requests, retries } = registries.stats();

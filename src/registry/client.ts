@@ -24,6 +24,8 @@ export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 export interface Logger {
   debug(message: string): void;
   info(message: string): void;
+  /** Told of each tag as soon as the registry has accepted it, so a caller knows how far a publish got. */
+  tagWritten?(reference: string): void;
 }
 
 export interface ClientOptions {

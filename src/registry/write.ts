@@ -126,6 +126,7 @@ export async function tagIndex(index: { descriptor: Descriptor; bytes: Buffer },
   for (const ref of references) {
     await putManifest(clientFor(ref.registry), ref.repository, ref.tag as string, index.descriptor.mediaType, index.bytes);
     tags.push(formatReference(ref));
+    logger?.tagWritten?.(formatReference(ref));
   }
   for (const ref of references) await verifyTag(clientFor(ref.registry), ref, index.descriptor);
   for (const tag of tags) logger?.info(`${tag} -> ${index.descriptor.digest}`);

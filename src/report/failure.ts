@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { lineOf, parseToml } from '../buildpack/toml.js';
 import { TransportError } from '../http/client.js';
 import { RegistryError, type RegistryErrorDetails } from '../registry/errors.js';
 import { DOCKER_HUB, InvalidReferenceError, apiHost } from '../registry/reference.js';
@@ -12,12 +14,14 @@ export interface FailureReport {
   file?: string;
   line?: number;
   column?: number;
+  /** The TOML key in `file` the failure is about, from which `line` is found. */
+  key?: string;
 }
 
 /** Turns whatever ended the run into the sentence the job log and annotation show. */
 export function describeFailure(error: unknown): FailureReport {
   if (error instanceof InputError || error instanceof ExternalError) {
-    return { sentence: sentence(error.message), kind: error instanceof InputError ? 'user' : 'external', details: error.details, file: error.file, line: error.line, column: error.column };
+    return withLine({ sentence: sentence(error.message), kind: error instanceof InputError ? 'user' : 'external', details: error.details, file: error.file, line: error.line, column: error.column, key: error.key });
   }
   if (error instanceof RegistryError) return explainRegistryError(error);
   if (error instanceof InvalidReferenceError) return { sentence: sentence(error.message), kind: 'user' };
@@ -28,6 +32,20 @@ export function describeFailure(error: unknown): FailureReport {
   const io = describeIoError(error);
   if (io) return io;
   return { sentence: sentence(`Internal error: ${errorMessage(error)}`), kind: 'bug' };
+}
+
+/**
+ * The line of the TOML key a failure names, read from its file now: errors carry where (file and
+ * key), not how to find it, and a failure happens once, so reading the file again is cheap.
+ */
+function withLine(report: FailureReport): FailureReport {
+  if (!report.file || !report.key || report.line !== undefined || !report.file.endsWith('.toml')) return report;
+  try {
+    const line = lineOf(parseToml(readFileSync(report.file, 'utf8'), report.file), report.key);
+    return line === undefined ? report : { ...report, line };
+  } catch {
+    return report; // gone or unreadable by now: the sentence still names the file
+  }
 }
 
 function sentence(text: string): string {

@@ -46,6 +46,8 @@ export interface RunMetadata {
   size: number;
   layout: string;
   manifests: ManifestRecord[];
+  /** Per platform (`linux/arm64`), the image's size as pulled: config plus layers, compressed. */
+  imageSizes: Record<string, number>;
   'cnb-files': Record<string, string>;
   annotations: Record<string, string>;
   /** `<first tag's repository>@<digest>`, when there are tags. */
@@ -84,6 +86,7 @@ export function runMetadata(
     size: result.index.size,
     layout: result.layout,
     manifests: manifestRecords(result),
+    imageSizes: Object.fromEntries(result.platforms.map((p) => [formatPlatform(p.image.platform), imageSize([p.image.config, ...p.image.layers])])),
     'cnb-files': cnbFiles(result),
     annotations: plan.annotations,
     image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
@@ -92,6 +95,12 @@ export function runMetadata(
     tools: toolsOutput(installed),
     smoke: smoke.map(smokeRecord),
   };
+}
+
+/** An image's size as a registry serves it: the blobs its manifest lists (a layer listed twice counted once). */
+export function imageSize(blobs: { digest: string; size: number }[]): number {
+  const seen = new Map(blobs.map((b) => [b.digest, b.size]));
+  return [...seen.values()].reduce((sum, size) => sum + size, 0);
 }
 
 export function smokeRecord(r: SmokeResult): SmokeRecord {

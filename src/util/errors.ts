@@ -15,6 +15,8 @@ export interface FailureOptions {
   file?: string;
   line?: number;
   column?: number;
+  /** The dotted TOML key the problem is at (`buildpack.id`), for the reader of `file` to locate. */
+  key?: string;
 }
 
 abstract class Failure extends Error {
@@ -22,6 +24,7 @@ abstract class Failure extends Error {
   readonly file?: string;
   readonly line?: number;
   readonly column?: number;
+  readonly key?: string;
 
   constructor(message: string, options: FailureOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -29,6 +32,7 @@ abstract class Failure extends Error {
     this.file = options.file;
     this.line = options.line;
     this.column = options.column;
+    this.key = options.key;
   }
 }
 
