@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bundledPath, dependenciesFor, filterDependencies } from '../src/buildpack/dependencies.js';
 import { escapedId, parseDescriptor } from '../src/buildpack/descriptor.js';
-import { compareWalkOrder, containedPath, type SourceEntry } from '../src/buildpack/files.js';
+import { compareNames, compareWalkOrder, containedPath, type SourceEntry } from '../src/buildpack/files.js';
 import { checkIncludeFiles, mapToPlatform, platformTree } from '../src/buildpack/tree.js';
 import { renderDescriptor, resolveVersion } from '../src/buildpack/version.js';
 import { parsePlatform } from '../src/platform/platform.js';
@@ -160,6 +160,28 @@ describe('platform trees', () => {
   it('orders paths component by component', () => {
     assert.deepEqual(['a-c', 'a/b', 'a', 'b'].sort(compareWalkOrder), ['a', 'a/b', 'a-c', 'b']);
     assert.equal(containedPath('./bin//run/', 'x'), 'bin/run');
+  });
+
+  it('orders as Go does (components by UTF-8 bytes) for any names, without encoding them', () => {
+    // The reference: split into components, compare each by its UTF-8 bytes.
+    const reference = (a: string, b: string): number => {
+      const pa = a.split('/');
+      const pb = b.split('/');
+      for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+        if (pa[i] !== pb[i]) return Buffer.compare(Buffer.from(pa[i], 'utf8'), Buffer.from(pb[i], 'utf8'));
+      }
+      return pa.length - pb.length;
+    };
+    const alphabet = ['a', 'b', '-', '.', '_', '/', 'Z', '0', '\u00e9', '\u4e2d', '\ue000', '\uffee', '\u{1f600}', '\u{10000}'];
+    let seed = 7;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const name = (): string => Array.from({ length: 1 + random(6) }, () => alphabet[random(alphabet.length)]).join('').replace(/^\/+|\/+$/g, '').replace(/\/+/g, '/') || 'x';
+    for (let i = 0; i < 5000; i++) {
+      const [a, b] = [name(), name()];
+      assert.equal(Math.sign(compareWalkOrder(a, b)), Math.sign(reference(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      const [x, y] = [a.replaceAll('/', ''), b.replaceAll('/', '')];
+      assert.equal(Math.sign(compareNames(x, y)), Math.sign(Buffer.compare(Buffer.from(x), Buffer.from(y))), `${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
+    }
   });
 });
 

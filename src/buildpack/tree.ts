@@ -17,19 +17,20 @@ export function platformRoot(p: Platform): string {
   return formatPlatform(p); // the same spelling: linux/arm/v7
 }
 
+/** Whether a path is under `linux/<known arch>` (checked without splitting: it runs per file). */
 function isAnyPlatformRoot(relPath: string): boolean {
-  const [os, arch] = relPath.split('/');
-  return os === 'linux' && arch !== undefined && KNOWN_ARCHITECTURES.includes(arch);
+  if (!relPath.startsWith('linux/')) return false;
+  const end = relPath.indexOf('/', 6);
+  return KNOWN_ARCHITECTURES.includes(end < 0 ? relPath.slice(6) : relPath.slice(6, end));
 }
 
 /**
  * Maps a source path to where it ships for `platform`: files under the platform's own root move
  * to the top, files under another platform's root are dropped (undefined), the rest is shared.
  */
-export function mapToPlatform(relPath: string, platform: Platform): string | undefined {
-  const root = `${platformRoot(platform)}/`;
+export function mapToPlatform(relPath: string, platform: Platform, root: string = `${platformRoot(platform)}/`): string | undefined {
   if (relPath.startsWith(root)) return relPath.slice(root.length);
-  if (`${relPath}/` === root || root.startsWith(`${relPath}/`)) return undefined; // the root dirs themselves
+  if (relPath.length < root.length && root.startsWith(relPath) && root[relPath.length] === '/') return undefined; // the root dirs themselves
   if (isAnyPlatformRoot(relPath)) return undefined;
   return relPath;
 }
@@ -53,24 +54,33 @@ export interface TreeInput {
  * The entries of one platform's image in walk order: files, symlinks and directories (empty ones
  * too, as pack ships them) with their parents, and the later names of a hard-linked file as links
  * to its first name.
+ *
+ * A buildpack may hold 100,000 files, most of them shared by every platform: an entry that ships
+ * under its own path is the source entry itself, not a copy, and nothing is kept per entry
+ * beyond the list returned.
  */
 export function platformTree(input: TreeInput): TreeEntry[] {
-  const byPath = new Map<string, TreeEntry>();
-  for (const entry of input.source) {
-    const mapped = mapToPlatform(entry.path, input.platform);
-    if (mapped) byPath.set(mapped, { ...entry, path: mapped });
-  }
-  for (const entry of input.built) byPath.set(entry.path, entry);
-
-  let shipped = [...byPath.values()];
-  if (input.includeFiles) {
-    const wanted = input.includeFiles
-      .map((p) => mapToPlatform(containedPath(p, 'buildpack.toml metadata.include-files lists'), input.platform))
-      .filter((p): p is string => p !== undefined && p !== '');
-    shipped = shipped.filter((e) => wanted.some((w) => e.path === w || e.path.startsWith(`${w}/`)));
-  }
   const descriptorName = input.descriptorName ?? 'buildpack.toml';
-  shipped = shipped.filter((e) => e.path !== descriptorName);
+  const wanted = input.includeFiles
+    ?.map((p) => mapToPlatform(containedPath(p, 'buildpack.toml metadata.include-files lists'), input.platform))
+    .filter((p): p is string => p !== undefined && p !== '');
+  const included = (p: string): boolean => !wanted || wanted.some((w) => p === w || (p.length > w.length && p.startsWith(w) && p[w.length] === '/'));
+  // The build's files replace source files of the same path, and the platform's own files
+  // (linux/<arch>/bin/run) shared ones (bin/run).
+  const builtPaths = new Set(input.built.map((e) => e.path));
+  const replaced = new Set(builtPaths);
+  const root = `${platformRoot(input.platform)}/`;
+  for (const entry of input.source) if (entry.path.startsWith(root)) replaced.add(entry.path.slice(root.length));
+  const shipped: TreeEntry[] = [];
+  for (const entry of input.source) {
+    const mapped = mapToPlatform(entry.path, input.platform, root);
+    if (!mapped || mapped === descriptorName || !included(mapped)) continue;
+    const own = mapped !== entry.path;
+    if (!own && replaced.has(mapped)) continue;
+    if (own && builtPaths.has(mapped)) continue;
+    shipped.push(own ? { ...entry, path: mapped } : entry);
+  }
+  for (const entry of input.built) if (entry.path !== descriptorName && included(entry.path)) shipped.push(entry);
   for (const entry of input.bundled ?? []) if (entry.type !== 'directory') shipped.push(entry);
   const content = Buffer.from(input.descriptor, 'utf8');
   shipped.push({ path: descriptorName, type: 'file', content, executable: false, size: content.length });
@@ -78,26 +88,42 @@ export function platformTree(input: TreeInput): TreeEntry[] {
   for (const entry of shipped) {
     if (entry.type === 'symlink') checkSymlink(entry.path, entry.target, input.platform);
   }
-  const paths = new Set(shipped.map((e) => e.path));
-  const tree: TreeEntry[] = [...shipped];
+  // Parents that are not shipped themselves (include-files naming files deep down, the build's
+  // bin/) are added; directories that are shipped are in the list already.
+  const directories = new Set<string>();
+  for (const entry of shipped) if (entry.type === 'directory') directories.add(entry.path);
+  const complete = new Set<string>(); // directories whose parents are all present too
+  const parents: TreeEntry[] = [];
+  const visited: string[] = [];
+  let lastParent = '';
   for (const entry of shipped) {
-    for (let dir = path.posix.dirname(entry.path); dir !== '.'; dir = path.posix.dirname(dir)) {
-      if (paths.has(dir)) continue;
-      paths.add(dir);
-      tree.push({ path: dir, type: 'directory' });
+    // Entries come mostly in walk order: one whose parent is the last one's is done already.
+    const slash0 = entry.path.lastIndexOf('/');
+    if (slash0 > 0 && slash0 === lastParent.length && entry.path.startsWith(lastParent)) continue;
+    visited.length = 0;
+    for (let slash = entry.path.lastIndexOf('/'); slash > 0; slash = entry.path.lastIndexOf('/', slash - 1)) {
+      const dir = entry.path.slice(0, slash);
+      if (complete.has(dir)) break;
+      if (!directories.has(dir)) {
+        directories.add(dir);
+        parents.push({ path: dir, type: 'directory' });
+      }
+      visited.push(dir);
     }
+    for (const dir of visited) complete.add(dir);
+    lastParent = slash0 > 0 ? entry.path.slice(0, slash0) : '';
   }
+  const tree = parents.length ? shipped.concat(parents) : shipped;
   tree.sort((a, b) => compareWalkOrder(a.path, b.path));
   const firstName = new Map<string, string>();
-  return tree.map((entry) => {
-    if (entry.type !== 'file' || !('inode' in entry) || !entry.inode) return entry;
+  for (let i = 0; i < tree.length; i++) {
+    const entry = tree[i];
+    if (entry.type !== 'file' || !('inode' in entry) || !entry.inode) continue;
     const first = firstName.get(entry.inode);
-    if (first === undefined) {
-      firstName.set(entry.inode, entry.path);
-      return entry;
-    }
-    return { path: entry.path, type: 'link', target: first, executable: entry.executable };
-  });
+    if (first === undefined) firstName.set(entry.inode, entry.path);
+    else tree[i] = { path: entry.path, type: 'link', target: first, executable: entry.executable };
+  }
+  return tree;
 }
 
 function checkSymlink(linkPath: string, target: string, platform: Platform): void {

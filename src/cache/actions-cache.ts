@@ -1,13 +1,19 @@
-import * as cache from '@actions/cache';
 import * as core from '@actions/core';
 import { errorMessage } from '../util/errors.js';
 import * as log from '../util/log.js';
+
+/**
+ * @actions/cache (and the Azure storage client under it) is loaded only by a run that uses it:
+ * most runs never touch the cache, and loading it costs every run time and memory.
+ */
+const actionsCache = (): Promise<typeof import('@actions/cache')> => import(/* webpackMode: "eager" */ '@actions/cache');
 
 /**
  * The Actions cache, as a best effort: unavailable (outside GitHub, or no cache service) means
  * skipped quietly; any failure is a warning, never a failed step.
  */
 export async function restoreFromActionsCache(paths: string[], key: string): Promise<boolean> {
+  const cache = await actionsCache();
   if (!cache.isFeatureAvailable()) return false;
   try {
     return (await cache.restoreCache(paths, key)) === key;
@@ -18,6 +24,7 @@ export async function restoreFromActionsCache(paths: string[], key: string): Pro
 }
 
 export async function saveToActionsCache(paths: string[], key: string): Promise<void> {
+  const cache = await actionsCache();
   if (!cache.isFeatureAvailable()) return;
   try {
     await cache.saveCache(paths, key);

@@ -8,6 +8,7 @@ import { layerMediaType, mediaTypes, type Descriptor, type Format, type ImageCon
 import type { Platform } from '../platform/platform.js';
 import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL, EXTENSION_LAYERS_LABEL, buildpackageMetadata, layerInfo, layersLabel, resolvedStacks, type LayerInfo } from './labels.js';
 import { moduleLayerEntries } from './layer.js';
+import type { FileInspector } from '../oci/tar.js';
 
 /** One platform's buildpackage image, its blobs already in the store. */
 export interface PlatformImage {
@@ -30,6 +31,8 @@ export interface ImageRequest {
   components?: ComponentImage[];
   /** The manifest's own annotations (the input's `manifest:` items for this platform). */
   annotations?: Record<string, string>;
+  /** Shown each file's first bytes as the layer is written (the packager's binary check). */
+  inspect?: FileInspector;
 }
 
 /** A component of a composite, as its image for one platform describes it. */
@@ -46,7 +49,7 @@ export interface ComponentImage {
 export async function writeBuildpackImage(request: ImageRequest, store: BlobStore): Promise<PlatformImage> {
   const { descriptor, version, platform } = request;
   const types = mediaTypes(request.format);
-  const layer = await writeLayer(moduleLayerEntries(request.tree, descriptor.kind, descriptor.id, version), store, types.layer);
+  const layer = await writeLayer(moduleLayerEntries(request.tree, descriptor.kind, descriptor.id, version), store, types.layer, { inspect: request.inspect });
   // A composite carries its components' layers first, in order, then its own; a layer that two
   // components share (a buildpack reached twice) is carried once, as pack collects modules by
   // id and version.

@@ -24,23 +24,26 @@ export type ModuleKind = 'buildpack' | 'extension';
  * version directory keeping that format. An entry whose relative name was USTAR but whose full
  * name USTAR cannot hold makes pack fail; there the action writes PAX and goes on (README).
  */
-export function moduleLayerEntries(tree: TreeEntry[], kind: ModuleKind, id: string, version: string): TarEntry[] {
+export function* moduleLayerEntries(tree: TreeEntry[], kind: ModuleKind, id: string, version: string): Generator<TarEntry> {
+  // Made one at a time as the tar writer takes them: a tree of 100,000 files never exists twice.
   const base = `/cnb/${kind}s/${escapedId(id)}`;
-  const root = `${base}/${version}`;
+  const root = moduleRoot(kind, id, version);
   const dir = (name: string): TarEntry => ({ name, type: 'directory', mode: 0o755, mtime: NORMALIZED_MTIME, format: 'auto' });
-  const entries: TarEntry[] = [dir(base), dir(root)];
+  yield dir(base);
+  yield dir(root);
   for (const e of tree) {
-    const name = `${root}/${e.path}`;
+    // Joined flat: a `+` rope would be flattened into a second string when the header is written.
+    const name = [root, e.path].join('/');
     if (e.type === 'directory') {
-      entries.push({ ...dir(name), format: passOneFormat(e.path) });
+      yield { ...dir(name), format: passOneFormat(e.path) };
     } else if (e.type === 'symlink') {
-      entries.push({ name, type: 'symlink', mode: 0o755, mtime: NORMALIZED_MTIME, linkname: e.target, format: passOneFormat(e.path, e.target) });
+      yield { name, type: 'symlink', mode: 0o755, mtime: NORMALIZED_MTIME, linkname: e.target, format: passOneFormat(e.path, e.target) };
     } else if (e.type === 'link') {
       const mode = e.executable || ENTRY_POINTS.has(e.path) ? 0o755 : 0o644;
-      entries.push({ name, type: 'link', mode, mtime: NORMALIZED_MTIME, linkname: `${root}/${e.target}`, format: passOneFormat(e.path, e.target) });
+      yield { name, type: 'link', mode, mtime: NORMALIZED_MTIME, linkname: `${root}/${e.target}`, format: passOneFormat(e.path, e.target) };
     } else {
       const mode = e.executable || ENTRY_POINTS.has(e.path) ? 0o755 : 0o644;
-      entries.push({
+      yield {
         name,
         type: 'file',
         mode,
@@ -48,10 +51,14 @@ export function moduleLayerEntries(tree: TreeEntry[], kind: ModuleKind, id: stri
         size: e.size,
         format: passOneFormat(e.path, '', e.size),
         ...('source' in e ? { source: e.source } : { content: e.content }),
-      });
+      };
     }
   }
-  return entries;
+}
+
+/** Where a module's files are in its layer: `/cnb/buildpacks/<escaped id>/<version>`. */
+export function moduleRoot(kind: ModuleKind, id: string, version: string): string {
+  return `/cnb/${kind}s/${escapedId(id)}/${version}`;
 }
 
 /** The format pack's first pass gives an entry by its relative name: kept in the second. */
@@ -60,6 +67,6 @@ function passOneFormat(relative: string, linkname = '', size = 0): TarEntry['for
 }
 
 /** The layer of a buildpack. */
-export function buildpackLayerEntries(tree: TreeEntry[], id: string, version: string): TarEntry[] {
+export function buildpackLayerEntries(tree: TreeEntry[], id: string, version: string): Iterable<TarEntry> {
   return moduleLayerEntries(tree, 'buildpack', id, version);
 }

@@ -16,6 +16,20 @@ export const STREAM_CHUNK = 1024 * 1024;
  * header and trailer are written here around raw deflate, with mtime 0 and OS 255 ("unknown",
  * as Go writes). Plain stages keep the pipeline's backpressure intact.
  */
+/** The gzip header: no name, mtime 0, the XFL deflate sets for the level, OS 255 (as Go writes). */
+export function gzipHeader(level = GZIP_LEVEL): Buffer {
+  const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
+  return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
+}
+
+/** The gzip trailer: CRC-32 and length (mod 2^32) of the uncompressed bytes. */
+export function gzipTrailer(crc: number, size: number): Buffer {
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(size % 0x1_0000_0000, 4);
+  return trailer;
+}
+
 export function reproducibleGzip(level = GZIP_LEVEL): Transform[] {
   let crc = 0;
   let size = 0;

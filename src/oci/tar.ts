@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { STREAM_CHUNK } from './gzip.js';
@@ -65,50 +66,78 @@ export function ustarCanHold(name: string, linkname = '', size = 0): boolean {
   return nameOk && linkOk && size < MAX_OCTAL_SIZE;
 }
 
-/** Go's formatString: the bytes, NUL-terminated when shorter; a cut that ends in `/` ends in NUL instead. */
+/**
+ * Go's formatString, written in place: the bytes, NUL-terminated when shorter; a cut that ends
+ * in `/` ends in NUL instead. Callers pass ASCII only (one byte per character).
+ */
 function putString(block: Buffer, offset: number, size: number, s: string): void {
-  const bytes = Buffer.from(s, 'latin1'); // callers pass ASCII only
-  bytes.copy(block, offset, 0, Math.min(bytes.length, size));
-  if (bytes.length < size) block[offset + bytes.length] = 0;
-  if (bytes.length > size && block[offset + size - 1] === 0x2f) {
+  const written = block.write(s, offset, Math.min(s.length, size), 'latin1');
+  if (written < size) block[offset + written] = 0;
+  if (s.length > size && block[offset + size - 1] === 0x2f) {
     const kept = s.slice(0, size).replace(/\/+$/, '').length;
     block[offset + kept] = 0;
   }
 }
 
+const ZEROS = '0'.repeat(12);
+
 /** Go's formatOctal: zero-padded octal and a NUL; a value that does not fit is written as zeros. */
 function putOctal(block: Buffer, offset: number, size: number, value: number): void {
   const fits = value >= 0 && value < 8 ** (size - 1);
-  const digits = (fits ? value : 0).toString(8).padStart(size - 1, '0');
-  putString(block, offset, size, digits);
+  const digits = fits ? value.toString(8) : '';
+  const width = size - 1;
+  block.write(ZEROS, offset, width - digits.length, 'latin1');
+  block.write(digits, offset + width - digits.length, digits.length, 'latin1');
+  block[offset + width] = 0;
 }
 
 const TYPEFLAG = { file: '0', link: '1', symlink: '2', directory: '5', pax: 'x' } as const;
 
-/** A V7/USTAR header block as Go's templateV7Plus and SetFormat(USTAR|PAX) make it. */
-function headerBlock(fields: { name: string; linkname: string; mode: number; size: number; mtime: number; typeflag: string; prefix?: string; devFields: boolean }): Buffer {
-  const b = Buffer.alloc(BLOCK);
-  b.write(fields.typeflag, 156, 'latin1');
-  putString(b, 0, 100, fields.name);
-  putString(b, 157, 100, fields.linkname);
-  putOctal(b, 100, 8, fields.mode);
-  putOctal(b, 108, 8, 0); // uid
-  putOctal(b, 116, 8, 0); // gid
-  putOctal(b, 124, 12, fields.size);
-  putOctal(b, 136, 12, fields.mtime);
+interface HeaderFields {
+  name: string;
+  linkname: string;
+  mode: number;
+  size: number;
+  mtime: number;
+  typeflag: string;
+  prefix?: string;
+  devFields: boolean;
+}
+
+/**
+ * A V7/USTAR header block as Go's templateV7Plus and SetFormat(USTAR|PAX) make it, written into
+ * `target` at `offset` (512 bytes, which need not be zero): no allocation per entry.
+ */
+function writeHeaderBlock(target: Buffer, offset: number, fields: HeaderFields): void {
+  const b = target;
+  const o = offset;
+  b.fill(0, o, o + BLOCK);
+  b.write(fields.typeflag, o + 156, 'latin1');
+  putString(b, o, 100, fields.name);
+  putString(b, o + 157, 100, fields.linkname);
+  putOctal(b, o + 100, 8, fields.mode);
+  putOctal(b, o + 108, 8, 0); // uid
+  putOctal(b, o + 116, 8, 0); // gid
+  putOctal(b, o + 124, 12, fields.size);
+  putOctal(b, o + 136, 12, fields.mtime);
   if (fields.devFields) {
-    putOctal(b, 329, 8, 0); // devmajor
-    putOctal(b, 337, 8, 0); // devminor
+    putOctal(b, o + 329, 8, 0); // devmajor
+    putOctal(b, o + 337, 8, 0); // devminor
   }
-  if (fields.prefix) putString(b, 345, PREFIX_SIZE, fields.prefix);
-  b.write('ustar\0', 257, 'latin1');
-  b.write('00', 263, 'latin1');
+  if (fields.prefix) putString(b, o + 345, PREFIX_SIZE, fields.prefix);
+  b.write('ustar\0', o + 257, 'latin1');
+  b.write('00', o + 263, 'latin1');
   // The checksum counts its own field as spaces: 6 octal digits, NUL, space.
-  b.fill(0x20, 148, 156);
+  b.fill(0x20, o + 148, o + 156);
   let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += b[i];
-  putOctal(b, 148, 7, sum);
-  b[155] = 0x20;
+  for (let i = o; i < o + BLOCK; i++) sum += b[i];
+  putOctal(b, o + 148, 7, sum);
+  b[o + 155] = 0x20;
+}
+
+function headerBlock(fields: HeaderFields): Buffer {
+  const b = Buffer.alloc(BLOCK);
+  writeHeaderBlock(b, 0, fields);
   return b;
 }
 
@@ -125,16 +154,41 @@ function padding(size: number): Buffer {
   return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rest);
 }
 
+function entrySize(entry: TarEntry): number {
+  return entry.type === 'file' ? (entry.size ?? entry.content?.length ?? 0) : 0;
+}
+
+// Filled by ustarFields for the header written right after: one object, not one per entry.
+const scratch: HeaderFields = { name: '', linkname: '', mode: 0, size: 0, mtime: 0, typeflag: '0', prefix: undefined, devFields: true };
+
+/**
+ * The USTAR fields of an entry USTAR can hold, or undefined when it needs PAX. The object is
+ * reused by the next call: write the header before asking for another.
+ */
+function ustarFields(entry: TarEntry): HeaderFields | undefined {
+  const size = entrySize(entry);
+  const linkname = entry.linkname ?? '';
+  if (entry.format === 'pax' || !ustarCanHold(entry.name, linkname, size)) return undefined;
+  const split = entry.name.length > NAME_SIZE ? splitUstar(entry.name) : undefined;
+  scratch.name = split ? split[1] : entry.name;
+  scratch.prefix = split?.[0];
+  scratch.linkname = linkname;
+  scratch.mode = entry.mode;
+  scratch.size = size;
+  scratch.mtime = Math.floor(entry.mtime.getTime() / 1000);
+  scratch.typeflag = TYPEFLAG[entry.type];
+  scratch.devFields = true;
+  return scratch;
+}
+
 /** The header block(s) of one entry: a USTAR block, or a PAX `x` block with its records and then the main block. */
 export function encodeHeader(entry: TarEntry): Buffer {
-  const size = entry.type === 'file' ? (entry.size ?? entry.content?.length ?? 0) : 0;
+  const ustar = ustarFields(entry);
+  if (ustar) return headerBlock(ustar);
+  const size = entrySize(entry);
   const linkname = entry.linkname ?? '';
   const mtime = Math.floor(entry.mtime.getTime() / 1000);
   const typeflag = TYPEFLAG[entry.type];
-  if (entry.format !== 'pax' && ustarCanHold(entry.name, linkname, size)) {
-    const split = splitUstar(entry.name);
-    return headerBlock({ name: split ? split[1] : entry.name, prefix: split?.[0], linkname, mode: entry.mode, size, mtime, typeflag, devFields: true });
-  }
   // PAX: the records USTAR cannot hold, sorted by key, then a main header with ASCII names cut to fit.
   const records: Record<string, string> = {};
   if (!isAscii(linkname) || Buffer.byteLength(linkname) > NAME_SIZE) records.linkpath = linkname;
@@ -173,45 +227,226 @@ function posixJoin(...parts: string[]): string {
 }
 
 /**
+ * Told of each file's first bytes as they are read (an ELF header, say): `length` bytes (up to
+ * HEAD_BYTES) of `buffer` at `offset`, passed without a view made for each file.
+ */
+export type FileInspector = (entry: TarEntry, buffer: Buffer, offset: number, length: number) => void;
+
+/** How many leading bytes of each file a FileInspector is shown. */
+export const HEAD_BYTES = 64;
+
+/**
+ * Chunk buffers handed out and given back, so that a layer of 100,000 files does not leave
+ * hundreds of MiB of spent chunks for the garbage collector: the writer that consumes a chunk
+ * gives it back once the compressor has taken it.
+ */
+export class ChunkPool {
+  private readonly free: ArrayBuffer[] = [];
+
+  acquire(): Buffer {
+    const buffer = this.free.pop();
+    return buffer ? Buffer.from(buffer) : Buffer.allocUnsafeSlow(STREAM_CHUNK);
+  }
+
+  /** Takes back a chunk (or a view of the start of one) from acquire(). */
+  release(chunk: Buffer): void {
+    if (chunk.byteOffset === 0 && chunk.buffer.byteLength === STREAM_CHUNK && this.free.length < 4) this.free.push(chunk.buffer as ArrayBuffer);
+  }
+}
+
+export interface TarOptions {
+  /** Where chunks come from; without one, each is a new buffer the consumer may keep. */
+  pool?: ChunkPool;
+  inspect?: FileInspector;
+}
+
+/**
  * A tar stream of `entries` in the given order, as Go's tar.Writer writes it: headers, file
  * data padded to 512 bytes, and two zero blocks at the end. Files are read from disk as the
  * consumer pulls, and must still have the size they were listed with.
  */
-export function tarStream(entries: TarEntry[]): Readable {
+export function tarStream(entries: Iterable<TarEntry>): Readable {
   return Readable.from(tarChunks(entries), { objectMode: false, highWaterMark: STREAM_CHUNK });
 }
 
-async function* tarChunks(entries: TarEntry[]): AsyncGenerator<Buffer> {
-  for (const entry of entries) {
-    yield encodeHeader(entry);
-    if (entry.type !== 'file') continue;
-    const size = entry.size ?? entry.content?.length ?? 0;
-    if (entry.content) {
-      if (entry.content.length !== size) throw new Error(`the content of ${entry.name} is not ${size} bytes`);
-      yield entry.content;
-    } else if (size > 0) {
-      yield* fileChunks(entry.source as string, size);
-    }
-    const pad = padding(size);
-    if (pad.length) yield pad;
+/** Files up to this size are read synchronously into the chunk being filled. */
+const SMALL_FILE = 256 * 1024;
+
+/** Fills fixed-size chunks; hands out each one full (and the last one as it is). */
+class ChunkFiller {
+  private chunk: Buffer;
+  private used = 0;
+  readonly ready: Buffer[] = [];
+  private readonly pool?: ChunkPool;
+
+  constructor(pool?: ChunkPool) {
+    this.pool = pool;
+    this.chunk = this.fresh();
   }
-  yield Buffer.alloc(2 * BLOCK);
+
+  private fresh(): Buffer {
+    return this.pool ? this.pool.acquire() : Buffer.allocUnsafe(STREAM_CHUNK);
+  }
+
+  /** Room for `n` contiguous bytes in the current chunk (n <= STREAM_CHUNK), starting a new one if needed; returns their offset. */
+  reserve(n: number): number {
+    if (this.used + n > this.chunk.length) this.finish();
+    const at = this.used;
+    this.used += n;
+    return at;
+  }
+
+  /** Gives back the end of a reservation that was not used. */
+  unreserve(n: number): void {
+    this.used -= n;
+  }
+
+  get buffer(): Buffer {
+    return this.chunk;
+  }
+
+  put(bytes: Buffer): void {
+    let offset = 0;
+    while (offset < bytes.length) {
+      if (this.used === this.chunk.length) this.finish();
+      const n = Math.min(bytes.length - offset, this.chunk.length - this.used);
+      bytes.copy(this.chunk, this.used, offset, offset + n);
+      this.used += n;
+      offset += n;
+    }
+  }
+
+  zeros(n: number): void {
+    while (n > 0) {
+      if (this.used === this.chunk.length) this.finish();
+      const k = Math.min(n, this.chunk.length - this.used);
+      this.chunk.fill(0, this.used, this.used + k);
+      this.used += k;
+      n -= k;
+    }
+  }
+
+  /** The current chunk, as far as it is filled, goes to `ready`. */
+  finish(): void {
+    if (this.used === 0) return;
+    this.ready.push(this.chunk.subarray(0, this.used));
+    this.chunk = this.fresh();
+    this.used = 0;
+  }
+
+  take(): Buffer[] {
+    return this.ready.splice(0, this.ready.length);
+  }
+
+  /** Returns the unused current chunk to the pool. */
+  close(): void {
+    if (this.used === 0) this.pool?.release(this.chunk);
+  }
+}
+
+/**
+ * The tar stream as chunks of STREAM_CHUNK bytes whatever the entries, so that a tree of
+ * thousands of small files costs what its bytes cost: headers are encoded in place, small files
+ * are read straight into the chunk with three system calls (open, read, close) and no stream or
+ * promise of their own, and only large files are read asynchronously, in chunk-sized reads.
+ * With a pool, each chunk is the consumer's to give back.
+ */
+export async function* tarChunks(entries: Iterable<TarEntry>, options: TarOptions = {}): AsyncGenerator<Buffer> {
+  const out = new ChunkFiller(options.pool);
+  const inspect = options.inspect;
+  try {
+    for (const entry of entries) {
+      const ustar = ustarFields(entry);
+      if (ustar) {
+        const at = out.reserve(BLOCK); // first: it may start a new chunk, which out.buffer then is
+        writeHeaderBlock(out.buffer, at, ustar);
+      }
+      else out.put(encodeHeader(entry));
+      if (entry.type === 'file') {
+        const size = entrySize(entry);
+        if (entry.content) {
+          if (entry.content.length !== size) throw new Error(`the content of ${entry.name} is not ${size} bytes`);
+          out.put(entry.content);
+        } else if (size > 0 && size <= SMALL_FILE) {
+          const at = readSmallFile(entry.source as string, size, out);
+          inspect?.(entry, out.buffer, at, Math.min(size, HEAD_BYTES));
+        } else if (size > 0) {
+          out.finish();
+          yield* out.take();
+          let first = true;
+          for await (const chunk of fileChunks(entry.source as string, size, options.pool)) {
+            if (first) inspect?.(entry, chunk, 0, Math.min(chunk.length, HEAD_BYTES));
+            first = false;
+            yield chunk;
+          }
+        } else {
+          checkEmpty(entry.source as string);
+        }
+        const rest = size % BLOCK;
+        if (rest) out.zeros(BLOCK - rest);
+      }
+      if (out.ready.length) yield* out.take();
+    }
+    out.zeros(2 * BLOCK);
+    out.finish();
+    yield* out.take();
+  } finally {
+    out.close();
+  }
+}
+
+function changed(file: string, how: 'shrank' | 'grew'): Error {
+  return Object.assign(new Error(`${file} ${how} while it was being packaged`), { code: 'ECHANGED', path: file });
+}
+
+/** A small file read into the chunk, at the offset returned: one byte more than listed is asked for, to see growth. */
+function readSmallFile(file: string, size: number, out: ChunkFiller): number {
+  const at = out.reserve(size + 1);
+  const fd = openSync(file, 'r');
+  try {
+    let read = 0;
+    while (read < size + 1) {
+      const n = readSync(fd, out.buffer, at + read, size + 1 - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    if (read < size) throw changed(file, 'shrank');
+    if (read > size) throw changed(file, 'grew');
+    return at;
+  } finally {
+    closeSync(fd);
+    out.unreserve(1);
+  }
+}
+
+/** An empty file must still be empty. */
+function checkEmpty(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    if (readSync(fd, Buffer.alloc(1), 0, 1, 0) > 0) throw changed(file, 'grew');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Exactly `size` bytes of a file, in chunks; a file that changed size since it was listed is an error. */
-async function* fileChunks(file: string, size: number): AsyncGenerator<Buffer> {
+async function* fileChunks(file: string, size: number, pool?: ChunkPool): AsyncGenerator<Buffer> {
   const handle = await open(file, 'r');
   try {
     let position = 0;
     while (position < size) {
-      const buffer = Buffer.allocUnsafe(Math.min(STREAM_CHUNK, size - position));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-      if (bytesRead === 0) throw Object.assign(new Error(`${file} shrank while it was being packaged`), { code: 'ECHANGED', path: file });
+      const buffer = pool ? pool.acquire() : Buffer.allocUnsafe(STREAM_CHUNK);
+      const want = Math.min(STREAM_CHUNK, size - position);
+      const { bytesRead } = await handle.read(buffer, 0, want, position);
+      if (bytesRead === 0) {
+        pool?.release(buffer);
+        throw changed(file, 'shrank');
+      }
       position += bytesRead;
-      yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+      yield buffer.subarray(0, bytesRead);
     }
     const probe = Buffer.alloc(1);
-    if ((await handle.read(probe, 0, 1, position)).bytesRead > 0) throw Object.assign(new Error(`${file} grew while it was being packaged`), { code: 'ECHANGED', path: file });
+    if ((await handle.read(probe, 0, 1, position)).bytesRead > 0) throw changed(file, 'grew');
   } finally {
     await handle.close();
   }

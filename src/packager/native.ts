@@ -1,5 +1,6 @@
 import type { PlatformBuild } from '../build/build.js';
-import { verifyPlatformTree } from '../build/verify.js';
+import { binaryCheck, verifyPlatformTree } from '../build/verify.js';
+import { moduleRoot } from '../image/layer.js';
 import { buildPlatforms, logBuilds } from '../build/build.js';
 import { runPrePackage } from '../build/prepackage.js';
 import { chooseStrategy } from '../build/strategy.js';
@@ -84,7 +85,7 @@ export async function nativeImages(
     return platformTree({ source, built: b.built, descriptor: text, descriptorName: path.basename(descriptor.file), includeFiles: descriptor.includeFiles, platform: b.platform, bundled: files });
   });
   // Missing entry points first: they explain a missing include-files entry better than it does.
-  for (const [i, build] of builds.entries()) await verifyPlatformTree(trees[i], build.platform, isComposite || descriptor.kind === 'extension');
+  for (const [i, build] of builds.entries()) await verifyPlatformTree(trees[i], build.platform, isComposite || descriptor.kind === 'extension', { binaries: false });
   if (descriptor.includeFiles) checkIncludeFiles(descriptor.includeFiles, trees, plan.platforms, source, descriptor.file);
   return async (store) => {
     const byPlatform = components ? await components(store) : undefined;
@@ -93,6 +94,7 @@ export async function nativeImages(
         { descriptor, version: plan.version, platform: build.platform, tree: trees[i], created: plan.created, format: plan.format,
           components: byPlatform?.get(formatPlatform(build.platform)),
           annotations: annotationsAt(plan.annotationSet, 'manifest', build.platform),
+          inspect: binaryCheck(build.platform, moduleRoot(descriptor.kind, descriptor.id, plan.version)),
         },
         store,
       ),
