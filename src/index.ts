@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import {setFlagsFromString} from 'node:v8';
 
 // V8 doubles its young generation whenever much survives a scavenge, and a buildpack's file
 // list (100,000 entries for a vendored runtime) all survives: that would be 32 MiB more memory
@@ -11,16 +11,16 @@ setFlagsFromString('--semi-space-growth-factor=1');
 // starts an action). Each path imports only what it runs: the imports are "eager" (inside the
 // one bundle, no chunk files) but evaluated on demand, so `--cli --help` loads next to nothing.
 if (process.argv[2] === '--cli') {
-  const { runCli } = await import(/* webpackMode: "eager" */ './cli/cli.js');
+  const {runCli} = await import(/* webpackMode: "eager" */ './cli/cli.js');
   await runCli(process.argv.slice(3));
 } else {
   const core = await import(/* webpackMode: "eager" */ '@actions/core');
   if (core.getState('isPost') === 'true') {
-    const { runPost } = await import(/* webpackMode: "eager" */ './post.js');
+    const {runPost} = await import(/* webpackMode: "eager" */ './post.js');
     await runPost();
   } else {
     core.saveState('isPost', 'true');
-    const { run } = await import(/* webpackMode: "eager" */ './main.js');
+    const {run} = await import(/* webpackMode: "eager" */ './main.js');
     await run();
   }
 }

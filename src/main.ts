@@ -1,14 +1,14 @@
 import * as core from '@actions/core';
 import path from 'node:path';
-import { getInputs, summaryWanted } from './inputs/inputs.js';
-import { runMerge } from './modes/merge.js';
-import { runRelease } from './modes/release.js';
-import { runPublish } from './modes/publish.js';
-import { runSmoke } from './modes/smoke.js';
-import { describeFailure, type FailureReport } from './report/failure.js';
-import { RunProgress } from './report/progress.js';
-import { writeFailureSummary } from './report/summary.js';
-import { cancelledBy, installCancellation } from './util/cancel.js';
+import {getInputs, summaryWanted} from './inputs/inputs.js';
+import {runMerge} from './modes/merge.js';
+import {runRelease} from './modes/all.js';
+import {runPublish} from './modes/publish.js';
+import {runSmoke} from './modes/smoke.js';
+import {describeFailure, type FailureReport} from './report/failure.js';
+import {RunProgress} from './report/progress.js';
+import {writeFailureSummary} from './report/summary.js';
+import {cancelledBy, installCancellation} from './util/cancel.js';
 import * as log from './util/log.js';
 
 /**
@@ -39,7 +39,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
  */
 export function fail(error: unknown, env: NodeJS.ProcessEnv = process.env): FailureReport {
   const failure: FailureReport = cancelledBy
-    ? { sentence: `The run was cancelled (${cancelledBy}): child processes were stopped and the staging and work folders removed, and no tag was written after the signal.`, kind: 'user' }
+    ? {sentence: `The run was cancelled (${cancelledBy}): child processes were stopped and the staging and work folders removed, and no tag was written after the signal.`, kind: 'user'}
     : describeFailure(error);
   if (failure.details?.trim()) log.info(failure.details.trimEnd());
   process.exitCode = 1;
@@ -56,7 +56,7 @@ function annotationOf(failure: FailureReport, env: NodeJS.ProcessEnv): core.Anno
   const inWorkspace = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
   return {
     file: (inWorkspace ? relative : file).split(path.sep).join('/'),
-    ...(failure.line ? { startLine: failure.line } : {}),
-    ...(failure.line && failure.column ? { startColumn: failure.column } : {}),
+    ...(failure.line ? {startLine: failure.line} : {}),
+    ...(failure.line && failure.column ? {startColumn: failure.column} : {})
   };
 }

@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
-import { entriesToSave, saveToActionsCache } from './cache/actions-cache.js';
-import { errorMessage } from './util/errors.js';
+import {entriesToSave, saveToActionsCache} from './cache/actions-cache.js';
+import {errorMessage} from './util/errors.js';
 
 /** The post step: save tools and dependencies downloaded this run to the Actions cache. Never fails the job. */
 export async function runPost(): Promise<void> {

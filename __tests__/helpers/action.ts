@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { chown, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import {spawn} from 'node:child_process';
+import {chown, mkdtemp, readFile, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
 import path from 'node:path';
-import { DIST } from './paths.js';
+import {DIST} from './paths.js';
 
 export interface ActionRun {
   code: number | null;
@@ -41,9 +41,9 @@ export interface RunOptions {
   runnerTemp?: string;
   signal?: AbortSignal;
   /** Sends `signal` to the action once `when` (asked on every output and every 50 ms) says so: what the runner does on cancel. */
-  interrupt?: { signal: NodeJS.Signals; when: (stdout: string) => boolean | Promise<boolean> };
+  interrupt?: {signal: NodeJS.Signals; when: (stdout: string) => boolean | Promise<boolean>};
   /** Runs the action as this user and group (tests as root, for permissions). */
-  user?: { uid: number; gid: number };
+  user?: {uid: number; gid: number};
 }
 
 export async function runAction(inputs: Record<string, string>, options: RunOptions = {}): Promise<ActionRun> {
@@ -66,10 +66,10 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
     GITHUB_STATE: stateFile,
     RUNNER_TOOL_CACHE: path.join(runnerTemp, 'toolcache'),
     GITHUB_ACTIONS: 'true',
-    ...options.env,
+    ...options.env
   });
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  const child = spawn(process.execPath, [DIST], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal, killSignal: 'SIGKILL', ...(options.user ?? {}) });
+  const child = spawn(process.execPath, [DIST], {cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal, killSignal: 'SIGKILL', ...(options.user ?? {})});
   child.on('error', () => undefined); // an abort kills the child; its exit code says so
   let stdout = '';
   let stderr = '';
@@ -77,11 +77,11 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let poll: NodeJS.Timeout | undefined;
   if (options.interrupt) {
-    const { signal, when } = options.interrupt;
+    const {signal, when} = options.interrupt;
     let sent = false;
     poll = setInterval(() => {
       if (sent) return;
-      void Promise.resolve(when(stdout)).then((now) => {
+      void Promise.resolve(when(stdout)).then(now => {
         if (now && !sent) {
           sent = true;
           child.kill(signal);
@@ -89,7 +89,7 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
       });
     }, 50);
   }
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const code = await new Promise<number | null>(resolve => child.on('close', resolve));
   if (poll) clearInterval(poll);
   return {
     code,
@@ -99,6 +99,6 @@ export async function runAction(inputs: Record<string, string>, options: RunOpti
     summary: await readFile(summaryFile, 'utf8'),
     state: await readFile(stateFile, 'utf8'),
     runnerTemp,
-    errors: stdout.split('\n').filter((l) => l.startsWith('::error')),
+    errors: stdout.split('\n').filter(l => l.startsWith('::error'))
   };
 }

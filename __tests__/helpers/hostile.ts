@@ -4,9 +4,9 @@
  * foreign storage or token host, recording every header it is sent; and a logging forward proxy,
  * as a self-hosted runner's HTTP_PROXY would be.
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import http, {type IncomingHttpHeaders, type IncomingMessage, type ServerResponse} from 'node:http';
+import net, {type AddressInfo} from 'node:net';
+import {setTimeout as sleep} from 'node:timers/promises';
 
 export interface Seen {
   method: string;
@@ -24,7 +24,7 @@ export interface Reply {
   /** Send the body one byte at a time, this many milliseconds apart. */
   trickleMs?: number;
   /** Stream this many bytes of generated content instead of `body` (a blob far larger than it should be). */
-  generate?: { bytes: number; chunk?: number; delayMs?: number };
+  generate?: {bytes: number; chunk?: number; delayMs?: number};
 }
 
 /** What the registry answered, for a rewrite. */
@@ -38,7 +38,7 @@ export interface Upstream {
  * What to do with a request to the front: undefined forwards it untouched; a Reply answers it
  * without the registry; `{ rewrite }` forwards it and replaces the registry's answer.
  */
-export type FrontRule = (req: Seen) => undefined | Reply | { rewrite: (upstream: Upstream, front: string) => Reply };
+export type FrontRule = (req: Seen) => undefined | Reply | {rewrite: (upstream: Upstream, front: string) => Reply};
 
 export interface Server {
   host: string;
@@ -49,13 +49,13 @@ export interface Server {
 
 async function listen(server: http.Server): Promise<string> {
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 function stopper(server: http.Server): () => Promise<void> {
   return () =>
-    new Promise((resolve) => {
+    new Promise(resolve => {
       server.closeAllConnections();
       server.close(() => resolve());
     });
@@ -74,13 +74,13 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 async function send(res: ServerResponse, reply: Reply): Promise<void> {
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : (reply.body ?? Buffer.alloc(0));
   const length = reply.generate ? reply.generate.bytes : body.length;
-  res.writeHead(reply.status, { 'content-length': String(length), ...reply.headers });
+  res.writeHead(reply.status, {'content-length': String(length), ...reply.headers});
   if (reply.generate) {
     const chunk = Buffer.alloc(reply.generate.chunk ?? 256 * 1024, 0x61);
     for (let sent = 0; sent < reply.generate.bytes && !res.destroyed; sent += chunk.length) {
       const ok = res.write(chunk.subarray(0, Math.min(chunk.length, reply.generate.bytes - sent)));
       if (!ok) {
-        await new Promise<void>((resolve) => {
+        await new Promise<void>(resolve => {
           const done = (): void => {
             res.off('drain', done);
             res.off('close', done);
@@ -114,15 +114,15 @@ export async function startFront(target: string, rule: FrontRule): Promise<Serve
   const server = http.createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
-      const request: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+      const request: Seen = {method: req.method ?? '', url: req.url ?? '', headers: req.headers, body};
       seen.push(request);
       const decision = rule(request);
       if (decision && 'status' in decision) return send(res, decision);
       const answer = await new Promise<Upstream>((resolve, reject) => {
-        const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
+        const forward = http.request({host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: {...req.headers, host: upstream.host}}, up => {
           const chunks: Buffer[] = [];
           up.on('data', (c: Buffer) => chunks.push(c));
-          up.on('end', () => resolve({ status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(chunks) }));
+          up.on('end', () => resolve({status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(chunks)}));
           up.on('error', reject);
         });
         forward.on('error', reject);
@@ -130,18 +130,18 @@ export async function startFront(target: string, rule: FrontRule): Promise<Serve
       });
       // Locations name the registry; clients come back through the front.
       const location = typeof answer.headers.location === 'string' ? answer.headers.location.replace(upstream.origin, `http://${self}`) : undefined;
-      const headers = { ...answer.headers, ...(location ? { location } : {}) };
-      if (decision && 'rewrite' in decision) return send(res, decision.rewrite({ ...answer, headers }, self));
+      const headers = {...answer.headers, ...(location ? {location} : {})};
+      if (decision && 'rewrite' in decision) return send(res, decision.rewrite({...answer, headers}, self));
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(headers)) {
         if (v === undefined || k === 'transfer-encoding' || (k === 'content-length' && req.method !== 'HEAD')) continue;
         flat[k] = Array.isArray(v) ? v.join(', ') : v;
       }
-      return send(res, { status: answer.status, headers: flat, body: answer.body });
+      return send(res, {status: answer.status, headers: flat, body: answer.body});
     })().catch(() => res.destroy());
   });
   self = await listen(server);
-  return { host: self, url: `http://${self}`, seen, stop: stopper(server) };
+  return {host: self, url: `http://${self}`, seen, stop: stopper(server)};
 }
 
 /** A server that records everything it is sent and answers with `respond`. */
@@ -150,13 +150,13 @@ export async function startCapture(respond: (req: Seen, self: string) => Reply):
   let self = '';
   const server = http.createServer((req, res) => {
     void (async () => {
-      const request: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: await readBody(req) };
+      const request: Seen = {method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: await readBody(req)};
       seen.push(request);
       await send(res, respond(request, self));
     })().catch(() => res.destroy());
   });
   self = await listen(server);
-  return { host: self, url: `http://${self}`, seen, stop: stopper(server) };
+  return {host: self, url: `http://${self}`, seen, stop: stopper(server)};
 }
 
 export interface ForwardProxy {
@@ -179,7 +179,7 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
       res.writeHead(400).end('absolute URI required');
       return;
     }
-    const forward = http.request({ host: target.hostname, port: target.port, method: req.method, path: `${target.pathname}${target.search}`, headers: { ...req.headers, host: target.host } }, (up) => {
+    const forward = http.request({host: target.hostname, port: target.port, method: req.method, path: `${target.pathname}${target.search}`, headers: {...req.headers, host: target.host}}, up => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
@@ -199,7 +199,7 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
     client.on('error', () => upstream.destroy());
   });
   const host = await listen(server);
-  return { host, url: `http://${host}`, log, stop: stopper(server) };
+  return {host, url: `http://${host}`, log, stop: stopper(server)};
 }
 
 /**
@@ -207,8 +207,8 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
  * props::data` at the start of a line (after white space) and `##[cmd props]data` anywhere, both
  * ignored between `::stop-commands::<token>` and `::<token>::`.
  */
-export function runnerCommands(stdout: string): { command: string; data: string }[] {
-  const commands: { command: string; data: string }[] = [];
+export function runnerCommands(stdout: string): {command: string; data: string}[] {
+  const commands: {command: string; data: string}[] = [];
   let stopToken: string | undefined;
   for (const raw of stdout.split(/\r?\n/)) {
     const line = raw.trimStart();
@@ -219,11 +219,11 @@ export function runnerCommands(stdout: string): { command: string; data: string 
     const v2 = /^::([A-Za-z-]+)(?: [^:]*)?::(.*)$/.exec(line);
     if (v2) {
       if (v2[1].toLowerCase() === 'stop-commands') stopToken = v2[2];
-      else commands.push({ command: v2[1].toLowerCase(), data: v2[2] });
+      else commands.push({command: v2[1].toLowerCase(), data: v2[2]});
       continue;
     }
     const v1 = /##\[([A-Za-z-]+)[^\]]*\](.*)$/.exec(line);
-    if (v1) commands.push({ command: v1[1].toLowerCase(), data: v1[2] });
+    if (v1) commands.push({command: v1[1].toLowerCase(), data: v1[2]});
   }
   return commands;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { execOk } from './exec.js';
-import { tempDir } from './fixtures.js';
+import {execOk} from './exec.js';
+import {tempDir} from './fixtures.js';
 
 /**
  * Unpacks one platform of a multi-platform OCI layout with tools the project did not write:
@@ -14,6 +14,6 @@ export async function unpackPlatform(layout: string, reference: string, arch: st
 }
 
 /** The config of one platform, read by skopeo. */
-export function platformConfig(layout: string, reference: string, arch: string): { architecture: string; os: string; variant?: string; config: { Labels: Record<string, string> }; rootfs: { diff_ids: string[] } } {
-  return JSON.parse(execOk('skopeo', ['inspect', '--config', '--override-os', 'linux', '--override-arch', arch, `oci:${layout}:${reference}`]));
+export function platformConfig(layout: string, reference: string, arch: string): {architecture: string; os: string; variant?: string; config: {Labels: Record<string, string>}; rootfs: {diff_ids: string[]}} {
+  return JSON.parse(execOk('skopeo', ['inspect', '--config', '--override-os', 'linux', '--override-arch', arch, `oci:${layout}:${reference}`])) as ReturnType<typeof platformConfig>;
 }

@@ -1,6 +1,6 @@
-import { chmod, link, mkdir, symlink, writeFile } from 'node:fs/promises';
+import {chmod, link, mkdir, symlink, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import { tempDir } from './fixtures.js';
+import {tempDir} from './fixtures.js';
 
 /** Deterministic bytes: a text-like pattern with the seed in it, so files differ. */
 function bytes(seed: number, size: number): Buffer {
@@ -15,7 +15,7 @@ function bytes(seed: number, size: number): Buffer {
 
 async function file(root: string, rel: string, content: Buffer, mode = 0o644): Promise<void> {
   const target = path.join(root, rel);
-  await mkdir(path.dirname(target), { recursive: true });
+  await mkdir(path.dirname(target), {recursive: true});
   await writeFile(target, content);
   await chmod(target, mode);
 }
@@ -26,7 +26,7 @@ export async function pinFixture(): Promise<string> {
   await file(
     root,
     'buildpack.toml',
-    Buffer.from('api = "0.10"\n\n[buildpack]\n  id = "pin/fixture"\n  version = "1.2.3"\n  name = "Pinned fixture"\n\n[[targets]]\n  os = "linux"\n  arch = "amd64"\n\n[[targets]]\n  os = "linux"\n  arch = "arm64"\n'),
+    Buffer.from('api = "0.10"\n\n[buildpack]\n  id = "pin/fixture"\n  version = "1.2.3"\n  name = "Pinned fixture"\n\n[[targets]]\n  os = "linux"\n  arch = "amd64"\n\n[[targets]]\n  os = "linux"\n  arch = "arm64"\n')
   );
   for (const arch of ['amd64', 'arm64']) {
     await file(root, `linux/${arch}/bin/run`, Buffer.from(`#!/bin/sh\necho "pinned ${arch}"\n`), 0o755);
@@ -41,7 +41,7 @@ export async function pinFixture(): Promise<string> {
   await file(root, 'vendor/edge/over-a-chunk.bin', bytes(4, 3 * 1024 * 1024 + 123));
   await file(root, 'vendor/edge/empty', Buffer.alloc(0));
   await file(root, 'vendor/edge/tool.sh', Buffer.from('#!/bin/sh\nexit 0\n'), 0o755);
-  await mkdir(path.join(root, 'vendor/edge/empty-dir'), { recursive: true });
+  await mkdir(path.join(root, 'vendor/edge/empty-dir'), {recursive: true});
   await symlink('../d01/f0001.txt', path.join(root, 'vendor/edge/link-to-f1'));
   await link(path.join(root, 'vendor/d02/f0002.txt'), path.join(root, 'vendor/d09/hard-link-to-f2.txt'));
   await file(root, `vendor/${'long-directory-name/'.repeat(5)}file-with-a-long-name.txt`, bytes(5, 100));
@@ -49,4 +49,3 @@ export async function pinFixture(): Promise<string> {
   await file(root, 'vendor/unicode/café-ñ-日本.txt', bytes(7, 64));
   return root;
 }
-

@@ -10,18 +10,18 @@
  * - the registry writes its output to a file rather than a pipe, so a long push cannot fill a
  *   pipe buffer nobody is reading. requests() and tokenRequests() read those logs synchronously.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {spawn, type ChildProcess} from 'node:child_process';
+import {createHash, createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject} from 'node:crypto';
+import {appendFileSync, closeSync, existsSync, openSync, readFileSync, rmSync} from 'node:fs';
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
+import http, {type IncomingHttpHeaders, type IncomingMessage, type ServerResponse} from 'node:http';
 import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import net, {type AddressInfo} from 'node:net';
+import {tmpdir} from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { execOk } from './exec.js';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {Worker, isMainThread, parentPort, workerData} from 'node:worker_threads';
+import {execOk} from './exec.js';
 
 /** 'delete' and '*' go beyond pull/push so a test can grant manifest deletion (token auth only). */
 export type RegistryAction = 'pull' | 'push' | 'delete' | '*';
@@ -93,13 +93,13 @@ export interface TestRegistry {
   /** A directory holding only ca.crt (for skopeo --cert-dir); set with tls. */
   certDir?: string;
   /** The harness's own user; present when the registry needs auth. */
-  admin?: { username: string; password: string };
+  admin?: {username: string; password: string};
   /**
    * skopeo flags to reach this registry: TLS flags plus credentials of the given user, of the
    * admin when user is omitted (only if the registry has auth), or none when user is null.
    * 'plain' is for inspect/list-tags/delete, 'src'/'dest' for copy.
    */
-  skopeoFlags(kind: 'src' | 'dest' | 'plain', user?: { username: string; password: string } | null): string[];
+  skopeoFlags(kind: 'src' | 'dest' | 'plain', user?: {username: string; password: string} | null): string[];
   /** Repositories, sorted, read as admin. */
   catalog(): Promise<string[]>;
   /** Tags of a repository, sorted, read as admin; [] when the repository does not exist. */
@@ -129,17 +129,12 @@ const ADMIN_NAME = 'harness-admin';
 /** The harness's own requests carry this User-Agent so requests() can leave them out. */
 const HARNESS_AGENT = 'registry-harness/1.0';
 const TOKEN_LIFETIME_SECONDS = 300;
-const MANIFEST_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-];
+const MANIFEST_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.docker.distribution.manifest.v2+json'];
 
 export async function startRegistry(options: StartOptions = {}): Promise<TestRegistry> {
   if (options.htpasswd && options.token) throw new Error('startRegistry: choose htpasswd or token auth, not both');
   const root = await mkdtemp(path.join(tmpdir(), 'test-registry-'));
-  const admin = options.htpasswd || options.token ? { username: ADMIN_NAME, password: randomBytes(12).toString('hex') } : undefined;
+  const admin = options.htpasswd || options.token ? {username: ADMIN_NAME, password: randomBytes(12).toString('hex')} : undefined;
   let child: ChildProcess | undefined;
   let tokenServer: Worker | undefined;
   let stopped = false;
@@ -149,15 +144,15 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
     stopped = true;
     if (child) await killRegistry(child);
     if (tokenServer) await tokenServer.terminate();
-    await rm(root, { recursive: true, force: true });
+    await rm(root, {recursive: true, force: true});
   };
 
   try {
     const config: RegistryConfig = {
       version: '0.1',
-      log: { accesslog: { disabled: false }, level: 'info', formatter: 'text' },
-      storage: { filesystem: { rootdirectory: path.join(root, 'data') }, delete: { enabled: true }, maintenance: { uploadpurging: { enabled: false } } },
-      http: { addr: '127.0.0.1:0', secret: randomBytes(16).toString('hex') },
+      log: {accesslog: {disabled: false}, level: 'info', formatter: 'text'},
+      storage: {filesystem: {rootdirectory: path.join(root, 'data')}, delete: {enabled: true}, maintenance: {uploadpurging: {enabled: false}}},
+      http: {addr: '127.0.0.1:0', secret: randomBytes(16).toString('hex')}
     };
 
     let caFile: string | undefined;
@@ -170,17 +165,16 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
       // A self-signed leaf that is its own CA: clients trust it as ca.crt and the server serves it.
       caFile = path.join(certDir, 'ca.crt');
       const keyFile = path.join(tlsDir, 'key.pem');
-      execOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-days', '2', '-keyout', keyFile, '-out', caFile]);
-      config.http.tls = { certificate: caFile, key: keyFile };
+      execOk('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-days', '2', '-keyout', keyFile, '-out', caFile]);
+      config.http.tls = {certificate: caFile, key: keyFile};
     }
 
     if (options.htpasswd && admin) {
       const htpasswdFile = path.join(root, 'htpasswd');
       // distribution only understands bcrypt entries.
-      const lines = [...options.htpasswd, admin].map((u) => execOk('htpasswd', ['-Bbn', u.username, u.password]).trim());
+      const lines = [...options.htpasswd, admin].map(u => execOk('htpasswd', ['-Bbn', u.username, u.password]).trim());
       await writeFile(htpasswdFile, `${lines.join('\n')}\n`);
-      config.auth = { htpasswd: { realm: 'harness-basic-realm', path: htpasswdFile } };
+      config.auth = {htpasswd: {realm: 'harness-basic-realm', path: htpasswdFile}};
     }
 
     let signer: TokenSigner | undefined;
@@ -199,18 +193,18 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
         keyId: libtrustKeyId(new X509Certificate(certPem)),
         jwtHeader: options.token.jwtHeader ?? 'x5c',
         service: SERVICE,
-        issuer: ISSUER,
+        issuer: ISSUER
       };
       const started = await startTokenServer({
         signer,
         users: options.token.users,
         admin,
         anonymousPull: options.token.anonymousPull ?? false,
-        logFile: tokenLog,
+        logFile: tokenLog
       });
       tokenServer = started.worker;
       tokenRealm = `http://127.0.0.1:${started.port}/token`;
-      config.auth = { token: { realm: tokenRealm, service: SERVICE, issuer: ISSUER, rootcertbundle: certFile } };
+      config.auth = {token: {realm: tokenRealm, service: SERVICE, issuer: ISSUER, rootcertbundle: certFile}};
     }
 
     const configFile = path.join(root, 'config.yml');
@@ -219,7 +213,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
     const logFile = path.join(root, 'registry.log');
     const fd = openSync(logFile, 'a');
     try {
-      child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', fd, fd], env: registryEnv() });
+      child = spawn('docker-registry', ['serve', configFile], {stdio: ['ignore', fd, fd], env: registryEnv()});
     } finally {
       closeSync(fd);
     }
@@ -231,14 +225,14 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
 
     /** A request as admin: Basic up front, or a Bearer token minted for the scope the registry's challenge asks. */
     const adminRequest = async (pathAndQuery: string, headers: Record<string, string> = {}): Promise<HttpResponse> => {
-      const base: Record<string, string> = { 'User-Agent': HARNESS_AGENT, ...headers };
+      const base: Record<string, string> = {'User-Agent': HARNESS_AGENT, ...headers};
       if (options.htpasswd && admin) base.Authorization = basicAuth(admin.username, admin.password);
-      let res = await httpRequest(`${url}${pathAndQuery}`, { headers: base, ca });
+      let res = await httpRequest(`${url}${pathAndQuery}`, {headers: base, ca});
       const challenge = res.headers['www-authenticate'];
       if (res.status === 401 && signer && admin && typeof challenge === 'string') {
         const scopes = (parseChallenge(challenge).params.scope ?? '').split(' ').filter(Boolean);
-        const token = mintToken(createPrivateKey(signer.keyPem), signer, admin.username, grantAccess({ kind: 'admin' }, scopes));
-        res = await httpRequest(`${url}${pathAndQuery}`, { headers: { ...base, Authorization: `Bearer ${token}` }, ca });
+        const token = mintToken(createPrivateKey(signer.keyPem), signer, admin.username, grantAccess({kind: 'admin'}, scopes));
+        res = await httpRequest(`${url}${pathAndQuery}`, {headers: {...base, Authorization: `Bearer ${token}`}, ca});
       }
       return res;
     };
@@ -282,30 +276,30 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
         return (await paged(`/v2/${repository}/tags/list`, 'tags')) ?? [];
       },
       async manifest(repository, reference) {
-        const res = await adminRequest(`/v2/${repository}/manifests/${reference}`, { Accept: MANIFEST_TYPES.join(', ') });
+        const res = await adminRequest(`/v2/${repository}/manifests/${reference}`, {Accept: MANIFEST_TYPES.join(', ')});
         const digest = res.headers['docker-content-digest'];
         const mediaType = res.headers['content-type'];
         return {
           status: res.status,
           body: res.body,
           digest: typeof digest === 'string' ? digest : undefined,
-          mediaType: typeof mediaType === 'string' ? mediaType : undefined,
+          mediaType: typeof mediaType === 'string' ? mediaType : undefined
         };
       },
       requests() {
-        return parseAccessLog(readLog(logFile)).filter((r) => r.userAgent !== HARNESS_AGENT);
+        return parseAccessLog(readLog(logFile)).filter(r => r.userAgent !== HARNESS_AGENT);
       },
       tokenRequests() {
         if (!tokenLog) return [];
         return readLog(tokenLog)
           .split('\n')
           .filter(Boolean)
-          .map((line) => JSON.parse(line) as TokenRequest);
+          .map(line => JSON.parse(line) as TokenRequest);
       },
       log() {
         return readLog(logFile);
       },
-      stop,
+      stop
     };
   } catch (err) {
     await stop();
@@ -314,12 +308,10 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
 }
 
 /** Writes <dir>/config.json with auths for each host (base64 "user:pass") and returns dir, for DOCKER_CONFIG. */
-export async function writeDockerConfig(entries: Record<string, { username: string; password: string }>): Promise<string> {
+export async function writeDockerConfig(entries: Record<string, {username: string; password: string}>): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'docker-config-'));
-  const auths = Object.fromEntries(
-    Object.entries(entries).map(([host, { username, password }]) => [host, { auth: Buffer.from(`${username}:${password}`).toString('base64') }]),
-  );
-  await writeFile(path.join(dir, 'config.json'), `${JSON.stringify({ auths }, null, 2)}\n`);
+  const auths = Object.fromEntries(Object.entries(entries).map(([host, {username, password}]) => [host, {auth: Buffer.from(`${username}:${password}`).toString('base64')}]));
+  await writeFile(path.join(dir, 'config.json'), `${JSON.stringify({auths}, null, 2)}\n`);
   return dir;
 }
 
@@ -330,18 +322,18 @@ export async function unreachableHost(): Promise<string> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
   });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const {port} = server.address() as AddressInfo;
+  await new Promise<void>(resolve => server.close(() => resolve()));
   return `127.0.0.1:${port}`;
 }
 
 /** Parses a WWW-Authenticate challenge such as `Bearer realm="...",service="...",scope="..."`. */
-export function parseChallenge(header: string): { scheme: string; params: Record<string, string> } {
+export function parseChallenge(header: string): {scheme: string; params: Record<string, string>} {
   const space = header.indexOf(' ');
   const scheme = space < 0 ? header : header.slice(0, space);
   const params: Record<string, string> = {};
   for (const m of header.slice(space + 1).matchAll(/([A-Za-z_]+)="([^"]*)"/g)) params[m[1]] = m[2];
-  return { scheme, params };
+  return {scheme, params};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,9 +341,9 @@ export function parseChallenge(header: string): { scheme: string; params: Record
 
 interface RegistryConfig {
   version: string;
-  log: { accesslog: { disabled: boolean }; level: string; formatter: string };
+  log: {accesslog: {disabled: boolean}; level: string; formatter: string};
   storage: Record<string, unknown>;
-  http: { addr: string; secret: string; tls?: { certificate: string; key: string } };
+  http: {addr: string; secret: string; tls?: {certificate: string; key: string}};
   auth?: Record<string, Record<string, string>>;
 }
 
@@ -371,7 +363,7 @@ function trackChild(child: ChildProcess, root: string): void {
     process.on('exit', () => {
       for (const [c, dir] of liveChildren) {
         c.kill('SIGKILL');
-        rmSync(dir, { recursive: true, force: true });
+        rmSync(dir, {recursive: true, force: true});
       }
     });
   }
@@ -398,7 +390,7 @@ async function killRegistry(child: ChildProcess): Promise<void> {
   liveChildren.delete(child);
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.ref(); // keep the loop alive until the exit event arrives
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
@@ -419,7 +411,7 @@ function parseAccessLog(log: string): RegistryRequest[] {
     if (!m) continue;
     const [, method, uri, status, userAgent] = m;
     const q = uri.indexOf('?');
-    requests.push({ method, path: q < 0 ? uri : uri.slice(0, q), query: q < 0 ? '' : uri.slice(q + 1), status: Number(status), userAgent });
+    requests.push({method, path: q < 0 ? uri : uri.slice(0, q), query: q < 0 ? '' : uri.slice(q + 1), status: Number(status), userAgent});
   }
   return requests;
 }
@@ -434,15 +426,15 @@ export interface HttpResponse {
 }
 
 /** A plain node:http(s) request, since fetch cannot be told to trust a CA; pass registry.caFile's contents as ca. */
-export function httpRequest(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer; ca?: string } = {}): Promise<HttpResponse> {
+export function httpRequest(url: string, init: {method?: string; headers?: Record<string, string>; body?: string | Buffer; ca?: string} = {}): Promise<HttpResponse> {
   const target = new URL(url);
   const transport = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     // agent: false so no keep-alive socket outlives stop().
-    const req = transport.request(target, { method: init.method ?? 'GET', headers: init.headers, ca: init.ca, agent: false }, (res) => {
+    const req = transport.request(target, {method: init.method ?? 'GET', headers: init.headers, ca: init.ca, agent: false}, res => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -473,14 +465,14 @@ interface Access {
   actions: string[];
 }
 
-type Identity = { kind: 'admin' } | { kind: 'user'; actions: readonly string[] } | { kind: 'anonymous'; pull: boolean };
+type Identity = {kind: 'admin'} | {kind: 'user'; actions: readonly string[]} | {kind: 'anonymous'; pull: boolean};
 
 /**
  * libtrust's key ID, which distribution matches against a JWT's kid: the first 240 bits of the
  * SHA-256 of the DER SubjectPublicKeyInfo, base32 without padding, in ':'-joined groups of 4.
  */
 export function libtrustKeyId(cert: X509Certificate): string {
-  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  const spki = cert.publicKey.export({type: 'spki', format: 'der'});
   const encoded = base32(createHash('sha256').update(spki).digest().subarray(0, 30));
   return encoded.match(/.{4}/g)?.join(':') ?? encoded;
 }
@@ -508,7 +500,14 @@ function parseScope(scope: string): Access | undefined {
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first < 0 || last === first) return undefined;
-  return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',').filter(Boolean) };
+  return {
+    type: scope.slice(0, first),
+    name: scope.slice(first + 1, last),
+    actions: scope
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean)
+  };
 }
 
 /** The access claim: for each requested scope, the requested actions the identity holds. */
@@ -519,17 +518,18 @@ function grantAccess(identity: Identity, scopes: readonly string[]): Access[] {
     if (!wanted) continue;
     let actions: string[];
     if (identity.kind === 'admin') actions = wanted.actions;
-    else if (wanted.type !== 'repository' && !wanted.type.startsWith('repository(')) actions = []; // registry:catalog:* is admin only
-    else if (identity.kind === 'anonymous') actions = identity.pull ? wanted.actions.filter((a) => a === 'pull') : [];
-    else actions = wanted.actions.filter((a) => identity.actions.includes('*') || identity.actions.includes(a));
-    if (actions.length > 0) granted.push({ type: wanted.type, name: wanted.name, actions });
+    else if (wanted.type !== 'repository' && !wanted.type.startsWith('repository('))
+      actions = []; // registry:catalog:* is admin only
+    else if (identity.kind === 'anonymous') actions = identity.pull ? wanted.actions.filter(a => a === 'pull') : [];
+    else actions = wanted.actions.filter(a => identity.actions.includes('*') || identity.actions.includes(a));
+    if (actions.length > 0) granted.push({type: wanted.type, name: wanted.name, actions});
   }
   return granted;
 }
 
 function mintToken(key: KeyObject, signer: TokenSigner, subject: string, access: Access[]): string {
   const now = Math.floor(Date.now() / 1000);
-  const header = signer.jwtHeader === 'x5c' ? { typ: 'JWT', alg: 'RS256', x5c: [signer.certDer] } : { typ: 'JWT', alg: 'RS256', kid: signer.keyId };
+  const header = signer.jwtHeader === 'x5c' ? {typ: 'JWT', alg: 'RS256', x5c: [signer.certDer]} : {typ: 'JWT', alg: 'RS256', kid: signer.keyId};
   const claims = {
     iss: signer.issuer,
     sub: subject,
@@ -538,7 +538,7 @@ function mintToken(key: KeyObject, signer: TokenSigner, subject: string, access:
     nbf: now - 10, // tolerate a clock a little ahead of ours
     iat: now,
     jti: randomBytes(16).toString('hex'),
-    access,
+    access
   };
   const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
@@ -550,26 +550,26 @@ function mintToken(key: KeyObject, signer: TokenSigner, subject: string, access:
 interface TokenServerConfig {
   signer: TokenSigner;
   users: RegistryUser[];
-  admin: { username: string; password: string };
+  admin: {username: string; password: string};
   anonymousPull: boolean;
   /** JSON lines of TokenRequest, appended before each response is sent. */
   logFile: string;
 }
 
-async function startTokenServer(config: TokenServerConfig): Promise<{ worker: Worker; port: number }> {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { harnessTokenServer: config } });
+async function startTokenServer(config: TokenServerConfig): Promise<{worker: Worker; port: number}> {
+  const worker = new Worker(new URL(import.meta.url), {workerData: {harnessTokenServer: config}});
   // A later crash must not become an unhandled 'error' event in the test process.
-  worker.on('error', (err) => console.error('registry harness: token server failed:', err));
+  worker.on('error', err => console.error('registry harness: token server failed:', err));
   const port = await new Promise<number>((resolve, reject) => {
-    worker.once('message', (message: { port?: number }) => (typeof message.port === 'number' ? resolve(message.port) : reject(new Error('token server sent no port'))));
+    worker.once('message', (message: {port?: number}) => (typeof message.port === 'number' ? resolve(message.port) : reject(new Error('token server sent no port'))));
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`token server exited (${code}) before listening`)));
+    worker.once('exit', code => reject(new Error(`token server exited (${code}) before listening`)));
   });
   worker.unref();
-  return { worker, port };
+  return {worker, port};
 }
 
-function isTokenServerData(data: unknown): data is { harnessTokenServer: TokenServerConfig } {
+function isTokenServerData(data: unknown): data is {harnessTokenServer: TokenServerConfig} {
   return typeof data === 'object' && data !== null && 'harnessTokenServer' in data;
 }
 
@@ -580,32 +580,34 @@ function serveTokens(config: TokenServerConfig): void {
   const refreshTokens = new Map<string, string>(); // opaque refresh token → username
 
   const identify = (username: string | undefined, password: string | undefined): Identity | undefined => {
-    if (username === config.admin.username && password === config.admin.password) return { kind: 'admin' };
-    const user = config.users.find((u) => u.username === username && u.password === password);
-    return user ? { kind: 'user', actions: user.actions ?? ['pull', 'push'] } : undefined;
+    if (username === config.admin.username && password === config.admin.password) return {kind: 'admin'};
+    const user = config.users.find(u => u.username === username && u.password === password);
+    return user ? {kind: 'user', actions: user.actions ?? ['pull', 'push']} : undefined;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const record: TokenRequest = { method: req.method ?? '', path: url.pathname, scopes: [], status: 0 };
+    const record: TokenRequest = {method: req.method ?? '', path: url.pathname, scopes: [], status: 0};
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       record.status = status;
-      const issued = (body as { token?: unknown; access_token?: unknown } | undefined)?.access_token;
+      const issued = (body as {token?: unknown; access_token?: unknown} | undefined)?.access_token;
       if (typeof issued === 'string') record.issued = issued;
       appendFileSync(config.logFile, `${JSON.stringify(record)}\n`);
-      res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+      res.writeHead(status, {'Content-Type': 'application/json', ...headers});
       res.end(JSON.stringify(body));
     };
-    const unauthorized = (): void =>
-      reply(401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, { 'WWW-Authenticate': 'Basic realm="harness-token-server"' });
+    const unauthorized = (): void => reply(401, {errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]}, {'WWW-Authenticate': 'Basic realm="harness-token-server"'});
 
-    if (url.pathname !== '/token') return reply(404, { errors: [{ code: 'NOT_FOUND', message: 'no such endpoint' }] });
+    if (url.pathname !== '/token') return reply(404, {errors: [{code: 'NOT_FOUND', message: 'no such endpoint'}]});
 
     if (req.method === 'GET') {
-      record.scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+      record.scopes = url.searchParams
+        .getAll('scope')
+        .flatMap(s => s.split(' '))
+        .filter(Boolean);
       record.service = url.searchParams.get('service') ?? undefined;
       const credentials = parseBasic(req.headers.authorization);
-      let identity: Identity = { kind: 'anonymous', pull: config.anonymousPull };
+      let identity: Identity = {kind: 'anonymous', pull: config.anonymousPull};
       if (credentials) {
         record.username = credentials.username;
         const known = identify(credentials.username, credentials.password);
@@ -613,7 +615,7 @@ function serveTokens(config: TokenServerConfig): void {
         identity = known;
       }
       const token = mintToken(key, config.signer, credentials?.username ?? '', grantAccess(identity, record.scopes));
-      return reply(200, { token, access_token: token, expires_in: TOKEN_LIFETIME_SECONDS, issued_at: new Date().toISOString() });
+      return reply(200, {token, access_token: token, expires_in: TOKEN_LIFETIME_SECONDS, issued_at: new Date().toISOString()});
     }
 
     if (req.method === 'POST') {
@@ -621,7 +623,10 @@ function serveTokens(config: TokenServerConfig): void {
       const form = new URLSearchParams(await readBody(req));
       record.grantType = form.get('grant_type') ?? undefined;
       record.service = form.get('service') ?? undefined;
-      record.scopes = form.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+      record.scopes = form
+        .getAll('scope')
+        .flatMap(s => s.split(' '))
+        .filter(Boolean);
       let username: string | undefined;
       let identity: Identity | undefined;
       if (record.grantType === 'password') {
@@ -631,11 +636,11 @@ function serveTokens(config: TokenServerConfig): void {
       } else if (record.grantType === 'refresh_token') {
         username = refreshTokens.get(form.get('refresh_token') ?? '');
         record.username = username;
-        const user = config.users.find((u) => u.username === username);
-        if (username === config.admin.username) identity = { kind: 'admin' };
-        else if (user) identity = { kind: 'user', actions: user.actions ?? ['pull', 'push'] };
+        const user = config.users.find(u => u.username === username);
+        if (username === config.admin.username) identity = {kind: 'admin'};
+        else if (user) identity = {kind: 'user', actions: user.actions ?? ['pull', 'push']};
       } else {
-        return reply(400, { error: 'unsupported_grant_type' });
+        return reply(400, {error: 'unsupported_grant_type'});
       }
       if (!identity || username === undefined) return unauthorized();
       const refreshToken = randomBytes(24).toString('hex');
@@ -647,27 +652,27 @@ function serveTokens(config: TokenServerConfig): void {
         refresh_token: refreshToken,
         expires_in: TOKEN_LIFETIME_SECONDS,
         issued_at: new Date().toISOString(),
-        scope: record.scopes.join(' '),
+        scope: record.scopes.join(' ')
       });
     }
 
-    return reply(405, { errors: [{ code: 'UNSUPPORTED', message: 'GET or POST only' }] }, { Allow: 'GET, POST' });
+    return reply(405, {errors: [{code: 'UNSUPPORTED', message: 'GET or POST only'}]}, {Allow: 'GET, POST'});
   };
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      if (!res.headersSent) res.writeHead(500, {'Content-Type': 'text/plain'});
       res.end(String(err));
     });
   });
-  server.listen(0, '127.0.0.1', () => parentPort?.postMessage({ port: (server.address() as AddressInfo).port }));
+  server.listen(0, '127.0.0.1', () => parentPort?.postMessage({port: (server.address() as AddressInfo).port}));
 }
 
-function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
+function parseBasic(header: string | undefined): {username: string; password: string} | undefined {
   if (!header?.startsWith('Basic ')) return undefined;
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  return colon < 0 ? { username: decoded, password: '' } : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  return colon < 0 ? {username: decoded, password: ''} : {username: decoded.slice(0, colon), password: decoded.slice(colon + 1)};
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

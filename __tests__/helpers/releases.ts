@@ -6,14 +6,14 @@
  * It answers only while the test's event loop is free: run the action with an asynchronous child
  * process, not spawnSync (exec()/execOk() would block the server and deadlock).
  */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {execFileSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
+import {chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import type {AddressInfo} from 'node:net';
+import {tmpdir} from 'node:os';
 import path from 'node:path';
-import { ROOT } from './paths.js';
+import {ROOT} from './paths.js';
 
 export const STANDIN_JAM = path.join(ROOT, '__tests__', 'fixtures', 'standins', 'jam.mjs');
 export const STANDIN_PACK = path.join(ROOT, '__tests__', 'fixtures', 'standins', 'pack.mjs');
@@ -43,14 +43,14 @@ export async function startReleaseServer(): Promise<ReleaseServer> {
     const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     const body = files.get(pathname);
     const status = body && (method === 'GET' || method === 'HEAD') ? 200 : 404;
-    requests.push({ method, path: pathname, status });
+    requests.push({method, path: pathname, status});
     req.resume();
     if (status === 200 && body) {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+      res.writeHead(200, {'content-type': 'application/octet-stream', 'content-length': body.length});
       res.end(method === 'HEAD' ? undefined : body);
     } else {
       const text = 'Not Found';
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(404, {'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text)});
       res.end(method === 'HEAD' ? undefined : text);
     }
   });
@@ -58,7 +58,7 @@ export async function startReleaseServer(): Promise<ReleaseServer> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  const {port} = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
@@ -67,15 +67,15 @@ export async function startReleaseServer(): Promise<ReleaseServer> {
     },
     async stop(): Promise<void> {
       await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
+        server.close(error => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
-    },
+    }
   };
 }
 
 /** Release-asset paths for linux/amd64 runners (Node's process.platform 'linux', process.arch 'x64'). */
-export function releasePaths(versions: { pack: string; jam: string; buildx: string }): {
+export function releasePaths(versions: {pack: string; jam: string; buildx: string}): {
   pack: string;
   packSha256: string;
   jam: string;
@@ -89,7 +89,7 @@ export function releasePaths(versions: { pack: string; jam: string; buildx: stri
     packSha256: `${pack}.sha256`,
     jam: `/paketo-buildpacks/jam/releases/download/v${versions.jam}/jam-linux-amd64`,
     buildx: `${buildxDir}/buildx-v${versions.buildx}.linux-amd64`,
-    buildxChecksums: `${buildxDir}/checksums.txt`,
+    buildxChecksums: `${buildxDir}/checksums.txt`
   };
 }
 
@@ -103,7 +103,7 @@ export function releasePaths(versions: { pack: string; jam: string; buildx: stri
  *   checksums.txt (`<hex> *<asset>` lines, its own plus three made-up ones).
  * Returns path -> bytes, so a test can corrupt or drop one before serveAll().
  */
-export function releaseAssets(versions: { pack: string; jam: string; buildx: string }): Map<string, Buffer> {
+export function releaseAssets(versions: {pack: string; jam: string; buildx: string}): Map<string, Buffer> {
   const paths = releasePaths(versions);
   const assets = new Map<string, Buffer>();
 
@@ -123,23 +123,12 @@ export function releaseAssets(versions: { pack: string; jam: string; buildx: str
       '  exit 0',
       'fi',
       `echo "github.com/docker/buildx v${v} standin"`,
-      '',
-    ].join('\n'),
+      ''
+    ].join('\n')
   );
   assets.set(paths.buildx, buildx);
   const fake = (name: string): string => `${sha256(Buffer.from(`not-a-real-asset:${name}`))} *${name}`;
-  assets.set(
-    paths.buildxChecksums,
-    Buffer.from(
-      [
-        fake(`buildx-v${v}.darwin-arm64`),
-        fake(`buildx-v${v}.linux-arm64`),
-        `${sha256(buildx)} *${path.posix.basename(paths.buildx)}`,
-        fake(`buildx-v${v}.windows-amd64.exe`),
-        '',
-      ].join('\n'),
-    ),
-  );
+  assets.set(paths.buildxChecksums, Buffer.from([fake(`buildx-v${v}.darwin-arm64`), fake(`buildx-v${v}.linux-arm64`), `${sha256(buildx)} *${path.posix.basename(paths.buildx)}`, fake(`buildx-v${v}.windows-amd64.exe`), ''].join('\n')));
   return assets;
 }
 
@@ -158,8 +147,8 @@ function tgzOfOneExecutable(source: string, name: string): Buffer {
   try {
     copyFileSync(source, path.join(dir, name));
     chmodSync(path.join(dir, name), 0o755);
-    return execFileSync('tar', ['--owner=0', '--group=0', '--numeric-owner', '-czf', '-', '-C', dir, name], { maxBuffer: 64 * 1024 * 1024 });
+    return execFileSync('tar', ['--owner=0', '--group=0', '--numeric-owner', '-czf', '-', '-C', dir, name], {maxBuffer: 64 * 1024 * 1024});
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, {recursive: true, force: true});
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { Platform } from '../platform/platform.js';
-import { InputError } from '../util/errors.js';
-import { applyEdits, arrayOfTables, parseToml, tomlString, type TomlEdit } from './toml.js';
+import type {Platform} from '../platform/platform.js';
+import {UserError} from '../util/errors.js';
+import {applyEdits, arrayOfTables, parseToml, tomlString, type TomlEdit} from './toml.js';
 
 /** A `[[metadata.dependencies]]` entry, as far as packaging cares. */
 export interface Dependency {
@@ -19,22 +19,22 @@ export interface Dependency {
 export function readDependencies(metadata: Record<string, unknown>, file: string): Dependency[] {
   const raw = metadata.dependencies;
   if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw new InputError(`${file} has a metadata.dependencies that is not an array of tables; write it as [[metadata.dependencies]].`, { file, key: 'metadata.dependencies' });
+  if (!Array.isArray(raw)) throw new UserError(`${file} has a metadata.dependencies that is not an array of tables; write it as [[metadata.dependencies]].`, {file, key: 'metadata.dependencies'});
   return raw.map((entry, index) => {
     const d = entry as Record<string, unknown>;
-    const text = (key: string): string | undefined => (typeof d[key] === 'string' ? (d[key] as string) : undefined);
+    const text = (key: string): string | undefined => (typeof d[key] === 'string' ? d[key] : undefined);
     const id = text('id') ?? `#${index + 1}`;
     let sha256: string | undefined;
     const checksum = text('checksum');
     if (checksum !== undefined) {
       const m = /^sha256:([a-fA-F0-9]{64})$/.exec(checksum);
-      if (!m) throw new InputError(`${file} gives dependency ${id} the checksum "${checksum}", which is not sha256:<64 hex digits>; fix it.`, { file, key: `metadata.dependencies.${index}.checksum` });
+      if (!m) throw new UserError(`${file} gives dependency ${id} the checksum "${checksum}", which is not sha256:<64 hex digits>; fix it.`, {file, key: `metadata.dependencies.${index}.checksum`});
       sha256 = m[1].toLowerCase();
     } else if (text('sha256') !== undefined) {
-      if (!/^[a-fA-F0-9]{64}$/.test(text('sha256') as string)) throw new InputError(`${file} gives dependency ${id} the sha256 "${text('sha256')}", which is not 64 hex digits; fix it.`, { file, key: `metadata.dependencies.${index}.sha256` });
+      if (!/^[a-fA-F0-9]{64}$/.test(text('sha256') as string)) throw new UserError(`${file} gives dependency ${id} the sha256 "${text('sha256')}", which is not 64 hex digits; fix it.`, {file, key: `metadata.dependencies.${index}.sha256`});
       sha256 = (text('sha256') as string).toLowerCase();
     }
-    return { index, id, version: text('version'), uri: text('uri'), sha256, os: text('os'), arch: text('arch') };
+    return {index, id, version: text('version'), uri: text('uri'), sha256, os: text('os'), arch: text('arch')};
   });
 }
 
@@ -45,7 +45,7 @@ export function describeDependency(d: Dependency): string {
 
 /** The dependencies a platform's image carries: those for its os and arch, and those for any. */
 export function dependenciesFor(dependencies: Dependency[], platform: Platform): Dependency[] {
-  return dependencies.filter((d) => (!d.arch || d.arch === platform.architecture) && (!d.os || d.os === platform.os));
+  return dependencies.filter(d => (!d.arch || d.arch === platform.architecture) && (!d.os || d.os === platform.os));
 }
 
 /** Where an offline buildpack keeps a dependency, relative to the buildpack root. */
@@ -67,17 +67,17 @@ export function filterDependencies(text: string, total: number, keep: Set<number
   const edits: TomlEdit[] = [];
   for (const element of elements) {
     if (!keep.has(element.index)) {
-      for (const [start, end] of element.ranges) edits.push({ start, end, text: '' });
+      for (const [start, end] of element.ranges) edits.push({start, end, text: ''});
       continue;
     }
     const uri = uris.get(element.index);
     if (uri === undefined) continue;
     const line = element.find('uri');
-    if (!line) throw new InputError(`${file} has dependency #${element.index + 1} without a uri to rewrite; add uri = "...".`, { file, key: `metadata.dependencies.${element.index}` });
-    edits.push({ start: line.value.range[0], end: line.value.range[1], text: tomlString(uri) });
+    if (!line) throw new UserError(`${file} has dependency #${element.index + 1} without a uri to rewrite; add uri = "...".`, {file, key: `metadata.dependencies.${element.index}`});
+    edits.push({start: line.value.range[0], end: line.value.range[1], text: tomlString(uri)});
   }
   const result = applyEdits(doc, edits);
-  const check = (parseToml(result, file).value as { metadata?: { dependencies?: unknown[] } }).metadata?.dependencies ?? [];
+  const check = (parseToml(result, file).value as {metadata?: {dependencies?: unknown[]}}).metadata?.dependencies ?? [];
   if (check.length !== keep.size) throw new Error(`filtering dependencies of ${file} kept ${check.length}, expected ${keep.size}`);
   return result;
 }

@@ -1,18 +1,13 @@
-import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import {closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, type Stats} from 'node:fs';
 import path from 'node:path';
-import { InputError, withPath } from '../util/errors.js';
+import {UserError, withPath} from '../util/errors.js';
 
 /** One file system object below a root, by its POSIX path relative to that root. */
-export type SourceEntry =
-  | { path: string; type: 'file'; source: string; executable: boolean; size: number; inode?: string }
-  | { path: string; type: 'symlink'; target: string }
-  | { path: string; type: 'directory' };
+export type SourceEntry = {path: string; type: 'file'; source: string; executable: boolean; size: number; inode?: string} | {path: string; type: 'symlink'; target: string} | {path: string; type: 'directory'};
 
 // Never part of a buildpack: version control and CI configuration (what jam and pack users
 // exclude by hand with include-files).
-const EXCLUDED_TOP_LEVEL = new Set([
-  '.git', '.hg', '.svn', '.github', '.gitlab', '.circleci', '.buildkite', '.gitlab-ci.yml', '.travis.yml',
-]);
+const EXCLUDED_TOP_LEVEL = new Set(['.git', '.hg', '.svn', '.github', '.gitlab', '.circleci', '.buildkite', '.gitlab-ci.yml', '.travis.yml']);
 
 /**
  * Lists everything below `root` without following symlinks, so a link can never pull files from
@@ -22,9 +17,9 @@ const EXCLUDED_TOP_LEVEL = new Set([
  * The calls are synchronous: a buildpack that vendors a runtime has 100,000 files, and a
  * promise per lstat would cost a thread-pool round trip each, many times the call itself.
  */
-export async function scanTree(root: string, skip: string[] = [], topLevelExcludes = true, platform: NodeJS.Platform = process.platform): Promise<SourceEntry[]> {
+export function scanTree(root: string, skip: string[] = [], topLevelExcludes = true, platform: NodeJS.Platform = process.platform): SourceEntry[] {
   const entries: SourceEntry[] = [];
-  const skipped = new Set(skip.map((p) => path.resolve(p)));
+  const skipped = new Set(skip.map(p => path.resolve(p)));
   // Paths are joined with Array#join, not path.join (the directories are normalised already,
   // and a normalisation builds strings to throw away) nor `+` (V8 keeps a concatenation as a
   // rope, then adds a flat copy the first time the path is read: three strings for one).
@@ -53,10 +48,10 @@ export async function scanTree(root: string, skip: string[] = [], topLevelExclud
         } catch (error) {
           throw withPath(error, abs);
         }
-        entries.push({ path: relPath, type: 'symlink', target });
+        entries.push({path: relPath, type: 'symlink', target});
       } else if (stat.isDirectory()) {
         if (skipped.has(abs)) continue;
-        entries.push({ path: relPath, type: 'directory' });
+        entries.push({path: relPath, type: 'directory'});
         walk(abs, relPath);
       } else if (stat.isFile()) {
         const executable = platform === 'win32' ? looksExecutable(abs, relPath) : (stat.mode & 0o111) !== 0;
@@ -64,9 +59,9 @@ export async function scanTree(root: string, skip: string[] = [], topLevelExclud
         const inode = stat.nlink > 1 ? `${stat.dev}:${stat.ino}` : undefined;
         // Sizes below 2^30 as small integers, not heap numbers (what Stats gives).
         const size = stat.size < 0x4000_0000 ? stat.size | 0 : stat.size;
-        entries.push({ path: relPath, type: 'file', source: abs, executable, size, ...(inode ? { inode } : {}) });
+        entries.push({path: relPath, type: 'file', source: abs, executable, size, ...(inode ? {inode} : {})});
       } else {
-        throw new InputError(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
+        throw new UserError(`${abs} is neither a file, a directory nor a symlink; remove it from the buildpack.`);
       }
     }
   }
@@ -99,7 +94,7 @@ function looksExecutable(file: string, relPath: string): boolean {
 export function containedPath(p: string, what: string): string {
   const normalised = path.posix.normalize(p.replaceAll('\\', '/')).replace(/\/$/, '');
   if (path.posix.isAbsolute(normalised) || normalised === '..' || normalised.startsWith('../') || /^[A-Za-z]:/.test(normalised)) {
-    throw new InputError(`${what} "${p}" leaves the buildpack directory; use a path inside it.`);
+    throw new UserError(`${what} "${p}" leaves the buildpack directory; use a path inside it.`);
   }
   return normalised === '.' ? '' : normalised;
 }

@@ -1,5 +1,5 @@
-import { ParseError, getStaticTOMLValue, parseTOML, type AST } from 'toml-eslint-parser';
-import { InputError } from '../util/errors.js';
+import {ParseError, getStaticTOMLValue, parseTOML, type AST} from 'toml-eslint-parser';
+import {UserError} from '../util/errors.js';
 
 /**
  * A TOML file as its author wrote it, parsed with source positions (toml-eslint-parser, a TOML
@@ -35,17 +35,17 @@ export function parseToml(text: string, file: string): TomlDocument {
   } catch (error) {
     if (error instanceof ParseError) {
       const reason = error.message.split('\n')[0].replace(/\.$/, '');
-      throw new InputError(`${file} is not valid TOML at line ${error.lineNumber}, column ${error.column + 1} (${reason}); fix the syntax there.`, {
+      throw new UserError(`${file} is not valid TOML at line ${error.lineNumber}, column ${error.column + 1} (${reason}); fix the syntax there.`, {
         cause: error,
         file,
         line: error.lineNumber,
-        column: error.column + 1,
+        column: error.column + 1
       });
     }
     throw error;
   }
   const value = getStaticTOMLValue(ast) as Record<string, unknown>;
-  return { file, text, body, bom, eol: body.includes('\r\n') ? '\r\n' : '\n', ast, value };
+  return {file, text, body, bom, eol: body.includes('\r\n') ? '\r\n' : '\n', ast, value};
 }
 
 /** Applies non-overlapping edits and puts the BOM back. */
@@ -64,15 +64,15 @@ export function applyEdits(doc: TomlDocument, edits: TomlEdit[]): string {
 type Path = (string | number)[];
 
 function keyNames(key: AST.TOMLKey): string[] {
-  return key.keys.map((k) => (k.type === 'TOMLBare' ? k.name : k.value));
+  return key.keys.map(k => (k.type === 'TOMLBare' ? k.name : k.value));
 }
 
 /** Every key/value of the document with its full path (tables, dotted keys, inline tables). */
-export function* keyValues(doc: TomlDocument): Generator<{ path: Path; node: AST.TOMLKeyValue }> {
-  function* within(prefix: Path, body: AST.TOMLKeyValue[]): Generator<{ path: Path; node: AST.TOMLKeyValue }> {
+export function* keyValues(doc: TomlDocument): Generator<{path: Path; node: AST.TOMLKeyValue}> {
+  function* within(prefix: Path, body: AST.TOMLKeyValue[]): Generator<{path: Path; node: AST.TOMLKeyValue}> {
     for (const kv of body) {
       const path = [...prefix, ...keyNames(kv.key)];
-      yield { path, node: kv };
+      yield {path, node: kv};
       if (kv.value.type === 'TOMLInlineTable') yield* within(path, kv.value.body);
       if (kv.value.type === 'TOMLArray') {
         for (const [i, item] of kv.value.elements.entries()) if (item.type === 'TOMLInlineTable') yield* within([...path, i], item.body);
@@ -86,7 +86,7 @@ export function* keyValues(doc: TomlDocument): Generator<{ path: Path; node: AST
 }
 
 export function findKeyValue(doc: TomlDocument, path: Path): AST.TOMLKeyValue | undefined {
-  for (const { path: p, node } of keyValues(doc)) if (samePath(p, path)) return node;
+  for (const {path: p, node} of keyValues(doc)) if (samePath(p, path)) return node;
   return undefined;
 }
 
@@ -104,11 +104,11 @@ function startsWith(a: Path, prefix: Path): boolean {
  */
 export function lineOf(doc: TomlDocument, key: string): number | undefined {
   // `dependencies.2.uri` names the third element's; `dependencies.uri` the first one written.
-  const matches = (p: Path, wanted: string): boolean => p.join('.') === wanted || p.filter((x) => typeof x === 'string').join('.') === wanted;
+  const matches = (p: Path, wanted: string): boolean => p.join('.') === wanted || p.filter(x => typeof x === 'string').join('.') === wanted;
   for (let parts = key.split('.'); parts.length; parts = parts.slice(0, -1)) {
     const wanted = parts.join('.');
-    for (const { path, node } of keyValues(doc)) if (matches(path, wanted)) return node.loc.start.line;
-    const header = tables(doc).find((t) => matches(t.resolvedKey, wanted));
+    for (const {path, node} of keyValues(doc)) if (matches(path, wanted)) return node.loc.start.line;
+    const header = tables(doc).find(t => matches(t.resolvedKey, wanted));
     if (header) return header.loc.start.line;
   }
   return undefined;
@@ -121,7 +121,7 @@ export function tables(doc: TomlDocument): AST.TOMLTable[] {
 
 /** A string as TOML writes it: a basic string (JSON's escapes are TOML's, for these characters). */
 export function tomlString(value: string): string {
-  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
@@ -130,10 +130,10 @@ export function tomlString(value: string): string {
  */
 export function setString(doc: TomlDocument, table: string, key: string, value: string): TomlEdit {
   const existing = findKeyValue(doc, [table, key]);
-  if (existing) return { start: existing.value.range[0], end: existing.value.range[1], text: tomlString(value) };
-  const header = tables(doc).find((t) => t.kind === 'standard' && samePath(t.resolvedKey, [table]));
+  if (existing) return {start: existing.value.range[0], end: existing.value.range[1], text: tomlString(value)};
+  const header = tables(doc).find(t => t.kind === 'standard' && samePath(t.resolvedKey, [table]));
   if (!header) {
-    throw new InputError(`Could not write ${key} into ${doc.file}, whose [${table}] is not a table of its own; write [${table}] with ${key} = "..." on a line of its own.`, { file: doc.file });
+    throw new UserError(`Could not write ${key} into ${doc.file}, whose [${table}] is not a table of its own; write [${table}] with ${key} = "..." on a line of its own.`, {file: doc.file});
   }
   const headerEnd = header.key.range[1];
   const lineEnd = doc.body.indexOf('\n', headerEnd);
@@ -141,7 +141,7 @@ export function setString(doc: TomlDocument, table: string, key: string, value: 
   const first = header.body[0];
   const indent = first ? doc.body.slice(doc.body.lastIndexOf('\n', first.range[0]) + 1, first.range[0]).replace(/\S.*$/s, '') : '';
   const prefix = lineEnd < 0 ? doc.eol : '';
-  return { start: at, end: at, text: `${prefix}${indent}${key} = ${tomlString(value)}${lineEnd < 0 ? '' : doc.eol}` };
+  return {start: at, end: at, text: `${prefix}${indent}${key} = ${tomlString(value)}${lineEnd < 0 ? '' : doc.eol}`};
 }
 
 /** One element of an array of tables (`[[a.b]]` or `a.b = [{...}]`) and where it is written. */
@@ -164,7 +164,7 @@ export function arrayOfTables(doc: TomlDocument, path: string[]): TableElement[]
   const element = (index: number): TableElement => {
     let e = elements.get(index);
     if (!e) {
-      e = { index, ranges: [], find: (key) => findKeyValue(doc, [...path, index, key]) };
+      e = {index, ranges: [], find: key => findKeyValue(doc, [...path, index, key])};
       elements.set(index, e);
     }
     return e;

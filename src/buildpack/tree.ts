@@ -1,16 +1,16 @@
 import path from 'node:path';
-import { InputError } from '../util/errors.js';
-import { KNOWN_ARCHITECTURES, formatPlatform, type Platform } from '../platform/platform.js';
-import { compareWalkOrder, containedPath, type SourceEntry } from './files.js';
+import {UserError} from '../util/errors.js';
+import {KNOWN_ARCHITECTURES, formatPlatform, type Platform} from '../platform/platform.js';
+import {compareWalkOrder, containedPath, type SourceEntry} from './files.js';
 
 /** One entry of a platform's buildpack directory as it ships, in walk order. */
 export type TreeEntry =
-  | { path: string; type: 'directory' }
-  | { path: string; type: 'file'; source: string; executable: boolean; size: number; inode?: string }
-  | { path: string; type: 'file'; content: Buffer; executable: boolean; size: number }
-  | { path: string; type: 'symlink'; target: string }
+  | {path: string; type: 'directory'}
+  | {path: string; type: 'file'; source: string; executable: boolean; size: number; inode?: string}
+  | {path: string; type: 'file'; content: Buffer; executable: boolean; size: number}
+  | {path: string; type: 'symlink'; target: string}
   /** A further name of a file shipped earlier in the tree (`target`): a hard link, as pack writes it. */
-  | { path: string; type: 'link'; target: string; executable: boolean };
+  | {path: string; type: 'link'; target: string; executable: boolean};
 
 /** `linux/arm64`, `linux/arm/v7`: where a platform's own files live in the source (pack >= 0.34). */
 export function platformRoot(p: Platform): string {
@@ -61,13 +61,11 @@ export interface TreeInput {
  */
 export function platformTree(input: TreeInput): TreeEntry[] {
   const descriptorName = input.descriptorName ?? 'buildpack.toml';
-  const wanted = input.includeFiles
-    ?.map((p) => mapToPlatform(containedPath(p, 'buildpack.toml metadata.include-files lists'), input.platform))
-    .filter((p): p is string => p !== undefined && p !== '');
-  const included = (p: string): boolean => !wanted || wanted.some((w) => p === w || (p.length > w.length && p.startsWith(w) && p[w.length] === '/'));
+  const wanted = input.includeFiles?.map(p => mapToPlatform(containedPath(p, 'buildpack.toml metadata.include-files lists'), input.platform)).filter((p): p is string => p !== undefined && p !== '');
+  const included = (p: string): boolean => !wanted || wanted.some(w => p === w || (p.length > w.length && p.startsWith(w) && p[w.length] === '/'));
   // The build's files replace source files of the same path, and the platform's own files
   // (linux/<arch>/bin/run) shared ones (bin/run).
-  const builtPaths = new Set(input.built.map((e) => e.path));
+  const builtPaths = new Set(input.built.map(e => e.path));
   const replaced = new Set(builtPaths);
   const root = `${platformRoot(input.platform)}/`;
   for (const entry of input.source) if (entry.path.startsWith(root)) replaced.add(entry.path.slice(root.length));
@@ -78,12 +76,12 @@ export function platformTree(input: TreeInput): TreeEntry[] {
     const own = mapped !== entry.path;
     if (!own && replaced.has(mapped)) continue;
     if (own && builtPaths.has(mapped)) continue;
-    shipped.push(own ? { ...entry, path: mapped } : entry);
+    shipped.push(own ? {...entry, path: mapped} : entry);
   }
   for (const entry of input.built) if (entry.path !== descriptorName && included(entry.path)) shipped.push(entry);
   for (const entry of input.bundled ?? []) if (entry.type !== 'directory') shipped.push(entry);
   const content = Buffer.from(input.descriptor, 'utf8');
-  shipped.push({ path: descriptorName, type: 'file', content, executable: false, size: content.length });
+  shipped.push({path: descriptorName, type: 'file', content, executable: false, size: content.length});
 
   for (const entry of shipped) {
     if (entry.type === 'symlink') checkSymlink(entry.path, entry.target, input.platform);
@@ -106,7 +104,7 @@ export function platformTree(input: TreeInput): TreeEntry[] {
       if (complete.has(dir)) break;
       if (!directories.has(dir)) {
         directories.add(dir);
-        parents.push({ path: dir, type: 'directory' });
+        parents.push({path: dir, type: 'directory'});
       }
       visited.push(dir);
     }
@@ -121,7 +119,7 @@ export function platformTree(input: TreeInput): TreeEntry[] {
     if (entry.type !== 'file' || !('inode' in entry) || !entry.inode) continue;
     const first = firstName.get(entry.inode);
     if (first === undefined) firstName.set(entry.inode, entry.path);
-    else tree[i] = { path: entry.path, type: 'link', target: first, executable: entry.executable };
+    else tree[i] = {path: entry.path, type: 'link', target: first, executable: entry.executable};
   }
   return tree;
 }
@@ -129,9 +127,7 @@ export function platformTree(input: TreeInput): TreeEntry[] {
 function checkSymlink(linkPath: string, target: string, platform: Platform): void {
   const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
   if (path.posix.isAbsolute(target) || resolved === '..' || resolved.startsWith('../')) {
-    throw new InputError(
-      `The symlink ${linkPath} -> ${target} in the ${formatPlatform(platform)} buildpack points outside the buildpack directory; make it a relative link to a file inside the buildpack.`,
-    );
+    throw new UserError(`The symlink ${linkPath} -> ${target} in the ${formatPlatform(platform)} buildpack points outside the buildpack directory; make it a relative link to a file inside the buildpack.`);
   }
 }
 
@@ -144,20 +140,16 @@ export function checkIncludeFiles(includeFiles: string[], trees: TreeEntry[][], 
     const entry = containedPath(raw, 'buildpack.toml metadata.include-files lists');
     if (entry === '' || entry === 'buildpack.toml' || entry === 'extension.toml') continue;
     // An entry for a platform not being built this run is not an error.
-    if (isAnyPlatformRoot(entry) && platforms.every((p) => mapToPlatform(entry, p) === undefined)) continue;
+    if (isAnyPlatformRoot(entry) && platforms.every(p => mapToPlatform(entry, p) === undefined)) continue;
     const found = platforms.some((p, i) => {
       const mapped = mapToPlatform(entry, p);
-      return mapped !== undefined && trees[i].some((e) => e.path === mapped || e.path.startsWith(`${mapped}/`));
+      return mapped !== undefined && trees[i].some(e => e.path === mapped || e.path.startsWith(`${mapped}/`));
     });
     if (found) continue;
-    const viaLink = source.find((e) => e.type === 'symlink' && entry.startsWith(`${e.path}/`));
+    const viaLink = source.find(e => e.type === 'symlink' && entry.startsWith(`${e.path}/`));
     if (viaLink) {
-      throw new InputError(
-        `${descriptorFile} include-files lists "${raw}", which is inside the symlink ${viaLink.path}; links are not followed, so list the files where they really are.`,
-      );
+      throw new UserError(`${descriptorFile} include-files lists "${raw}", which is inside the symlink ${viaLink.path}; links are not followed, so list the files where they really are.`);
     }
-    throw new InputError(
-      `${descriptorFile} include-files lists "${raw}", which is not in the buildpack directory and was not produced by the build; fix the path or remove the entry.`,
-    );
+    throw new UserError(`${descriptorFile} include-files lists "${raw}", which is not in the buildpack directory and was not produced by the build; fix the path or remove the entry.`);
   }
 }

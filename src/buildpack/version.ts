@@ -1,8 +1,8 @@
 import * as core from '@actions/core';
 import path from 'node:path';
-import { InputError } from '../util/errors.js';
-import { applyEdits, parseToml, setString } from './toml.js';
-import type { BuildpackDescriptor } from './descriptor.js';
+import {UserError} from '../util/errors.js';
+import {applyEdits, parseToml, setString} from './toml.js';
+import type {BuildpackDescriptor} from './descriptor.js';
 
 // The version becomes an image tag and a path component, so it must satisfy the tag grammar
 // (distribution/reference): semver build metadata (`+build`) and templates do not.
@@ -28,24 +28,19 @@ export function resolveVersion(input: string | undefined, descriptor: BuildpackD
   input = normaliseVersionInput(input);
   if (input !== undefined) {
     if (!TAG.test(input)) {
-      throw new InputError(
-        `Input "version" is "${input}", which cannot be an image tag; use letters, digits, ".", "_" and "-" only (write 1.2.3-build.5 rather than 1.2.3+build.5).`,
-      );
+      throw new UserError(`Input "version" is "${input}", which cannot be an image tag; use letters, digits, ".", "_" and "-" only (write 1.2.3-build.5 rather than 1.2.3+build.5).`);
     }
     return input;
   }
   const version = descriptor.version;
   if (!version) {
-    throw new InputError(
-      `${descriptor.file} has no ${descriptor.kind}.version and the "version" input is empty; set the version input (for example version: 1.2.3).`,
-      { file: descriptor.file, key: descriptor.kind },
-    );
+    throw new UserError(`${descriptor.file} has no ${descriptor.kind}.version and the "version" input is empty; set the version input (for example version: 1.2.3).`, {file: descriptor.file, key: descriptor.kind});
   }
   if (!TAG.test(version)) {
-    throw new InputError(
-      `${descriptor.file} has the version "${version}", which is not a real version; set the "version" input (for example version: 1.2.3) or write one into ${path.basename(descriptor.file)}.`,
-      { file: descriptor.file, key: `${descriptor.kind}.version` },
-    );
+    throw new UserError(`${descriptor.file} has the version "${version}", which is not a real version; set the "version" input (for example version: 1.2.3) or write one into ${path.basename(descriptor.file)}.`, {
+      file: descriptor.file,
+      key: `${descriptor.kind}.version`
+    });
   }
   return version;
 }
@@ -58,7 +53,7 @@ export function resolveVersion(input: string | undefined, descriptor: BuildpackD
 export function renderDescriptor(descriptor: BuildpackDescriptor, version: string): string {
   const doc = parseToml(descriptor.text, descriptor.file);
   const text = applyEdits(doc, [setString(doc, descriptor.kind, 'version', version)]);
-  const check = parseToml(text, descriptor.file).value as Record<string, { version?: unknown } | undefined>;
+  const check = parseToml(text, descriptor.file).value as Record<string, {version?: unknown} | undefined>;
   if (check[descriptor.kind]?.version !== version) throw new Error(`writing the version into ${descriptor.file} did not take`);
   return text;
 }

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { errorMessage } from '../util/errors.js';
+import {errorMessage} from '../util/errors.js';
 import * as log from '../util/log.js';
 
 /**
@@ -53,7 +53,6 @@ export function saveInPostStep(entries: CacheEntry[]): void {
   remembered.push(...entries);
   core.saveState(STATE_KEY, JSON.stringify(remembered));
 }
-
 
 /** What the main step asked the post step to save. */
 export function entriesToSave(): CacheEntry[] {

@@ -77,10 +77,10 @@ export class PlainOutput {
 function location(properties: string | undefined): string {
   if (!properties) return '';
   const values = Object.fromEntries(
-    properties.split(',').map((p) => {
+    properties.split(',').map(p => {
       const eq = p.indexOf('=');
       return [p.slice(0, eq), unescapeProperty(p.slice(eq + 1))];
-    }),
+    })
   );
   if (!values.file) return values.title ? `${values.title}: ` : '';
   return `${[values.file, values.line, values.line && values.col].filter(Boolean).join(':')}: `;

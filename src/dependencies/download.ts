@@ -1,13 +1,13 @@
 import * as tc from '@actions/tool-cache';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import {mkdir, rename, rm, stat} from 'node:fs/promises';
 import path from 'node:path';
-import { describeDependency, type Dependency } from '../buildpack/dependencies.js';
-import { restoreFromActionsCache } from '../cache/actions-cache.js';
-import { mapLimit } from '../util/concurrency.js';
-import { randomUUID } from 'node:crypto';
-import { releaseTemporary, trackTemporary } from '../util/cancel.js';
-import { ExternalError, InputError, errorMessage } from '../util/errors.js';
-import { hashFile } from '../util/hash.js';
+import {describeDependency, type Dependency} from '../buildpack/dependencies.js';
+import {restoreFromActionsCache} from '../cache/actions-cache.js';
+import {mapLimit} from '../util/concurrency.js';
+import {randomUUID} from 'node:crypto';
+import {releaseTemporary, trackTemporary} from '../util/cancel.js';
+import {ExternalError, UserError, errorMessage} from '../util/errors.js';
+import {hashFile} from '../util/hash.js';
 import * as log from '../util/log.js';
 
 /** How many dependency downloads run at once. */
@@ -18,7 +18,7 @@ export interface DownloadedDependency {
   file: string;
   size: number;
   /** Set when this run downloaded it, for the post step to save in the Actions cache. */
-  cache?: { paths: string[]; key: string };
+  cache?: {paths: string[]; key: string};
 }
 
 /** A dependency's cache directory, stable across runs of a job so the Actions cache can restore it. */
@@ -36,12 +36,12 @@ export async function downloadDependencies(dependencies: Dependency[], root: str
   const unique = new Map<string, Dependency>();
   for (const d of dependencies) {
     if (!d.uri || !d.sha256) {
-      throw new InputError(`${file} gives dependency ${describeDependency(d)} no ${d.uri ? 'checksum' : 'uri'}, so it cannot be bundled offline; add uri and checksum = "sha256:...".`);
+      throw new UserError(`${file} gives dependency ${describeDependency(d)} no ${d.uri ? 'checksum' : 'uri'}, so it cannot be bundled offline; add uri and checksum = "sha256:...".`);
     }
     unique.set(d.sha256, d);
   }
-  const results = await mapLimit([...unique.values()], DOWNLOAD_CONCURRENCY, (d) => fetchOne(d, root, useActionsCache));
-  return new Map(results.map((r) => [r.sha256, r]));
+  const results = await mapLimit([...unique.values()], DOWNLOAD_CONCURRENCY, d => fetchOne(d, root, useActionsCache));
+  return new Map(results.map(r => [r.sha256, r]));
 }
 
 async function fetchOne(d: Dependency, root: string, useActionsCache: boolean): Promise<DownloadedDependency> {
@@ -53,34 +53,32 @@ async function fetchOne(d: Dependency, root: string, useActionsCache: boolean): 
     const found = await stat(target).catch(() => undefined);
     if (!found) return undefined;
     const hash = await hashFile(target);
-    return hash.digest === `sha256:${sha256}` ? { sha256, file: target, size: hash.size } : undefined;
+    return hash.digest === `sha256:${sha256}` ? {sha256, file: target, size: hash.size} : undefined;
   };
   const cached = (await present()) ?? (useActionsCache && (await restoreFromActionsCache([dir], key)) ? await present() : undefined);
   if (cached) {
     log.info(`${describeDependency(d)}: cached (sha256:${sha256})`);
     return cached;
   }
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, {recursive: true});
   let downloaded: string;
   const partial = path.join(dir, `.partial-${randomUUID()}`);
   trackTemporary(partial); // a cancelled run leaves no half-downloaded file behind
   try {
     downloaded = await tc.downloadTool(d.uri as string, partial);
   } catch (error) {
-    await rm(partial, { force: true });
+    await rm(partial, {force: true});
     releaseTemporary(partial);
-    throw new ExternalError(`Dependency ${describeDependency(d)} could not be downloaded from ${d.uri} (${errorMessage(error)}); check the uri in buildpack.toml and the network.`, { cause: error });
+    throw new ExternalError(`Dependency ${describeDependency(d)} could not be downloaded from ${d.uri} (${errorMessage(error)}); check the uri in buildpack.toml and the network.`, {cause: error});
   }
   const hash = await hashFile(downloaded);
   if (hash.digest !== `sha256:${sha256}`) {
-    await rm(downloaded, { force: true });
+    await rm(downloaded, {force: true});
     releaseTemporary(partial);
-    throw new InputError(
-      `Dependency ${describeDependency(d)} from ${d.uri} has ${hash.digest}, but buildpack.toml says sha256:${sha256}; fix the checksum or the uri (nothing was packaged).`,
-    );
+    throw new UserError(`Dependency ${describeDependency(d)} from ${d.uri} has ${hash.digest}, but buildpack.toml says sha256:${sha256}; fix the checksum or the uri (nothing was packaged).`);
   }
   await rename(downloaded, target);
   releaseTemporary(partial);
   log.info(`${describeDependency(d)}: downloaded ${hash.size} bytes from ${d.uri}, sha256 verified`);
-  return { sha256, file: target, size: hash.size, ...(useActionsCache ? { cache: { paths: [dir], key } } : {}) };
+  return {sha256, file: target, size: hash.size, ...(useActionsCache ? {cache: {paths: [dir], key}} : {})};
 }

@@ -1,7 +1,7 @@
-import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { DEFAULT_RETRY, backoffMs, isRetriableStatus, retryAfterMs, type RetryPolicy } from './retry.js';
+import type {Readable} from 'node:stream';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {EnvHttpProxyAgent, request, type Dispatcher} from 'undici';
+import {DEFAULT_RETRY, backoffMs, isRetriableStatus, retryAfterMs, type RetryPolicy} from './retry.js';
 
 /**
  * Proxies as curl and the Actions runner read them: `http_proxy` for http:// URLs, `https_proxy`
@@ -16,7 +16,7 @@ export interface ProxySettings {
 
 export function proxyFromEnv(env: NodeJS.ProcessEnv): ProxySettings {
   const pick = (lower: string, upper: string): string => env[lower] || env[upper] || '';
-  return { httpProxy: pick('http_proxy', 'HTTP_PROXY'), httpsProxy: pick('https_proxy', 'HTTPS_PROXY'), noProxy: pick('no_proxy', 'NO_PROXY') };
+  return {httpProxy: pick('http_proxy', 'HTTP_PROXY'), httpsProxy: pick('https_proxy', 'HTTPS_PROXY'), noProxy: pick('no_proxy', 'NO_PROXY')};
 }
 
 /** Keep-alive connection pools, one through each scheme's proxy (or none), shared by clients. */
@@ -25,11 +25,11 @@ export class Connections {
   private readonly https: Dispatcher;
 
   constructor(proxy: ProxySettings, connectionsPerOrigin = 8) {
-    const common = { connections: connectionsPerOrigin, noProxy: proxy.noProxy, keepAliveTimeout: 30_000 };
+    const common = {connections: connectionsPerOrigin, noProxy: proxy.noProxy, keepAliveTimeout: 30_000};
     // Two agents so that an http:// proxy is never used for https:// URLs (undici would fall back
     // to it), as the runner and curl behave. An empty string means "no proxy" to undici.
-    this.http = new EnvHttpProxyAgent({ ...common, httpProxy: proxy.httpProxy, httpsProxy: '' });
-    this.https = new EnvHttpProxyAgent({ ...common, httpProxy: '', httpsProxy: proxy.httpsProxy });
+    this.http = new EnvHttpProxyAgent({...common, httpProxy: proxy.httpProxy, httpsProxy: ''});
+    this.https = new EnvHttpProxyAgent({...common, httpProxy: '', httpsProxy: proxy.httpsProxy});
   }
 
   for(url: URL): Dispatcher {
@@ -82,8 +82,8 @@ export class TransportError extends Error {
   /** For timeouts: the limit each attempt had. */
   readonly timeoutMs: number | undefined;
 
-  constructor(failure: TransportFailure, message: string, request: Pick<HttpRequest, 'method' | 'url'>, options: { code?: string; cause?: unknown; timeoutMs?: number } = {}) {
-    super(message, { cause: options.cause });
+  constructor(failure: TransportFailure, message: string, request: Pick<HttpRequest, 'method' | 'url'>, options: {code?: string; cause?: unknown; timeoutMs?: number} = {}) {
+    super(message, {cause: options.cause});
     this.failure = failure;
     this.code = options.code;
     this.timeoutMs = options.timeoutMs;
@@ -131,7 +131,7 @@ export interface HttpStats {
  * 5xx and network failures. Redirects are never followed: callers decide where credentials go.
  */
 export class HttpClient {
-  readonly stats: HttpStats = { requests: 0, retries: 0 };
+  readonly stats: HttpStats = {requests: 0, retries: 0};
   private readonly options: HttpClientOptions;
 
   constructor(options: HttpClientOptions) {
@@ -145,29 +145,29 @@ export class HttpClient {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), timeoutMs);
     const signal = this.options.signal ? AbortSignal.any([timeout.signal, this.options.signal]) : timeout.signal;
-    const headers: Record<string, string> = { 'user-agent': this.options.userAgent, ...lowerCase(req.headers ?? {}) };
+    const headers: Record<string, string> = {'user-agent': this.options.userAgent, ...lowerCase(req.headers ?? {})};
     const body = typeof req.body === 'function' ? req.body() : req.body;
     if (Buffer.isBuffer(body)) headers['content-length'] = String(body.length);
     else if (body) headers['content-length'] = String(req.contentLength ?? 0);
     else if (['PUT', 'POST', 'PATCH'].includes(req.method)) headers['content-length'] = '0';
     let bodyError: unknown;
-    if (body && !Buffer.isBuffer(body)) body.once('error', (error) => (bodyError = error));
+    if (body && !Buffer.isBuffer(body)) body.once('error', error => (bodyError = error));
     let consuming = false;
     try {
       const response = await request(req.url, {
-        method: req.method as Dispatcher.HttpMethod,
+        method: req.method,
         headers,
         body: body ?? null,
         dispatcher: this.options.connections.for(req.url),
         signal,
         headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        bodyTimeout: timeoutMs
       });
-      const base = { status: response.statusCode, headers: response.headers, url: req.url, attempts: 1 };
+      const base = {status: response.statusCode, headers: response.headers, url: req.url, attempts: 1};
       if (req.consume && response.statusCode === 200) {
         consuming = true;
         await req.consume(response.body);
-        return { ...base, body: Buffer.alloc(0) };
+        return {...base, body: Buffer.alloc(0)};
       }
       const success = response.statusCode >= 200 && response.statusCode < 300;
       const limit = success ? (req.maxBodyBytes ?? this.options.maxBodyBytes) : ERROR_BODY_BYTES;
@@ -187,20 +187,20 @@ export class HttpClient {
         }
         chunks.push(chunk);
       }
-      return { ...base, body: Buffer.concat(chunks) };
+      return {...base, body: Buffer.concat(chunks)};
     } catch (error) {
       if (body && !Buffer.isBuffer(body)) body.destroy();
       if (error instanceof TransportError) throw error;
-      if (this.options.signal?.aborted) throw new TransportError('cancelled', `${req.method} ${safeUrl(req.url)} was cancelled`, req, { cause: error });
+      if (this.options.signal?.aborted) throw new TransportError('cancelled', `${req.method} ${safeUrl(req.url)} was cancelled`, req, {cause: error});
       if (timeout.signal.aborted) {
-        throw new TransportError('timeout', `${req.method} ${safeUrl(req.url)} did not complete within ${timeoutMs / 1000} s`, req, { code: 'ETIMEDOUT', cause: error, timeoutMs });
+        throw new TransportError('timeout', `${req.method} ${safeUrl(req.url)} did not complete within ${timeoutMs / 1000} s`, req, {code: 'ETIMEDOUT', cause: error, timeoutMs});
       }
       // The consumer's own refusals (too large, a full disk) are not the network's: passed on as they are.
       if (consuming && !isNetworkError(error)) throw error;
-      if (bodyError) throw new TransportError('body', `the body of ${req.method} ${safeUrl(req.url)} could not be read: ${message(bodyError)}`, req, { code: code(bodyError), cause: bodyError });
+      if (bodyError) throw new TransportError('body', `the body of ${req.method} ${safeUrl(req.url)} could not be read: ${message(bodyError)}`, req, {code: code(bodyError), cause: bodyError});
       const errorCode = code(error);
       const failure: TransportFailure = errorCode && TLS_CODES.test(errorCode) ? 'tls' : /wrong version number/i.test(message(error)) ? 'tls' : 'network';
-      throw new TransportError(failure, `${req.method} ${safeUrl(req.url)} failed: ${errorCode ?? message(error)}`, req, { code: errorCode, cause: error });
+      throw new TransportError(failure, `${req.method} ${safeUrl(req.url)} failed: ${errorCode ?? message(error)}`, req, {code: errorCode, cause: error});
     } finally {
       clearTimeout(timer);
     }
@@ -216,18 +216,18 @@ export class HttpClient {
     for (let attempt = 1; ; attempt++) {
       let waitMs: number;
       let reason: string;
-      let failure: { response: HttpResponse } | { error: TransportError };
+      let failure: {response: HttpResponse} | {error: TransportError};
       try {
         const response = await this.send(req);
         response.attempts = attempt;
         if (!isRetriableStatus(response.status)) return response;
-        failure = { response };
+        failure = {response};
         reason = `HTTP ${response.status}`;
         waitMs = retryAfterMs(response.headers['retry-after']) ?? backoffMs(attempt, policy);
       } catch (error) {
         if (!(error instanceof TransportError) || !error.retriable) throw error;
         error.attempts = attempt;
-        failure = { error };
+        failure = {error};
         reason = error.code ?? error.failure;
         waitMs = backoffMs(attempt, policy);
       }
@@ -237,7 +237,7 @@ export class HttpClient {
       }
       this.stats.retries++;
       this.options.debug?.(`${req.method} ${safeUrl(req.url)}: ${reason}; retry ${attempt} of ${policy.attempts - 1} in ${waitMs} ms`);
-      await sleep(waitMs, undefined, this.options.signal ? { signal: this.options.signal } : undefined).catch(() => undefined);
+      await sleep(waitMs, undefined, this.options.signal ? {signal: this.options.signal} : undefined).catch(() => undefined);
     }
   }
 }
@@ -256,7 +256,7 @@ function lowerCase(headers: Record<string, string>): Record<string, string> {
 
 function code(error: unknown): string | undefined {
   const own = (error as NodeJS.ErrnoException | undefined)?.code;
-  const cause = ((error as { cause?: NodeJS.ErrnoException } | undefined)?.cause)?.code;
+  const cause = (error as {cause?: NodeJS.ErrnoException} | undefined)?.cause?.code;
   return typeof own === 'string' && own !== 'UND_ERR_SOCKET' ? own : (cause ?? own);
 }
 

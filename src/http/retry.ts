@@ -8,7 +8,7 @@ export interface RetryPolicy {
   budgetMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, budgetMs: 120_000 };
+export const DEFAULT_RETRY: RetryPolicy = {attempts: 5, baseDelayMs: 250, maxDelayMs: 8_000, budgetMs: 120_000};
 
 /** Statuses that say "try again later": request timeout, rate limits, server errors. */
 export function isRetriableStatus(status: number): boolean {

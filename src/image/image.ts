@@ -1,14 +1,14 @@
-import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
-import type { TreeEntry } from '../buildpack/tree.js';
-import { InputError } from '../util/errors.js';
-import { sortedRecord } from '../oci/digest.js';
-import { writeLayer } from '../oci/layer.js';
-import type { BlobStore } from '../oci/store.js';
-import { layerMediaType, mediaTypes, type Descriptor, type Format, type ImageConfig, type ImageManifest } from '../oci/types.js';
-import type { Platform } from '../platform/platform.js';
-import { BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL, EXTENSION_LAYERS_LABEL, buildpackageMetadata, layerInfo, layersLabel, resolvedStacks, type LayerInfo } from './labels.js';
-import { moduleLayerEntries } from './layer.js';
-import type { FileInspector } from '../oci/tar.js';
+import type {BuildpackDescriptor} from '../buildpack/descriptor.js';
+import type {TreeEntry} from '../buildpack/tree.js';
+import {UserError} from '../util/errors.js';
+import {sortedRecord} from '../oci/digest.js';
+import {writeLayer} from '../oci/layer-writer.js';
+import type {BlobStore} from '../oci/store.js';
+import {layerMediaType, mediaTypes, type Descriptor, type Format, type ImageConfig, type ImageManifest} from '../oci/types.js';
+import type {Platform} from '../platform/platform.js';
+import {BUILDPACK_LAYERS_LABEL, BUILDPACKAGE_METADATA_LABEL, EXTENSION_LAYERS_LABEL, buildpackageMetadata, layerInfo, layersLabel, resolvedStacks, type LayerInfo} from './labels.js';
+import {moduleLayerEntries} from './layer-entries.js';
+import type {FileInspector} from '../oci/tar.js';
 
 /** One platform's buildpackage image, its blobs already in the store. */
 export interface PlatformImage {
@@ -47,9 +47,9 @@ export interface ComponentImage {
 
 /** Writes the layer, config and manifest of one platform's image into the store. */
 export async function writeBuildpackImage(request: ImageRequest, store: BlobStore): Promise<PlatformImage> {
-  const { descriptor, version, platform } = request;
+  const {descriptor, version, platform} = request;
   const types = mediaTypes(request.format);
-  const layer = await writeLayer(moduleLayerEntries(request.tree, descriptor.kind, descriptor.id, version), store, types.layer, { inspect: request.inspect });
+  const layer = await writeLayer(moduleLayerEntries(request.tree, descriptor.kind, descriptor.id, version), store, types.layer, {inspect: request.inspect});
   // A composite carries its components' layers first, in order, then its own; a layer that two
   // components share (a buildpack reached twice) is carried once, as pack collects modules by
   // id and version.
@@ -58,11 +58,11 @@ export async function writeBuildpackImage(request: ImageRequest, store: BlobStor
   for (const c of request.components ?? []) {
     for (const [i, l] of c.layers.entries()) {
       const diffID = c.diffIDs[i];
-      if (diffID === undefined) throw new InputError(`${c.name} lists more layers than its config has diff_ids; the image is damaged, so republish it.`);
+      if (diffID === undefined) throw new UserError(`${c.name} lists more layers than its config has diff_ids; the image is damaged, so republish it.`);
       if (diffIDs.includes(diffID)) continue;
       const mediaType = layerMediaType(l.mediaType, request.format);
-      if (!mediaType) throw new InputError(`${c.name} has a layer of type ${l.mediaType}, which a ${request.format} image cannot carry; use format: oci or republish the component.`);
-      layers.push({ mediaType, digest: l.digest, size: l.size });
+      if (!mediaType) throw new UserError(`${c.name} has a layer of type ${l.mediaType}, which a ${request.format} image cannot carry; use format: oci or republish the component.`);
+      layers.push({mediaType, digest: l.digest, size: l.size});
       diffIDs.push(diffID);
     }
   }
@@ -71,10 +71,10 @@ export async function writeBuildpackImage(request: ImageRequest, store: BlobStor
   const config: ImageConfig = {
     architecture: platform.architecture,
     os: platform.os,
-    ...(platform.variant ? { variant: platform.variant } : {}),
+    ...(platform.variant ? {variant: platform.variant} : {}),
     created: request.created,
-    config: { Labels: imageLabels(request, layer.diffID) },
-    rootfs: { type: 'layers', diff_ids: diffIDs },
+    config: {Labels: imageLabels(request, layer.diffID)},
+    rootfs: {type: 'layers', diff_ids: diffIDs}
   };
   const configBlob = await store.writeJson(types.config, config);
   const manifest: ImageManifest = {
@@ -82,7 +82,7 @@ export async function writeBuildpackImage(request: ImageRequest, store: BlobStor
     mediaType: types.manifest,
     config: configBlob.descriptor,
     layers,
-    ...manifestAnnotations(request.annotations),
+    ...manifestAnnotations(request.annotations)
   };
   const manifestBlob = await store.writeJson(types.manifest, manifest);
   return {
@@ -90,13 +90,13 @@ export async function writeBuildpackImage(request: ImageRequest, store: BlobStor
     manifest: manifestBlob.descriptor,
     config: configBlob.descriptor,
     layers,
-    diffIDs,
+    diffIDs
   };
 }
 
 /** `annotations` for a manifest, keys sorted, or nothing at all: pack writes none. */
-export function manifestAnnotations(annotations: Record<string, string> | undefined): { annotations?: Record<string, string> } {
-  return annotations && Object.keys(annotations).length ? { annotations: sortedRecord(annotations) } : {};
+export function manifestAnnotations(annotations: Record<string, string> | undefined): {annotations?: Record<string, string>} {
+  return annotations && Object.keys(annotations).length ? {annotations: sortedRecord(annotations)} : {};
 }
 
 /**
@@ -105,21 +105,26 @@ export function manifestAnnotations(annotations: Record<string, string> | undefi
  * image extension, its metadata (`"stacks":null`) and `io.buildpacks.extension.layers`.
  */
 function imageLabels(request: ImageRequest, diffID: string): Record<string, string> {
-  const { descriptor, version } = request;
-  const own = { id: descriptor.id, version, info: layerInfo(descriptor, diffID) };
+  const {descriptor, version} = request;
+  const own = {id: descriptor.id, version, info: layerInfo(descriptor, diffID)};
   if (descriptor.kind === 'extension') {
     return sortedRecord({
       [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version, null),
-      [EXTENSION_LAYERS_LABEL]: layersLabel([own]),
+      [EXTENSION_LAYERS_LABEL]: layersLabel([own])
     });
   }
-  const modules = (request.components ?? []).flatMap((c) =>
-    Object.entries(c.layersLabel).flatMap(([id, versions]) => Object.entries(versions).map(([v, info]) => ({ id, version: v, info }))),
-  );
-  const entries = [...modules.filter((m) => !(m.id === own.id && m.version === own.version)), own];
+  const modules = (request.components ?? []).flatMap(c => Object.entries(c.layersLabel).flatMap(([id, versions]) => Object.entries(versions).map(([v, info]) => ({id, version: v, info}))));
+  const entries = [...modules.filter(m => !(m.id === own.id && m.version === own.version)), own];
   return sortedRecord({
-    [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(descriptor, version, resolvedStacks(own.info, modules.map((m) => m.info))),
-    [BUILDPACK_LAYERS_LABEL]: layersLabel(entries),
+    [BUILDPACKAGE_METADATA_LABEL]: buildpackageMetadata(
+      descriptor,
+      version,
+      resolvedStacks(
+        own.info,
+        modules.map(m => m.info)
+      )
+    ),
+    [BUILDPACK_LAYERS_LABEL]: layersLabel(entries)
   });
 }
 
@@ -128,7 +133,7 @@ export function creationTime(env: NodeJS.ProcessEnv): string {
   const epoch = env.SOURCE_DATE_EPOCH?.trim();
   if (!epoch) return '1980-01-01T00:00:01Z';
   if (!/^\d{1,11}$/.test(epoch)) {
-    throw new InputError(`SOURCE_DATE_EPOCH is "${epoch}", which is not a number of seconds since 1970; set it to an integer such as $(git log -1 --format=%ct) or unset it.`);
+    throw new UserError(`SOURCE_DATE_EPOCH is "${epoch}", which is not a number of seconds since 1970; set it to an integer such as $(git log -1 --format=%ct) or unset it.`);
   }
   return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
 }

@@ -1,6 +1,6 @@
-import { parsePlatform, samePlatform, type Platform } from '../platform/platform.js';
-import { InputError } from '../util/errors.js';
-import { parseList } from './list.js';
+import {parsePlatform, samePlatform, type Platform} from '../platform/platform.js';
+import {UserError} from '../util/errors.js';
+import {parseList} from './list.js';
 
 /** Where an annotation goes, as docker's `--annotation <levels>:<key>=<value>` names it. */
 export type AnnotationLevel = 'index' | 'manifest' | 'index-descriptor' | 'manifest-descriptor';
@@ -34,29 +34,29 @@ const LEVEL_PREFIX = /^((?:index|manifest|index-descriptor|manifest-descriptor)(
  */
 export function parseAnnotations(value: string): AnnotationSet {
   const items: Annotation[] = [];
-  for (const item of parseList(value, { ignoreComma: true })) {
+  for (const item of parseList(value, {ignoreComma: true})) {
     const prefix = LEVEL_PREFIX.exec(item);
     const rest = prefix ? item.slice(prefix[0].length) : item;
     const eq = rest.indexOf('=');
     const key = eq > 0 ? rest.slice(0, eq).trim() : '';
     if (!KEY.test(key)) {
-      throw new InputError(
-        `Input "annotations" has the item "${item.slice(0, 120)}", which is not [levels:]key=value with a key like org.opencontainers.image.title; write one per line, such as manifest:org.opencontainers.image.title=My buildpack.`,
+      throw new UserError(
+        `Input "annotations" has the item "${item.slice(0, 120)}", which is not [levels:]key=value with a key like org.opencontainers.image.title; write one per line, such as manifest:org.opencontainers.image.title=My buildpack.`
       );
     }
-    const levels = prefix ? prefix[1].split(',').map((l) => l.trim()) : ['index'];
+    const levels = prefix ? prefix[1].split(',').map(l => l.trim()) : ['index'];
     for (const spec of levels) {
       const match = /^([a-z-]+)(?:\[([^\]]*)\])?$/.exec(spec) as RegExpExecArray;
       const level = match[1] as AnnotationLevel;
-      if (!LEVELS.includes(level)) throw new InputError(`Input "annotations" has the level "${spec}"; use index, manifest, index-descriptor or manifest-descriptor.`);
+      if (!LEVELS.includes(level)) throw new UserError(`Input "annotations" has the level "${spec}"; use index, manifest, index-descriptor or manifest-descriptor.`);
       const platform = match[2] !== undefined ? parsePlatform(match[2], `Input "annotations" (${spec})`) : undefined;
       if (platform && (level === 'index' || level === 'index-descriptor')) {
-        throw new InputError(`Input "annotations" has the level "${spec}", but an index is not per platform; give a platform only to manifest or manifest-descriptor.`);
+        throw new UserError(`Input "annotations" has the level "${spec}", but an index is not per platform; give a platform only to manifest or manifest-descriptor.`);
       }
-      items.push({ level, ...(platform ? { platform } : {}), key, value: rest.slice(eq + 1).trim() });
+      items.push({level, ...(platform ? {platform} : {}), key, value: rest.slice(eq + 1).trim()});
     }
   }
-  return { items };
+  return {items};
 }
 
 /** The annotations of one level (for one platform, where the level is per platform). */
@@ -79,5 +79,5 @@ export function hasAnnotations(set: AnnotationSet): boolean {
  * split those, docker's actions never did; the value now keeps the comma, so say so.
  */
 export function commaJoinedItems(set: AnnotationSet): Annotation[] {
-  return set.items.filter((a) => /,\s*(?:(?:index|manifest|index-descriptor|manifest-descriptor)[^:=]*:)?[A-Za-z0-9][A-Za-z0-9._/-]*=/.test(a.value));
+  return set.items.filter(a => /,\s*(?:(?:index|manifest|index-descriptor|manifest-descriptor)[^:=]*:)?[A-Za-z0-9][A-Za-z0-9._/-]*=/.test(a.value));
 }

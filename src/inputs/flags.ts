@@ -1,12 +1,12 @@
-import { INPUT_NAMES } from './names.js';
+import {INPUT_NAMES} from './names.js';
 
 export function usage(): string {
-  const flags = INPUT_NAMES.filter((n) => !SECRET_INPUTS[n]);
+  const flags = INPUT_NAMES.filter(n => !SECRET_INPUTS[n]);
   return `usage: npm run cli -- [--<input> <value>]... [--debug]\n   (or node dist/index.js --cli ...)\ninputs: ${flags.join(', ')}\nsecrets from the environment: ${Object.values(SECRET_INPUTS).join(', ')}\n--debug: also print debug lines and, on failure, the stack`;
 }
 
 /** Inputs that must not travel in argv, where any process on the machine can read them. */
-export const SECRET_INPUTS: Record<string, string> = { 'registry-password': 'REGISTRY_PASSWORD' };
+export const SECRET_INPUTS: Record<string, string> = {'registry-password': 'REGISTRY_PASSWORD'};
 
 export function parseFlags(argv: string[]): Record<string, string> {
   const values: Record<string, string> = {};
@@ -25,4 +25,3 @@ export function parseFlags(argv: string[]): Record<string, string> {
   }
   return values;
 }
-

@@ -1,15 +1,14 @@
 import * as core from '@actions/core';
-import { tmpdir } from 'node:os';
+import {tmpdir} from 'node:os';
 import path from 'node:path';
-import type { Format } from '../oci/types.js';
-import { InputError } from '../util/errors.js';
-import { registerSecret } from '../util/secrets.js';
-import { commaJoinedItems, parseAnnotations, type AnnotationSet } from './annotations.js';
-import { parseLines, parseList } from './list.js';
-import { inputVariable } from './names.js';
+import type {Format} from '../oci/types.js';
+import {UserError} from '../util/errors.js';
+import {registerSecret} from '../util/secrets.js';
+import {commaJoinedItems, parseAnnotations, type AnnotationSet} from './annotations.js';
+import {parseLines, parseList} from './list.js';
+import {inputVariable} from './names.js';
 
 export type BuildMode = 'auto' | 'command' | 'none';
-
 
 /** Every action input, read and validated once. Names mirror action.yml. */
 export interface Inputs {
@@ -57,7 +56,7 @@ export interface Inputs {
 }
 
 /** Reads an input the way the runner passes it (trimmed unless asked otherwise); the CLI sets the same variables. */
-export type InputReader = (name: string, options?: { trim?: boolean }) => string;
+export type InputReader = (name: string, options?: {trim?: boolean}) => string;
 
 /** Inputs from INPUT_* variables, as @actions/core reads them. */
 export function envReader(env: NodeJS.ProcessEnv): InputReader {
@@ -73,33 +72,27 @@ export function getInputs(reader?: InputReader, env: NodeJS.ProcessEnv = process
   const build = oneOf(read, 'build', ['auto', 'command', 'none'], 'auto');
   const buildCommand = read('build-command').trim() || undefined;
   if (build === 'command' && !buildCommand) {
-    throw new InputError(
-      'Input "build" is "command" but "build-command" is empty; set build-command to the command that fills $OUTPUT_DIR for each architecture.',
-    );
+    throw new UserError('Input "build" is "command" but "build-command" is empty; set build-command to the command that fills $OUTPUT_DIR for each architecture.');
   }
   if (build !== 'command' && buildCommand) {
-    throw new InputError(
-      `Input "build-command" is set but "build" is "${build}"; set build: command to use it, or remove build-command.`,
-    );
+    throw new UserError(`Input "build-command" is set but "build" is "${build}"; set build: command to use it, or remove build-command.`);
   }
   const experimentalArchitectures = parseList(read('experimental-architectures'));
   const registryUsername = read('registry-username').trim() || undefined;
   // Not trimmed: a password may begin or end with spaces. Masked before anything can print it.
-  const registryPassword = read('registry-password', { trim: false }) || undefined;
+  const registryPassword = read('registry-password', {trim: false}) || undefined;
   if (registryPassword) registerSecret(registryPassword);
   if (Boolean(registryUsername) !== Boolean(registryPassword)) {
-    throw new InputError(
-      `Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`,
+    throw new UserError(
+      `Input "${registryUsername ? 'registry-password' : 'registry-username'}" is empty while "${registryUsername ? 'registry-username' : 'registry-password'}" is set; set both, or neither to use the docker config (docker/login-action).`
     );
   }
   if (read('smoke-test').trim() && read('smoke-test').trim() !== 'none' && !read('smoke-app').trim() && !read('smoke-command').trim()) {
-    throw new InputError('Input "smoke-test" is set but "smoke-app" is empty; set smoke-app to a sample app directory the buildpack detects (or give a smoke-command).');
+    throw new UserError('Input "smoke-test" is set but "smoke-app" is empty; set smoke-app to a sample app directory the buildpack detects (or give a smoke-command).');
   }
   const annotations = parseAnnotations(read('annotations'));
   for (const a of commaJoinedItems(annotations)) {
-    core.warning(
-      `Input "annotations" gives ${a.key} the value "${a.value.slice(0, 120)}", commas included: annotations are one per line, as docker's actions read them; put each key=value on its own line if these were meant as several.`,
-    );
+    core.warning(`Input "annotations" gives ${a.key} the value "${a.value.slice(0, 120)}", commas included: annotations are one per line, as docker's actions read them; put each key=value on its own line if these were meant as several.`);
   }
   return {
     path: path.resolve(read('path').trim() || '.'),
@@ -131,7 +124,7 @@ export function getInputs(reader?: InputReader, env: NodeJS.ProcessEnv = process
     smokeTest: oneOf(read, 'smoke-test', ['none', 'emulated', 'native'], 'none'),
     smokeApp: read('smoke-app').trim() ? path.resolve(read('smoke-app').trim()) : undefined,
     smokeCommand: read('smoke-command').trim() || undefined,
-    summary: bool(read, 'summary', true) && !dockerSummaryOff(env),
+    summary: bool(read, 'summary', true) && !dockerSummaryOff(env)
   };
 }
 
@@ -143,7 +136,7 @@ function expectedDigest(value: string): string | undefined {
   const text = value.trim();
   if (!text) return undefined;
   const match = /^(?:sha256:)?([a-fA-F0-9]{64})$/.exec(text);
-  if (!match) throw new InputError(`Input "expected-digest" is "${text.slice(0, 80)}", which is not a sha256 digest; pass the digest output or the -index-digest.sha256 file's content (sha256:<64 hex digits>).`);
+  if (!match) throw new UserError(`Input "expected-digest" is "${text.slice(0, 80)}", which is not a sha256 digest; pass the digest output or the -index-digest.sha256 file's content (sha256:<64 hex digits>).`);
   return `sha256:${match[1].toLowerCase()}`;
 }
 
@@ -152,7 +145,7 @@ function assetName(value: string): string | undefined {
   const text = value.trim();
   if (!text) return undefined;
   if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(text) || text.length > 200) {
-    throw new InputError(`Input "asset-name" is "${text.slice(0, 80)}", which is not a file name stem; use letters, digits, ".", "_", "+" and "-", such as my-buildpack-1.2.3.`);
+    throw new UserError(`Input "asset-name" is "${text.slice(0, 80)}", which is not a file name stem; use letters, digits, ".", "_", "+" and "-", such as my-buildpack-1.2.3.`);
   }
   return text;
 }
@@ -164,10 +157,10 @@ function baseUrl(value: string): string | undefined {
   try {
     url = new URL(text);
   } catch {
-    throw new InputError(`Input "tools-download-base-url" is "${text}", which is not a URL; write it like https://mirror.example.com (it replaces https://github.com).`);
+    throw new UserError(`Input "tools-download-base-url" is "${text}", which is not a URL; write it like https://mirror.example.com (it replaces https://github.com).`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InputError(`Input "tools-download-base-url" is "${text}"; use an https:// URL.`);
+    throw new UserError(`Input "tools-download-base-url" is "${text}"; use an https:// URL.`);
   }
   return text;
 }
@@ -176,7 +169,7 @@ function oneOf<T extends string>(read: InputReader, name: string, allowed: reado
   const value = read(name).trim();
   if (value === '') return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new InputError(`Input "${name}" is "${value}"; use one of ${allowed.join(', ')}.`);
+  throw new UserError(`Input "${name}" is "${value}"; use one of ${allowed.join(', ')}.`);
 }
 
 /** YAML 1.2 core-schema booleans, as core.getBooleanInput accepts, with a default when empty. */
@@ -202,5 +195,5 @@ export function bool(read: InputReader, name: string, fallback: boolean): boolea
   if (value === '') return fallback;
   if (['true', 'True', 'TRUE'].includes(value)) return true;
   if (['false', 'False', 'FALSE'].includes(value)) return false;
-  throw new InputError(`Input "${name}" is "${value}"; use true or false.`);
+  throw new UserError(`Input "${name}" is "${value}"; use true or false.`);
 }

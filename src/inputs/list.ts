@@ -1,4 +1,4 @@
-import { parse } from 'csv-parse/sync';
+import {parse} from 'csv-parse/sync';
 
 export interface ListOptions {
   /** Keep commas inside items: one item per line (docker's annotations, labels, build-args). */
@@ -14,27 +14,27 @@ export interface ListOptions {
  */
 export function parseList(value: string, options: ListOptions = {}): string[] {
   if (value.trim() === '') return [];
-  const records = parse(value, {
+  const records: string[][] = parse(value, {
     columns: false,
     relaxQuotes: true,
     relaxColumnCount: true,
     skipEmptyLines: true,
     comment: '#',
-    comment_no_infix: true,
-  }) as string[][];
+    comment_no_infix: true
+  });
   const items: string[] = [];
   for (const record of records) {
     if (record.length === 1) items.push(...(options.ignoreComma ? [record[0]] : record[0].split(',')));
     else if (options.ignoreComma) items.push(record.join(','));
     else items.push(...record);
   }
-  return items.map((item) => item.trim()).filter((item) => item.length > 0);
+  return items.map(item => item.trim()).filter(item => item.length > 0);
 }
 
 /** Splits a List input that holds one item per line (values may contain commas and quotes: JSON). */
 export function parseLines(value: string): string[] {
   return value
     .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0 && !line.startsWith('#'));
+    .map(line => line.trim())
+    .filter(line => line.length > 0 && !line.startsWith('#'));
 }

@@ -29,7 +29,7 @@ export const INPUT_NAMES = [
   'smoke-test',
   'smoke-app',
   'smoke-command',
-  'summary',
+  'summary'
 ] as const;
 
 /** The variable the runner sets for an input (what @actions/core reads). */

@@ -1,5 +1,5 @@
-import { crc32, createDeflateRaw } from 'node:zlib';
-import { Transform, type TransformCallback } from 'node:stream';
+import {crc32, createDeflateRaw} from 'node:zlib';
+import {Transform, type TransformCallback} from 'node:stream';
 
 /** The compression level of every layer; part of the digest, so changing it changes digests. */
 export const GZIP_LEVEL = 6;
@@ -38,7 +38,7 @@ export function reproducibleGzip(level = GZIP_LEVEL): Transform[] {
       crc = crc32(chunk, crc);
       size = (size + chunk.length) % 0x1_0000_0000;
       callback(null, chunk);
-    },
+    }
   });
   const xfl = level === 9 ? 2 : level < 2 ? 4 : 0;
   let headerSent = false;
@@ -56,7 +56,7 @@ export function reproducibleGzip(level = GZIP_LEVEL): Transform[] {
       trailer.writeUInt32LE(crc >>> 0, 0);
       trailer.writeUInt32LE(size, 4);
       callback(null, trailer);
-    },
+    }
   });
-  return [checksum, createDeflateRaw({ level, chunkSize: STREAM_CHUNK }), frame];
+  return [checksum, createDeflateRaw({level, chunkSize: STREAM_CHUNK}), frame];
 }

@@ -1,10 +1,10 @@
-import { writeFile } from 'node:fs/promises';
+import {writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalJson } from './digest.js';
-import { MediaType, type Descriptor } from './types.js';
+import {canonicalJson} from './digest.js';
+import {MediaType, type Descriptor} from './types.js';
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
-export const OCI_LAYOUT = { imageLayoutVersion: '1.0.0' };
+export const OCI_LAYOUT = {imageLayoutVersion: '1.0.0'};
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
 /** An entry of a layout's index.json: a descriptor, optionally named (`oci:<dir>:<name>`). */
@@ -24,17 +24,17 @@ export const VIEW_OF_ANNOTATION = 'io.paketo.multiarch-buildpack-action.view-of'
 
 /** The top-level index.json of a layout. */
 export function layoutIndex(descriptor: Descriptor, refName?: string): Buffer {
-  return layoutIndexOf([{ descriptor, refName }]);
+  return layoutIndexOf([{descriptor, refName}]);
 }
 
 export function layoutIndexOf(entries: LayoutEntry[]): Buffer {
   return canonicalJson({
     schemaVersion: 2,
     mediaType: MediaType.ImageIndex,
-    manifests: entries.map((e) => {
-      const annotations = { ...(e.refName ? { [REF_NAME_ANNOTATION]: e.refName } : {}), ...e.annotations };
-      return { mediaType: e.descriptor.mediaType, digest: e.descriptor.digest, size: e.descriptor.size, ...(Object.keys(annotations).length ? { annotations } : {}) };
-    }),
+    manifests: entries.map(e => {
+      const annotations = {...(e.refName ? {[REF_NAME_ANNOTATION]: e.refName} : {}), ...e.annotations};
+      return {mediaType: e.descriptor.mediaType, digest: e.descriptor.digest, size: e.descriptor.size, ...(Object.keys(annotations).length ? {annotations} : {})};
+    })
   });
 }
 

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {randomUUID} from 'node:crypto';
+import {createReadStream} from 'node:fs';
+import {copyFile, mkdir, rename, rm, stat, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { canonicalJson, digestHex, sha256Digest } from './digest.js';
-import type { Descriptor } from './types.js';
+import type {Readable} from 'node:stream';
+import {canonicalJson, digestHex, sha256Digest} from './digest.js';
+import type {Descriptor} from './types.js';
 
 /**
  * Content-addressed blobs on disk, in OCI image layout form (`blobs/sha256/<hex>`). Writers go
@@ -25,7 +25,7 @@ export class BlobStore {
   /** A fresh temporary file name inside the store, for streaming writers. */
   async tempPath(): Promise<string> {
     const dir = path.join(this.root, 'blobs', 'sha256');
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, {recursive: true});
     return path.join(dir, `.tmp-${randomUUID()}`);
   }
 
@@ -35,20 +35,20 @@ export class BlobStore {
   }
 
   async discard(temp: string): Promise<void> {
-    await rm(temp, { force: true });
+    await rm(temp, {force: true});
   }
 
   async writeBytes(mediaType: string, bytes: Buffer): Promise<Descriptor> {
     const digest = sha256Digest(bytes);
-    await mkdir(path.dirname(this.blobPath(digest)), { recursive: true });
+    await mkdir(path.dirname(this.blobPath(digest)), {recursive: true});
     await writeFile(this.blobPath(digest), bytes);
-    return { mediaType, digest, size: bytes.length };
+    return {mediaType, digest, size: bytes.length};
   }
 
   /** Serialises once and stores those bytes; returns them too, for callers that send them. */
-  async writeJson(mediaType: string, value: unknown): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
+  async writeJson(mediaType: string, value: unknown): Promise<{descriptor: Descriptor; bytes: Buffer}> {
     const bytes = canonicalJson(value);
-    return { descriptor: await this.writeBytes(mediaType, bytes), bytes };
+    return {descriptor: await this.writeBytes(mediaType, bytes), bytes};
   }
 
   /**
@@ -56,7 +56,7 @@ export class BlobStore {
    * copies it only when the store is on another file system.
    */
   async importFile(digest: string, source: string): Promise<void> {
-    await mkdir(path.dirname(this.blobPath(digest)), { recursive: true });
+    await mkdir(path.dirname(this.blobPath(digest)), {recursive: true});
     try {
       await rename(source, this.blobPath(digest));
     } catch (error) {

@@ -1,7 +1,7 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { STREAM_CHUNK } from './gzip.js';
+import {closeSync, openSync, readSync} from 'node:fs';
+import {open} from 'node:fs/promises';
+import {Readable} from 'node:stream';
+import {STREAM_CHUNK} from './gzip.js';
 
 /**
  * A tar entry with every header field the bytes depend on spelled out. Owner fields are always
@@ -43,7 +43,7 @@ export function isAscii(s: string): boolean {
 
 /** Go's toASCII: drops every rune that is not ASCII (or is NUL). */
 function toAscii(s: string): string {
-  return isAscii(s) ? s : [...s].filter((c) => c.charCodeAt(0) > 0 && c.charCodeAt(0) < 0x80).join('');
+  return isAscii(s) ? s : [...s].filter(c => c.charCodeAt(0) > 0 && c.charCodeAt(0) < 0x80).join('');
 }
 
 /** Go's splitUSTARPath: a long ASCII name as prefix and name, split at a `/`, when it fits. */
@@ -91,7 +91,7 @@ function putOctal(block: Buffer, offset: number, size: number, value: number): v
   block[offset + width] = 0;
 }
 
-const TYPEFLAG = { file: '0', link: '1', symlink: '2', directory: '5', pax: 'x' } as const;
+const TYPEFLAG = {file: '0', link: '1', symlink: '2', directory: '5', pax: 'x'} as const;
 
 interface HeaderFields {
   name: string;
@@ -159,7 +159,7 @@ function entrySize(entry: TarEntry): number {
 }
 
 // Filled by ustarFields for the header written right after: one object, not one per entry.
-const scratch: HeaderFields = { name: '', linkname: '', mode: 0, size: 0, mtime: 0, typeflag: '0', prefix: undefined, devFields: true };
+const scratch: HeaderFields = {name: '', linkname: '', mode: 0, size: 0, mtime: 0, typeflag: '0', prefix: undefined, devFields: true};
 
 /**
  * The USTAR fields of an entry USTAR can hold, or undefined when it needs PAX. The object is
@@ -197,20 +197,22 @@ export function encodeHeader(entry: TarEntry): Buffer {
   const parts: Buffer[] = [];
   const keys = Object.keys(records).sort();
   if (keys.length) {
-    const data = Buffer.from(keys.map((k) => paxRecord(k, records[k])).join(''), 'utf8');
+    const data = Buffer.from(keys.map(k => paxRecord(k, records[k])).join(''), 'utf8');
     const slash = entry.name.lastIndexOf('/');
     const dir = entry.name.slice(0, slash + 1);
     const file = entry.name.slice(slash + 1);
-    const xname = toAscii(posixJoin(dir, 'PaxHeaders.0', file)).slice(0, NAME_SIZE).replace(/\/+$/, '');
-    parts.push(headerBlock({ name: xname, linkname: '', mode: 0, size: data.length, mtime: 0, typeflag: TYPEFLAG.pax, devFields: false }), data, padding(data.length));
+    const xname = toAscii(posixJoin(dir, 'PaxHeaders.0', file))
+      .slice(0, NAME_SIZE)
+      .replace(/\/+$/, '');
+    parts.push(headerBlock({name: xname, linkname: '', mode: 0, size: data.length, mtime: 0, typeflag: TYPEFLAG.pax, devFields: false}), data, padding(data.length));
   }
-  parts.push(headerBlock({ name: toAscii(entry.name), linkname: toAscii(linkname), mode: entry.mode, size, mtime, typeflag, devFields: true }));
+  parts.push(headerBlock({name: toAscii(entry.name), linkname: toAscii(linkname), mode: entry.mode, size, mtime, typeflag, devFields: true}));
   return Buffer.concat(parts);
 }
 
 /** Go's path.Join: joined and cleaned. */
 function posixJoin(...parts: string[]): string {
-  const joined = parts.filter((p) => p !== '').join('/');
+  const joined = parts.filter(p => p !== '').join('/');
   const absolute = joined.startsWith('/');
   const out: string[] = [];
   for (const segment of joined.split('/')) {
@@ -266,7 +268,7 @@ export interface TarOptions {
  * consumer pulls, and must still have the size they were listed with.
  */
 export function tarStream(entries: Iterable<TarEntry>): Readable {
-  return Readable.from(tarChunks(entries), { objectMode: false, highWaterMark: STREAM_CHUNK });
+  return Readable.from(tarChunks(entries), {objectMode: false, highWaterMark: STREAM_CHUNK});
 }
 
 /** Files up to this size are read synchronously into the chunk being filled. */
@@ -360,8 +362,7 @@ export async function* tarChunks(entries: Iterable<TarEntry>, options: TarOption
       if (ustar) {
         const at = out.reserve(BLOCK); // first: it may start a new chunk, which out.buffer then is
         writeHeaderBlock(out.buffer, at, ustar);
-      }
-      else out.put(encodeHeader(entry));
+      } else out.put(encodeHeader(entry));
       if (entry.type === 'file') {
         const size = entrySize(entry);
         if (entry.content) {
@@ -396,7 +397,7 @@ export async function* tarChunks(entries: Iterable<TarEntry>, options: TarOption
 }
 
 function changed(file: string, how: 'shrank' | 'grew'): Error {
-  return Object.assign(new Error(`${file} ${how} while it was being packaged`), { code: 'ECHANGED', path: file });
+  return Object.assign(new Error(`${file} ${how} while it was being packaged`), {code: 'ECHANGED', path: file});
 }
 
 /** A small file read into the chunk, at the offset returned: one byte more than listed is asked for, to see growth. */
@@ -437,7 +438,7 @@ async function* fileChunks(file: string, size: number, pool?: ChunkPool): AsyncG
     while (position < size) {
       const buffer = pool ? pool.acquire() : Buffer.allocUnsafe(STREAM_CHUNK);
       const want = Math.min(STREAM_CHUNK, size - position);
-      const { bytesRead } = await handle.read(buffer, 0, want, position);
+      const {bytesRead} = await handle.read(buffer, 0, want, position);
       if (bytesRead === 0) {
         pool?.release(buffer);
         throw changed(file, 'shrank');

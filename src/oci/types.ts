@@ -8,16 +8,16 @@ export const MediaType = {
   DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   DockerConfig: 'application/vnd.docker.container.image.v1+json',
-  DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip'
 } as const;
 
 export type Format = 'oci' | 'docker';
 
 /** The media types of one format; the blobs' bytes are the same in both, only the JSON differs. */
-export function mediaTypes(format: Format): { index: string; manifest: string; config: string; layer: string } {
+export function mediaTypes(format: Format): {index: string; manifest: string; config: string; layer: string} {
   return format === 'docker'
-    ? { index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayer }
-    : { index: MediaType.ImageIndex, manifest: MediaType.ImageManifest, config: MediaType.ImageConfig, layer: MediaType.Layer };
+    ? {index: MediaType.DockerManifestList, manifest: MediaType.DockerManifest, config: MediaType.DockerConfig, layer: MediaType.DockerLayer}
+    : {index: MediaType.ImageIndex, manifest: MediaType.ImageManifest, config: MediaType.ImageConfig, layer: MediaType.Layer};
 }
 
 /** The platform object of an index entry; field order as the image spec lists it. */
@@ -55,8 +55,8 @@ export interface ImageConfig {
   os: string;
   variant?: string;
   created: string;
-  config: { Labels: Record<string, string> };
-  rootfs: { type: 'layers'; diff_ids: string[] };
+  config: {Labels: Record<string, string>};
+  rootfs: {type: 'layers'; diff_ids: string[]};
 }
 
 /**

@@ -1,4 +1,4 @@
-import { InputError } from '../util/errors.js';
+import {UserError} from '../util/errors.js';
 
 /** An OCI platform, normalised: `variant` only where the architecture has one (arm). */
 export interface Platform {
@@ -9,20 +9,20 @@ export interface Platform {
 
 // Aliases users and tools write, mapped to OCI's names (containerd's platforms.Normalize).
 const ARCH_ALIASES: Record<string, Platform> = {
-  amd64: { os: 'linux', architecture: 'amd64' },
-  x86_64: { os: 'linux', architecture: 'amd64' },
-  'x86-64': { os: 'linux', architecture: 'amd64' },
-  arm64: { os: 'linux', architecture: 'arm64' },
-  aarch64: { os: 'linux', architecture: 'arm64' },
-  arm: { os: 'linux', architecture: 'arm', variant: 'v7' },
-  armhf: { os: 'linux', architecture: 'arm', variant: 'v7' },
-  armel: { os: 'linux', architecture: 'arm', variant: 'v6' },
-  '386': { os: 'linux', architecture: '386' },
-  i386: { os: 'linux', architecture: '386' },
-  i686: { os: 'linux', architecture: '386' },
-  ppc64le: { os: 'linux', architecture: 'ppc64le' },
-  s390x: { os: 'linux', architecture: 's390x' },
-  riscv64: { os: 'linux', architecture: 'riscv64' },
+  amd64: {os: 'linux', architecture: 'amd64'},
+  x86_64: {os: 'linux', architecture: 'amd64'},
+  'x86-64': {os: 'linux', architecture: 'amd64'},
+  arm64: {os: 'linux', architecture: 'arm64'},
+  aarch64: {os: 'linux', architecture: 'arm64'},
+  arm: {os: 'linux', architecture: 'arm', variant: 'v7'},
+  armhf: {os: 'linux', architecture: 'arm', variant: 'v7'},
+  armel: {os: 'linux', architecture: 'arm', variant: 'v6'},
+  '386': {os: 'linux', architecture: '386'},
+  i386: {os: 'linux', architecture: '386'},
+  i686: {os: 'linux', architecture: '386'},
+  ppc64le: {os: 'linux', architecture: 'ppc64le'},
+  s390x: {os: 'linux', architecture: 's390x'},
+  riscv64: {os: 'linux', architecture: 'riscv64'}
 };
 
 const ARM_VARIANTS = ['v5', 'v6', 'v7'];
@@ -37,10 +37,7 @@ export const KNOWN_ARCHITECTURES = ['amd64', 'arm64', 'arm', '386', 'ppc64le', '
 export function parsePlatform(text: string, where: string): Platform {
   const raw = text.trim();
   const parts = raw.toLowerCase().split('/');
-  const unknown = (): InputError =>
-    new InputError(
-      `${where} lists "${raw}", which is not a known architecture; use one of ${KNOWN_ARCHITECTURES.join(', ')} (optionally as linux/<arch>[/<variant>]).`,
-    );
+  const unknown = (): UserError => new UserError(`${where} lists "${raw}", which is not a known architecture; use one of ${KNOWN_ARCHITECTURES.join(', ')} (optionally as linux/<arch>[/<variant>]).`);
   let os = 'linux';
   let archPart: string;
   let variant: string | undefined;
@@ -52,27 +49,21 @@ export function parsePlatform(text: string, where: string): Platform {
     throw unknown();
   }
   if (os !== 'linux') {
-    throw new InputError(
-      `${where} lists "${raw}", but only linux platforms are supported; use linux/<arch>.`,
-    );
+    throw new UserError(`${where} lists "${raw}", but only linux platforms are supported; use linux/<arch>.`);
   }
   const base = ARCH_ALIASES[archPart];
   if (!base) throw unknown();
-  const platform: Platform = { os, architecture: base.architecture };
+  const platform: Platform = {os, architecture: base.architecture};
   if (base.architecture === 'arm') {
     const v = variant ?? base.variant;
     if (!v || !ARM_VARIANTS.includes(v)) {
-      throw new InputError(
-        `${where} lists "${raw}", whose arm variant is not one of ${ARM_VARIANTS.join(', ')}; write linux/arm/v7 or linux/arm/v6.`,
-      );
+      throw new UserError(`${where} lists "${raw}", whose arm variant is not one of ${ARM_VARIANTS.join(', ')}; write linux/arm/v7 or linux/arm/v6.`);
     }
     platform.variant = v;
   } else if (variant !== undefined) {
     // arm64/v8 is the only variant spelled in the wild for the others; OCI omits it.
     if (!(base.architecture === 'arm64' && variant === 'v8')) {
-      throw new InputError(
-        `${where} lists "${raw}", but ${base.architecture} has no variant "${variant}"; write linux/${base.architecture}.`,
-      );
+      throw new UserError(`${where} lists "${raw}", but ${base.architecture} has no variant "${variant}"; write linux/${base.architecture}.`);
     }
   }
   return platform;
@@ -95,11 +86,7 @@ export function samePlatform(a: Platform, b: Platform): boolean {
 /** A fixed order for index entries and logs, whatever order the user wrote. */
 export function comparePlatforms(a: Platform, b: Platform): number {
   const rank = (p: Platform): number => KNOWN_ARCHITECTURES.indexOf(p.architecture);
-  return (
-    a.os.localeCompare(b.os, 'en') ||
-    rank(a) - rank(b) ||
-    (a.variant ?? '').localeCompare(b.variant ?? '', 'en')
-  );
+  return a.os.localeCompare(b.os, 'en') || rank(a) - rank(b) || (a.variant ?? '').localeCompare(b.variant ?? '', 'en');
 }
 
 /** Parses a list of platforms, rejecting duplicates after normalisation, sorted. */
@@ -107,11 +94,9 @@ export function parsePlatformList(items: string[], where: string): Platform[] {
   const platforms: Platform[] = [];
   for (const item of items) {
     const p = parsePlatform(item, where);
-    const dup = platforms.find((q) => samePlatform(p, q));
+    const dup = platforms.find(q => samePlatform(p, q));
     if (dup) {
-      throw new InputError(
-        `${where} lists ${formatPlatform(p)} twice ("${item}" is the same platform as an earlier entry); remove one.`,
-      );
+      throw new UserError(`${where} lists ${formatPlatform(p)} twice ("${item}" is the same platform as an earlier entry); remove one.`);
     }
     platforms.push(p);
   }
@@ -120,7 +105,7 @@ export function parsePlatformList(items: string[], where: string): Platform[] {
 
 /** The Go toolchain's names for a platform (GOARM is the variant's digit). */
 export function goEnvironment(p: Platform): Record<string, string> {
-  const env: Record<string, string> = { GOOS: p.os, GOARCH: p.architecture };
+  const env: Record<string, string> = {GOOS: p.os, GOARCH: p.architecture};
   if (p.architecture === 'arm' && p.variant) env.GOARM = p.variant.slice(1);
   return env;
 }

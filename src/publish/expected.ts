@@ -1,4 +1,4 @@
-import { InputError } from '../util/errors.js';
+import {UserError} from '../util/errors.js';
 
 /**
  * The index about to be published must be the one a draft release promised: checked before
@@ -6,7 +6,5 @@ import { InputError } from '../util/errors.js';
  */
 export function checkExpectedDigest(actual: string, expected: string | undefined): void {
   if (!expected || actual === expected) return;
-  throw new InputError(
-    `The index to publish is ${actual}, but input "expected-digest" is ${expected}; nothing was published: publish the layout the draft release was made from (mode: publish), or update expected-digest.`,
-  );
+  throw new UserError(`The index to publish is ${actual}, but input "expected-digest" is ${expected}; nothing was published: publish the layout the draft release was made from (mode: publish), or update expected-digest.`);
 }

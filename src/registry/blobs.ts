@@ -1,20 +1,20 @@
-import { createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createHash } from 'node:crypto';
-import { header, type HttpResponse } from '../http/client.js';
-import { sha256Digest } from '../oci/digest.js';
-import { STREAM_CHUNK } from '../oci/gzip.js';
-import type { BlobStore } from '../oci/store.js';
-import type { Descriptor } from '../oci/types.js';
-import type { RegistryClient, RequestOptions } from './client.js';
-import { RegistryError } from './errors.js';
-import { checkDigestHeader } from './manifests.js';
+import {createWriteStream} from 'node:fs';
+import type {Readable} from 'node:stream';
+import {Transform, type TransformCallback} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {createHash} from 'node:crypto';
+import {header, type HttpResponse} from '../http/client.js';
+import {sha256Digest} from '../oci/digest.js';
+import {STREAM_CHUNK} from '../oci/gzip.js';
+import type {BlobStore} from '../oci/store.js';
+import type {Descriptor} from '../oci/types.js';
+import type {RegistryClient, RequestOptions} from './client.js';
+import {RegistryError} from './errors.js';
+import {checkDigestHeader} from './manifests.js';
 
 /** HEAD a blob: 200 (or a redirect to storage) means present. */
 export async function blobExists(client: RegistryClient, repository: string, digest: string): Promise<boolean> {
-  const options = { repository, action: 'pull' as const };
+  const options = {repository, action: 'pull' as const};
   const response = await client.request('HEAD', client.url(`/v2/${repository}/blobs/${digest}`), options);
   if (response.status === 200 || (response.status >= 300 && response.status < 400)) return true;
   if (response.status === 404) return false;
@@ -29,7 +29,7 @@ export async function blobExists(client: RegistryClient, repository: string, dig
 export async function mountBlob(client: RegistryClient, repository: string, digest: string, from: string): Promise<boolean> {
   const url = client.url(`/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`);
   try {
-    const response = await client.request('POST', url, { repository, action: 'push', extraScopes: [`repository:${from}:pull`] });
+    const response = await client.request('POST', url, {repository, action: 'push', extraScopes: [`repository:${from}:pull`]});
     if (response.status === 201) return true;
     if (response.status === 202) await cancelUpload(client, repository, response);
     return false;
@@ -44,12 +44,12 @@ export async function mountBlob(client: RegistryClient, repository: string, dige
 async function cancelUpload(client: RegistryClient, repository: string, response: HttpResponse): Promise<void> {
   const location = header(response, 'location');
   if (!location) return;
-  await client.request('DELETE', new URL(location, response.url), { repository, action: 'push' }).catch(() => undefined);
+  await client.request('DELETE', new URL(location, response.url), {repository, action: 'push'}).catch(() => undefined);
 }
 
 /** Opens an upload session; returns its Location resolved against the request URL. */
 async function startUpload(client: RegistryClient, repository: string): Promise<URL> {
-  const options = { repository, action: 'push' as const };
+  const options = {repository, action: 'push' as const};
   const response = await client.request('POST', client.url(`/v2/${repository}/blobs/uploads/`), options);
   const location = header(response, 'location');
   if (response.status !== 202 || !location) throw client.statusError(`did not start an upload to ${repository} (HTTP ${response.status})`, response, options, 'POST');
@@ -60,7 +60,7 @@ function resolveLocation(client: RegistryClient, location: string, base: URL): U
   try {
     return new URL(location, base);
   } catch (error) {
-    throw new RegistryError('malformed', `${client.registry} answered with an upload location that is not a URL`, { registry: client.registry }, { cause: error });
+    throw new RegistryError('malformed', `${client.registry} answered with an upload location that is not a URL`, {registry: client.registry}, {cause: error});
   }
 }
 
@@ -87,10 +87,10 @@ export async function uploadBlob(client: RegistryClient, repository: string, blo
     const options: RequestOptions = {
       repository,
       action: 'push',
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: {'content-type': 'application/octet-stream'},
       body: () => open(),
       contentLength: blob.size,
-      timeoutMs: client.transferTimeout(blob.size),
+      timeoutMs: client.transferTimeout(blob.size)
     };
     const response = await client.request('PUT', withDigest(location, blob.digest), options);
     if (response.status === 413) return uploadChunked(client, repository, blob, open, Number(header(response, 'oci-chunk-min-length') ?? 0));
@@ -114,17 +114,17 @@ async function uploadChunked(client: RegistryClient, repository: string, blob: D
     const options: RequestOptions = {
       repository,
       action: 'push',
-      headers: { 'content-type': 'application/octet-stream', 'content-range': `${start}-${end}` },
+      headers: {'content-type': 'application/octet-stream', 'content-range': `${start}-${end}`},
       body: () => open(start, end),
       contentLength: end - start + 1,
-      timeoutMs: client.transferTimeout(end - start + 1),
+      timeoutMs: client.transferTimeout(end - start + 1)
     };
     const response = await client.request('PATCH', location, options);
     const next = header(response, 'location');
     if (response.status !== 202 || !next) throw client.statusError(`did not accept a chunk of the blob ${blob.digest} in ${repository} (HTTP ${response.status})`, response, options, 'PATCH');
     location = resolveLocation(client, next, response.url);
   }
-  const options = { repository, action: 'push' as const };
+  const options = {repository, action: 'push' as const};
   const done = await client.request('PUT', withDigest(location, blob.digest), options);
   if (![200, 201, 202, 204].includes(done.status)) throw client.statusError(`did not complete the blob ${blob.digest} in ${repository} (HTTP ${done.status})`, done, options, 'PUT');
 }
@@ -135,7 +135,7 @@ async function uploadChunked(client: RegistryClient, repository: string, blob: D
  */
 async function getBlob(client: RegistryClient, repository: string, blob: Descriptor, extra: Pick<RequestOptions, 'consume' | 'maxBodyBytes'>): Promise<HttpResponse> {
   let url = client.url(`/v2/${repository}/blobs/${blob.digest}`);
-  const options: RequestOptions = { repository, action: 'pull', timeoutMs: client.transferTimeout(blob.size), ...extra };
+  const options: RequestOptions = {repository, action: 'pull', timeoutMs: client.transferTimeout(blob.size), ...extra};
   for (let hop = 0; hop < 5; hop++) {
     const response = await client.request('GET', url, options);
     const location = header(response, 'location');
@@ -146,15 +146,15 @@ async function getBlob(client: RegistryClient, repository: string, blob: Descrip
     if (response.status !== 200) throw client.statusError(`did not return the blob ${blob.digest} of ${repository} (HTTP ${response.status})`, response, options);
     return response;
   }
-  throw new RegistryError('malformed', `${client.registry} redirected the blob ${blob.digest} of ${repository} more than 5 times`, { registry: client.registry, repository });
+  throw new RegistryError('malformed', `${client.registry} redirected the blob ${blob.digest} of ${repository} more than 5 times`, {registry: client.registry, repository});
 }
 
 /** A small blob (a config) in memory: no larger than its descriptor says, and with its digest. */
 export async function readBlob(client: RegistryClient, repository: string, blob: Descriptor): Promise<Buffer> {
-  const { body } = await getBlob(client, repository, blob, { maxBodyBytes: blob.size });
+  const {body} = await getBlob(client, repository, blob, {maxBodyBytes: blob.size});
   const digest = sha256Digest(body);
   if (digest !== blob.digest) {
-    throw new RegistryError('digest-mismatch', `The blob ${blob.digest} of ${client.registry}/${repository} arrived as ${digest}`, { registry: client.registry, repository });
+    throw new RegistryError('digest-mismatch', `The blob ${blob.digest} of ${client.registry}/${repository} arrived as ${digest}`, {registry: client.registry, repository});
   }
   return body;
 }
@@ -170,14 +170,17 @@ export async function downloadBlob(client: RegistryClient, repository: string, b
   try {
     // A retried GET starts over: a fresh hash, and the file truncated.
     await getBlob(client, repository, blob, {
-      consume: (body) => {
-        check = new SizedDigest(blob.size, () => new RegistryError('too-large', `The blob ${blob.digest} of ${client.registry}/${repository} is larger than the ${blob.size} bytes its descriptor says`, { registry: client.registry, repository }));
-        return pipeline(body, check, createWriteStream(temp, { highWaterMark: STREAM_CHUNK }));
-      },
+      consume: body => {
+        check = new SizedDigest(
+          blob.size,
+          () => new RegistryError('too-large', `The blob ${blob.digest} of ${client.registry}/${repository} is larger than the ${blob.size} bytes its descriptor says`, {registry: client.registry, repository})
+        );
+        return pipeline(body, check, createWriteStream(temp, {highWaterMark: STREAM_CHUNK}));
+      }
     });
     const digest = check?.digest();
     if (digest !== blob.digest || check?.size !== blob.size) {
-      throw new RegistryError('digest-mismatch', `The blob ${blob.digest} of ${client.registry}/${repository} arrived as ${digest} (${check?.size ?? 0} bytes)`, { registry: client.registry, repository });
+      throw new RegistryError('digest-mismatch', `The blob ${blob.digest} of ${client.registry}/${repository} arrived as ${digest} (${check?.size ?? 0} bytes)`, {registry: client.registry, repository});
     }
     await store.commit(temp, blob.digest);
   } catch (error) {

@@ -14,5 +14,5 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
   for (let m = re.exec(match[2]); m; m = re.exec(match[2])) {
     params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
   }
-  return { scheme: match[1].toLowerCase(), params };
+  return {scheme: match[1].toLowerCase(), params};
 }

@@ -1,10 +1,10 @@
-import type { Readable } from 'node:stream';
-import { HttpClient, TransportError, header, safeUrl, type Connections, type HttpResponse, type HttpStats } from '../http/client.js';
-import type { RetryPolicy } from '../http/retry.js';
-import { parseChallenge, type Challenge } from './challenge.js';
-import type { Credentials } from './credentials.js';
-import { RegistryError, describeCodes, distributionErrors, type RegistryErrorDetails } from './errors.js';
-import { apiHost } from './reference.js';
+import type {Readable} from 'node:stream';
+import {HttpClient, TransportError, header, safeUrl, type Connections, type HttpResponse, type HttpStats} from '../http/client.js';
+import type {RetryPolicy} from '../http/retry.js';
+import {parseChallenge, type Challenge} from './challenge.js';
+import type {Credentials} from './credentials.js';
+import {RegistryError, describeCodes, distributionErrors, type RegistryErrorDetails} from './errors.js';
+import {apiHost} from './reference.js';
 
 export type Action = 'pull' | 'push';
 
@@ -16,7 +16,7 @@ export interface Timeouts {
   bytesPerSecond: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { requestMs: 60_000, bytesPerSecond: 256 * 1024 };
+export const DEFAULT_TIMEOUTS: Timeouts = {requestMs: 60_000, bytesPerSecond: 256 * 1024};
 
 /** Buffered responses (manifests, tokens, errors) larger than this are refused. */
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
@@ -64,7 +64,7 @@ interface Token {
   expiresAt: number;
 }
 
-const NO_LOGGER: Logger = { debug: () => undefined, info: () => undefined };
+const NO_LOGGER: Logger = {debug: () => undefined, info: () => undefined};
 
 /**
  * One registry, spoken to over distribution-spec v1.1: one /v2/ ping (shared by concurrent
@@ -101,7 +101,7 @@ export class RegistryClient {
       maxBodyBytes: MAX_RESPONSE_BYTES,
       retry: options.retry,
       signal: options.signal,
-      debug: (m) => this.logger.debug(m),
+      debug: m => this.logger.debug(m)
     });
   }
 
@@ -120,8 +120,8 @@ export class RegistryClient {
 
   private get auth(): RegistryErrorDetails['auth'] {
     const c = this.options.credentials;
-    if (!c) return { kind: 'anonymous' };
-    return c.kind === 'basic' ? { kind: 'basic', username: c.username, source: c.source } : { kind: 'identity-token', source: c.source };
+    if (!c) return {kind: 'anonymous'};
+    return c.kind === 'basic' ? {kind: 'basic', username: c.username, source: c.source} : {kind: 'identity-token', source: c.source};
   }
 
   /** GET /v2/, once per client however many requests wait for it: learns how to authenticate. */
@@ -135,10 +135,10 @@ export class RegistryClient {
 
   private async sendPing(): Promise<void> {
     const url = this.url('/v2/');
-    const response = await this.send({ method: 'GET', url }, { repository: '', action: 'pull' });
+    const response = await this.send({method: 'GET', url}, {repository: '', action: 'pull'});
     if (response.status === 401) this.challenge = parseChallenge(header(response, 'www-authenticate'));
     else if (response.status !== 200) {
-      throw this.statusError(`answered GET /v2/ with HTTP ${response.status}, so ${this.base.origin} does not look like a container registry`, response, { repository: '', action: 'pull' });
+      throw this.statusError(`answered GET /v2/ with HTTP ${response.status}, so ${this.base.origin} does not look like a container registry`, response, {repository: '', action: 'pull'});
     }
   }
 
@@ -151,28 +151,28 @@ export class RegistryClient {
   async request(method: string, url: URL, options: RequestOptions): Promise<HttpResponse> {
     await this.ping();
     if (url.origin !== this.base.origin) {
-      const response = await this.send({ method, url }, options);
+      const response = await this.send({method, url}, options);
       if (response.status === 401 || response.status === 403) {
         throw new RegistryError('foreign-host', `${url.host}, where ${this.registry} sent ${method} ${safeUrl(url)}, refused it (HTTP ${response.status}); no credentials are sent to hosts other than the registry`, {
-          ...this.detailsOf(options, response, method, url),
+          ...this.detailsOf(options, response, method, url)
         });
       }
       return response;
     }
     let authorization = await this.authorization(options, false);
-    let response = await this.send({ method, url, authorization }, options);
+    let response = await this.send({method, url, authorization}, options);
     if (response.status === 401) {
       const challenge = parseChallenge(header(response, 'www-authenticate'));
       if (challenge) this.challenge = challenge;
       authorization = await this.authorization(options, true);
-      if (authorization !== undefined) response = await this.send({ method, url, authorization }, options);
+      if (authorization !== undefined) response = await this.send({method, url, authorization}, options);
     }
     if (response.status === 401 || response.status === 403) throw this.refused(method, url, response, options);
     return response;
   }
 
-  private async send(target: { method: string; url: URL; authorization?: string }, options: RequestOptions): Promise<HttpResponse> {
-    const headers: Record<string, string> = { ...options.headers };
+  private async send(target: {method: string; url: URL; authorization?: string}, options: RequestOptions): Promise<HttpResponse> {
+    const headers: Record<string, string> = {...options.headers};
     if (target.authorization && target.url.origin === this.base.origin) headers.authorization = target.authorization;
     try {
       return await this.http.sendWithRetry({
@@ -183,7 +183,7 @@ export class RegistryClient {
         contentLength: options.contentLength,
         consume: options.consume,
         timeoutMs: options.timeoutMs,
-        maxBodyBytes: options.maxBodyBytes,
+        maxBodyBytes: options.maxBodyBytes
       });
     } catch (error) {
       throw this.transportFailure(error, target.method, target.url, options);
@@ -192,19 +192,28 @@ export class RegistryClient {
 
   private transportFailure(error: unknown, method: string, url: URL, options: Pick<RequestOptions, 'repository' | 'action'>): unknown {
     if (!(error instanceof TransportError)) return error;
-    const details: RegistryErrorDetails = { registry: this.registry, repository: options.repository || undefined, action: options.action, method, url: safeUrl(url), attempts: error.attempts, transport: error.code ?? error.failure, timeoutMs: error.timeoutMs };
+    const details: RegistryErrorDetails = {
+      registry: this.registry,
+      repository: options.repository || undefined,
+      action: options.action,
+      method,
+      url: safeUrl(url),
+      attempts: error.attempts,
+      transport: error.code ?? error.failure,
+      timeoutMs: error.timeoutMs
+    };
     switch (error.failure) {
       case 'tls':
-        return new RegistryError('tls', `${url.host} did not complete a trusted TLS handshake (${error.code ?? 'TLS error'})`, details, { cause: error });
+        return new RegistryError('tls', `${url.host} did not complete a trusted TLS handshake (${error.code ?? 'TLS error'})`, details, {cause: error});
       case 'too-large':
-        return new RegistryError('too-large', `${url.host} answered ${method} ${safeUrl(url)} with more data than allowed`, details, { cause: error });
+        return new RegistryError('too-large', `${url.host} answered ${method} ${safeUrl(url)} with more data than allowed`, details, {cause: error});
       case 'cancelled':
-        return new RegistryError('cancelled', `${method} ${safeUrl(url)} was cancelled`, details, { cause: error });
+        return new RegistryError('cancelled', `${method} ${safeUrl(url)} was cancelled`, details, {cause: error});
       case 'body':
         return error.cause ?? error; // the local content could not be read: not the registry's doing
       default: {
         const attempts = error.attempts === 1 ? '1 attempt' : `${error.attempts} attempts`;
-        return new RegistryError('unreachable', `${method} ${safeUrl(url)} failed (${error.code ?? error.failure}) after ${attempts}`, details, { cause: error });
+        return new RegistryError('unreachable', `${method} ${safeUrl(url)} failed (${error.code ?? error.failure}) after ${attempts}`, details, {cause: error});
       }
     }
   }
@@ -226,7 +235,7 @@ export class RegistryClient {
       method,
       url: safeUrl(url),
       attempts: response.attempts,
-      auth: this.auth,
+      auth: this.auth
     };
   }
 
@@ -234,7 +243,7 @@ export class RegistryClient {
   private refused(method: string, url: URL, response: HttpResponse, options: RequestOptions): RegistryError {
     const details = this.detailsOf(options, response, method, url);
     const challenge = parseChallenge(header(response, 'www-authenticate'));
-    details.insufficientScope = challenge?.params.error === 'insufficient_scope' || details.codes?.some((c) => c.code === 'DENIED') === true;
+    details.insufficientScope = challenge?.params.error === 'insufficient_scope' || details.codes?.some(c => c.code === 'DENIED') === true;
     const reason = response.status === 403 || details.insufficientScope ? 'denied' : 'unauthorized';
     const codes = details.codes?.length ? ` (${describeCodes(details.codes)})` : '';
     return new RegistryError(reason, `${this.registry} refused ${method} ${safeUrl(url)} with HTTP ${response.status}${codes}`, details);
@@ -247,12 +256,12 @@ export class RegistryClient {
     if (challenge.scheme === 'basic') {
       if (!credentials) return undefined;
       if (credentials.kind !== 'basic') {
-        throw new RegistryError('credentials', `${this.registry} asks for a user name and password, but ${credentials.source} holds only an identity token for it`, { registry: this.registry, auth: this.auth });
+        throw new RegistryError('credentials', `${this.registry} asks for a user name and password, but ${credentials.source} holds only an identity token for it`, {registry: this.registry, auth: this.auth});
       }
       return `Basic ${this.basic(credentials)}`;
     }
     if (challenge.scheme !== 'bearer') {
-      throw new RegistryError('unsupported-auth', `${this.registry} asks for "${challenge.scheme.slice(0, 40)}" authentication, which is neither Basic nor Bearer`, { registry: this.registry });
+      throw new RegistryError('unsupported-auth', `${this.registry} asks for "${challenge.scheme.slice(0, 40)}" authentication, which is neither Basic nor Bearer`, {registry: this.registry});
     }
     const scopes = [`repository:${options.repository}:${options.action === 'push' ? 'pull,push' : 'pull'}`, ...(options.extraScopes ?? [])];
     const key = scopes.join(' ');
@@ -268,7 +277,7 @@ export class RegistryClient {
   }
 
   /** The Basic credential, encoded and masked once. The password is used exactly as given. */
-  private basic(credentials: { username: string; password: string }): string {
+  private basic(credentials: {username: string; password: string}): string {
     if (!this.basicValue) {
       this.basicValue = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
       this.options.onSecret?.(this.basicValue);
@@ -280,20 +289,20 @@ export class RegistryClient {
   private async fetchToken(challenge: Challenge, scopes: string[], options: RequestOptions): Promise<Token> {
     const realm = this.realm(challenge);
     const credentials = this.options.credentials;
-    const details: RegistryErrorDetails = { registry: this.registry, repository: options.repository, action: options.action, realm: realm.origin, auth: this.auth };
+    const details: RegistryErrorDetails = {registry: this.registry, repository: options.repository, action: options.action, realm: realm.origin, auth: this.auth};
     let response: HttpResponse;
     try {
       if (credentials?.kind === 'identity-token') {
-        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.token, client_id: 'multiarch-buildpack-action', scope: scopes.join(' ') });
+        const form = new URLSearchParams({grant_type: 'refresh_token', refresh_token: credentials.token, client_id: 'multiarch-buildpack-action', scope: scopes.join(' ')});
         if (challenge.params.service) form.set('service', challenge.params.service);
-        response = await this.http.sendWithRetry({ method: 'POST', url: realm, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), maxBodyBytes: 1024 * 1024 });
+        response = await this.http.sendWithRetry({method: 'POST', url: realm, headers: {'content-type': 'application/x-www-form-urlencoded'}, body: Buffer.from(form.toString()), maxBodyBytes: 1024 * 1024});
       } else {
         const url = new URL(realm);
         if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
         for (const scope of scopes) url.searchParams.append('scope', scope);
         const headers: Record<string, string> = {};
         if (credentials) headers.authorization = `Basic ${this.basic(credentials)}`;
-        response = await this.http.sendWithRetry({ method: 'GET', url, headers, maxBodyBytes: 1024 * 1024 });
+        response = await this.http.sendWithRetry({method: 'GET', url, headers, maxBodyBytes: 1024 * 1024});
       }
     } catch (error) {
       const failure = this.transportFailure(error, 'GET', realm, options);
@@ -306,17 +315,17 @@ export class RegistryClient {
       const why = response.status === 401 || response.status === 403 ? 'refused the credentials' : 'failed';
       throw new RegistryError('token-service', `The token service ${realm.origin} of ${this.registry} ${why} (HTTP ${response.status})`, details);
     }
-    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    let body: {token?: unknown; access_token?: unknown; expires_in?: unknown};
     try {
       body = JSON.parse(response.body.toString('utf8')) as typeof body;
     } catch (error) {
-      throw new RegistryError('auth-protocol', `The token service ${realm.origin} of ${this.registry} answered something that is not JSON`, details, { cause: error });
+      throw new RegistryError('auth-protocol', `The token service ${realm.origin} of ${this.registry} answered something that is not JSON`, details, {cause: error});
     }
     const value = typeof body.token === 'string' && body.token ? body.token : typeof body.access_token === 'string' ? body.access_token : '';
     if (!value) throw new RegistryError('auth-protocol', `The token service ${realm.origin} of ${this.registry} answered without a token`, details);
     this.options.onSecret?.(value);
     const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
-    return { value, expiresAt: Date.now() + lifetime * 1000 };
+    return {value, expiresAt: Date.now() + lifetime * 1000};
   }
 
   /**
@@ -328,15 +337,15 @@ export class RegistryClient {
     try {
       realm = new URL(challenge.params.realm ?? '');
     } catch {
-      throw new RegistryError('auth-protocol', `${this.registry} names a token realm that is not a URL`, { registry: this.registry });
+      throw new RegistryError('auth-protocol', `${this.registry} names a token realm that is not a URL`, {registry: this.registry});
     }
     if (realm.username || realm.password) {
-      throw new RegistryError('auth-protocol', `${this.registry} names a token realm with credentials in it`, { registry: this.registry });
+      throw new RegistryError('auth-protocol', `${this.registry} names a token realm with credentials in it`, {registry: this.registry});
     }
     if (realm.protocol === 'https:') return realm;
     const hostPort = `${realm.hostname}:${realm.port || '80'}`;
-    const listed = this.options.insecureRegistries.some((h) => h === realm.host || h === hostPort);
+    const listed = this.options.insecureRegistries.some(h => h === realm.host || h === hostPort);
     if (realm.protocol === 'http:' && listed) return realm;
-    throw new RegistryError('insecure-realm', `${this.registry} would have the credentials sent to ${realm.origin}, which is not HTTPS`, { registry: this.registry, realm: realm.origin });
+    throw new RegistryError('insecure-realm', `${this.registry} would have the credentials sent to ${realm.origin}, which is not HTTPS`, {registry: this.registry, realm: realm.origin});
   }
 }

@@ -63,7 +63,7 @@ export interface RegistryErrorDetails {
   /** For timeouts: the time limit of each attempt. */
   timeoutMs?: number;
   /** How the client authenticated: no credentials, Basic (with the username), or an identity token. */
-  auth?: { kind: 'anonymous' } | { kind: 'basic'; username: string; source: string } | { kind: 'identity-token'; source: string };
+  auth?: {kind: 'anonymous'} | {kind: 'basic'; username: string; source: string} | {kind: 'identity-token'; source: string};
   /** The token server's answer said insufficient_scope. */
   insufficientScope?: boolean;
   /** A token realm, for insecure-realm and token-service failures. */
@@ -77,10 +77,10 @@ export class RegistryError extends Error {
   readonly reason: RegistryFailure;
   readonly details: RegistryErrorDetails;
 
-  constructor(reason: RegistryFailure, message: string, details: RegistryErrorDetails, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
+  constructor(reason: RegistryFailure, message: string, details: RegistryErrorDetails, options: {cause?: unknown} = {}) {
+    super(message, {cause: options.cause});
     this.reason = reason;
-    this.details = { codes: [], ...details };
+    this.details = {codes: [], ...details};
   }
 
   get registry(): string {
@@ -93,16 +93,17 @@ export class RegistryError extends Error {
     return this.details.codes ?? [];
   }
   hasCode(code: string): boolean {
-    return this.codes.some((c) => c.code === code);
+    return this.codes.some(c => c.code === code);
   }
 }
 
 /** Parses a distribution error body; registries that answer something else give none. */
 export function distributionErrors(body: Buffer): DistributionError[] {
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown; message?: unknown }[] };
+    const parsed = JSON.parse(body.toString('utf8')) as {errors?: {code?: unknown; message?: unknown}[]};
     if (!Array.isArray(parsed.errors)) return [];
-    return parsed.errors.slice(0, 20).map((e) => ({ code: String(e?.code ?? '').slice(0, 100), message: String(e?.message ?? '').slice(0, 2000) }));
+    const text = (value: unknown): string => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '');
+    return parsed.errors.slice(0, 20).map(e => ({code: text(e?.code).slice(0, 100), message: text(e?.message).slice(0, 2000)}));
   } catch {
     return [];
   }
@@ -110,5 +111,5 @@ export function distributionErrors(body: Buffer): DistributionError[] {
 
 /** `DENIED requested access to the resource is denied; ...`: the registry's own words, for messages. */
 export function describeCodes(codes: DistributionError[]): string {
-  return codes.map((c) => `${c.code} ${c.message}`.trim()).join('; ');
+  return codes.map(c => `${c.code} ${c.message}`.trim()).join('; ');
 }

@@ -33,9 +33,7 @@ export function parseReference(text: string, where: string): Reference {
   const userinfo = /^([^/@]*)@(.*\/.*)$/s.exec(raw);
   if (userinfo) {
     raw = `***@${userinfo[2]}`;
-    throw new InvalidReferenceError(
-      `${where} has "${raw}", which carries a user name or password before "@"; remove it from the reference and give the credentials through a login instead.`,
-    );
+    throw new InvalidReferenceError(`${where} has "${raw}", which carries a user name or password before "@"; remove it from the reference and give the credentials through a login instead.`);
   }
   const fail = (why: string, fix: string): InvalidReferenceError => new InvalidReferenceError(`${where} has "${raw}", ${why}; ${fix}.`);
   if (!raw) throw fail('which is empty', 'write a full reference such as ghcr.io/acme/my-buildpack:1.2.3');
@@ -54,9 +52,7 @@ export function parseReference(text: string, where: string): Reference {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
     if (!TAG.test(tag)) {
-      const fix = tag.includes('+')
-        ? `tags cannot hold "+" (semver build metadata), so write ${tag.replaceAll('+', '-')} instead`
-        : 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"';
+      const fix = tag.includes('+') ? `tags cannot hold "+" (semver build metadata), so write ${tag.replaceAll('+', '-')} instead` : 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"';
       throw fail(`whose tag "${tag}" is not a valid tag`, fix);
     }
   }
@@ -70,16 +66,13 @@ export function parseReference(text: string, where: string): Reference {
   if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
   const repository = parts.join('/');
   if (repository !== repository.toLowerCase()) {
-    throw fail(
-      `whose repository "${repository}" has capital letters, which registries refuse`,
-      `write ${registry === DOCKER_HUB ? '' : `${registry}/`}${repository.toLowerCase()} (in workflows, lowercase \${{ github.repository_owner }})`,
-    );
+    throw fail(`whose repository "${repository}" has capital letters, which registries refuse`, `write ${registry === DOCKER_HUB ? '' : `${registry}/`}${repository.toLowerCase()} (in workflows, lowercase \${{ github.repository_owner }})`);
   }
-  if (!parts.every((p) => COMPONENT.test(p))) {
+  if (!parts.every(p => COMPONENT.test(p))) {
     throw fail(`whose repository "${repository}" is not valid`, 'use lowercase letters, digits and single ".", "_" or "-" between them, separated by "/"');
   }
   if (repository.length > 255) throw fail('whose repository is longer than 255 characters', 'shorten it');
-  return { registry, repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+  return {registry, repository, ...(tag !== undefined ? {tag} : {}), ...(digest !== undefined ? {digest} : {})};
 }
 
 /** The host to speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */

@@ -1,13 +1,13 @@
-import { createReadStream } from 'node:fs';
-import { sha256Digest } from '../oci/digest.js';
-import type { BlobStore } from '../oci/store.js';
-import { MediaType, type Descriptor } from '../oci/types.js';
-import { mapLimit } from '../util/concurrency.js';
-import { blobExists, mountBlob, uploadBlob } from './blobs.js';
-import type { Logger, RegistryClient } from './client.js';
-import { RegistryError } from './errors.js';
-import { getManifest, manifestExists, putManifest } from './manifests.js';
-import { formatReference, type Reference } from './reference.js';
+import {createReadStream} from 'node:fs';
+import {sha256Digest} from '../oci/digest.js';
+import type {BlobStore} from '../oci/store.js';
+import {MediaType, type Descriptor} from '../oci/types.js';
+import {mapLimit} from '../util/concurrency.js';
+import {blobExists, mountBlob, uploadBlob} from './blobs.js';
+import type {Logger, RegistryClient} from './client.js';
+import {RegistryError} from './errors.js';
+import {getManifest, manifestExists, putManifest} from './manifests.js';
+import {formatReference, type Reference} from './reference.js';
 
 /** A manifest to push by digest, with the blobs (config and layers) it references. */
 export interface ManifestContent {
@@ -16,13 +16,20 @@ export interface ManifestContent {
   blobs: Descriptor[];
 }
 
+/**
+ * What one publish sends: manifests to push by digest (with their blobs, read from `store`), and
+ * the index to write under every tag. Without an index nothing is tagged (a package job's
+ * content); without manifests only the index is written, over manifests the repositories must
+ * already hold (`existing`, pushed by other jobs).
+ */
 export interface PublishContent {
-  store: BlobStore;
-  manifests: ManifestContent[];
-  /** The index to write under every tag; absent when only content is pushed (no tags). */
-  index?: { descriptor: Descriptor; bytes: Buffer };
+  store?: BlobStore;
+  manifests?: ManifestContent[];
+  /** Manifests each repository must hold before the index is tagged; a `missing` error otherwise. */
+  existing?: Descriptor[];
+  index?: {descriptor: Descriptor; bytes: Buffer};
   /** Repositories that already hold some blobs (a composite's components), to mount from. */
-  mountSources?: Map<string, { registry: string; repository: string }>;
+  mountSources?: Map<string, {registry: string; repository: string}>;
 }
 
 /** Where a blob came from in this run, for the statistics and the log. */
@@ -52,8 +59,8 @@ interface Repository {
 function repositoriesOf(references: Reference[]): Repository[] {
   const repos: Repository[] = [];
   for (const ref of references) {
-    let repo = repos.find((r) => r.registry === ref.registry && r.repository === ref.repository);
-    if (!repo) repos.push((repo = { registry: ref.registry, repository: ref.repository, tags: [] }));
+    let repo = repos.find(r => r.registry === ref.registry && r.repository === ref.repository);
+    if (!repo) repos.push((repo = {registry: ref.registry, repository: ref.repository, tags: []}));
     repo.tags.push(ref);
   }
   return repos;
@@ -62,34 +69,37 @@ function repositoriesOf(references: Reference[]): Repository[] {
 export type ClientFor = (registry: string) => RegistryClient;
 
 /**
- * Publishes content to the repositories of `references`, then the index under each tag:
+ * The one way content reaches a registry: publishes to the repositories of `references`,
  * 1. into every repository, every blob (HEAD first; mounted from a repository of the same
  *    registry that already has it; else uploaded) and every manifest by digest;
- * 2. only then, the index bytes under each tag: a tag never points at something incomplete,
+ * 2. checks that the `existing` manifests are there;
+ * 3. only then, the index bytes under each tag: a tag never points at something incomplete,
  *    and no per-architecture or temporary tag is ever written;
- * 3. each tag read back and compared with the digest of the bytes sent.
+ * 4. each tag read back and compared with the digest of the bytes sent.
  */
 export async function publish(content: PublishContent, references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<PublishResult> {
-  const stats = await pushContent(content, references, clientFor, logger);
-  // pushContent has just made sure of every manifest: no need to HEAD them again before tagging.
-  const tags = content.index ? await tagIndex(content.index, [], references, clientFor, logger) : [];
-  return { tags, stats };
+  const manifests = content.manifests ?? [];
+  if (manifests.length && !content.store) throw new Error('publish: manifests to push but no store to read their blobs from');
+  const stats = manifests.length ? await pushContent(content.store as BlobStore, manifests, content.mountSources, references, clientFor, logger) : {existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0};
+  // The pushed manifests were made sure of just now: only the others are checked before tagging.
+  if (content.existing?.length) await checkExisting(content.existing, references, clientFor);
+  const tags = content.index ? await tagIndex(content.index, references, clientFor, logger) : [];
+  return {tags, stats};
 }
 
-/** Step 1 alone: blobs and manifests by digest, no tag. */
-export async function pushContent(content: PublishContent, references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<PublishStats> {
-  const stats: PublishStats = { existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0 };
-  const blobs = uniqueBlobs(content.manifests);
+async function pushContent(store: BlobStore, manifests: ManifestContent[], mountSources: PublishContent['mountSources'], references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<PublishStats> {
+  const stats: PublishStats = {existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0};
+  const blobs = uniqueBlobs(manifests);
   // Per registry: which repository already holds each blob, so others can mount it.
   const holders = new Map<string, Map<string, string>>();
   for (const repo of repositoriesOf(references)) {
     const client = clientFor(repo.registry);
     const held = holders.get(repo.registry) ?? new Map<string, string>();
     holders.set(repo.registry, held);
-    const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async (blob) => {
-      const source = content.mountSources?.get(blob.digest);
+    const outcomes = await mapLimit(blobs, BLOB_CONCURRENCY, async blob => {
+      const source = mountSources?.get(blob.digest);
       const from = held.get(blob.digest) ?? (source?.registry === repo.registry ? source.repository : undefined);
-      const outcome = await pushBlob(client, repo.repository, blob, from, content.store);
+      const outcome = await pushBlob(client, repo.repository, blob, from, store);
       held.set(blob.digest, repo.repository);
       return outcome;
     });
@@ -97,31 +107,28 @@ export async function pushContent(content: PublishContent, references: Reference
       stats[outcome]++;
       if (outcome === 'uploaded') stats.bytesUploaded += blobs[i].size;
     }
-    for (const manifest of content.manifests) {
+    for (const manifest of manifests) {
       if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
         await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
       }
     }
-    const count = (o: BlobOutcome): number => outcomes.filter((x) => x === o).length;
-    logger?.info(
-      `${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${content.manifests.length} manifests by digest`,
-    );
+    const count = (o: BlobOutcome): number => outcomes.filter(x => x === o).length;
+    logger?.info(`${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${manifests.length} manifests by digest`);
   }
   return stats;
 }
 
-/**
- * Steps 2 and 3: checks that every manifest of `manifests` is in each tag's repository (a
- * `missing` error otherwise), then writes the index under each tag and reads each back.
- */
-export async function tagIndex(index: { descriptor: Descriptor; bytes: Buffer }, manifests: Descriptor[], references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<string[]> {
+async function checkExisting(manifests: Descriptor[], references: Reference[], clientFor: ClientFor): Promise<void> {
   for (const repo of repositoriesOf(references)) {
     for (const manifest of manifests) {
       if (!(await manifestExists(clientFor(repo.registry), repo.repository, manifest))) {
-        throw new RegistryError('missing', `${repo.registry}/${repo.repository} does not hold the manifest ${manifest.digest}`, { registry: repo.registry, repository: repo.repository, digest: manifest.digest });
+        throw new RegistryError('missing', `${repo.registry}/${repo.repository} does not hold the manifest ${manifest.digest}`, {registry: repo.registry, repository: repo.repository, digest: manifest.digest});
       }
     }
   }
+}
+
+async function tagIndex(index: {descriptor: Descriptor; bytes: Buffer}, references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<string[]> {
   const tags: string[] = [];
   for (const ref of references) {
     await putManifest(clientFor(ref.registry), ref.repository, ref.tag as string, index.descriptor.mediaType, index.bytes);
@@ -143,7 +150,7 @@ async function pushBlob(client: RegistryClient, repository: string, blob: Descri
   if (await blobExists(client, repository, blob.digest)) return 'existing';
   if (mountFrom && mountFrom !== repository && (await mountBlob(client, repository, blob.digest, mountFrom))) return 'mounted';
   const path = store.blobPath(blob.digest);
-  await uploadBlob(client, repository, blob, (start, end) => createReadStream(path, { start, end }));
+  await uploadBlob(client, repository, blob, (start, end) => createReadStream(path, {start, end}));
   return 'uploaded';
 }
 
@@ -153,6 +160,6 @@ async function verifyTag(client: RegistryClient, ref: Reference, index: Descript
   const body = await getManifest(client, ref.repository, ref.tag as string, accept);
   const digest = body ? sha256Digest(body) : 'nothing';
   if (digest !== index.digest) {
-    throw new RegistryError('conflict', `${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed`, { registry: ref.registry, repository: ref.repository, digest: index.digest });
+    throw new RegistryError('conflict', `${formatReference(ref)} reads back as ${digest}, not the ${index.digest} just pushed`, {registry: ref.registry, repository: ref.repository, digest: index.digest});
   }
 }

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { lineOf, parseToml } from '../buildpack/toml.js';
-import { TransportError } from '../http/client.js';
-import { RegistryError, type RegistryErrorDetails } from '../registry/errors.js';
-import { DOCKER_HUB, InvalidReferenceError, apiHost } from '../registry/reference.js';
-import { ExternalError, InputError, errorMessage } from '../util/errors.js';
-import { ProcessError } from '../util/process.js';
+import {readFileSync} from 'node:fs';
+import ioErrors from './io-errors.json' with {type: 'json'};
+import {lineOf, parseToml} from '../buildpack/toml.js';
+import {TransportError} from '../http/client.js';
+import {RegistryError, type RegistryErrorDetails} from '../registry/errors.js';
+import {DOCKER_HUB, InvalidReferenceError, apiHost} from '../registry/reference.js';
+import {ExternalError, UserError, errorMessage} from '../util/errors.js';
+import {ProcessError} from '../util/process.js';
 
 /** How a failure is reported: one sentence, whether the user or the world caused it, or a bug. */
 export interface FailureReport {
@@ -20,18 +21,18 @@ export interface FailureReport {
 
 /** Turns whatever ended the run into the sentence the job log and annotation show. */
 export function describeFailure(error: unknown): FailureReport {
-  if (error instanceof InputError || error instanceof ExternalError) {
-    return withLine({ sentence: sentence(error.message), kind: error instanceof InputError ? 'user' : 'external', details: error.details, file: error.file, line: error.line, column: error.column, key: error.key });
+  if (error instanceof UserError || error instanceof ExternalError) {
+    return withLine({sentence: sentence(error.message), kind: error instanceof UserError ? 'user' : 'external', details: error.details, file: error.file, line: error.line, column: error.column, key: error.key});
   }
   if (error instanceof RegistryError) return explainRegistryError(error);
-  if (error instanceof InvalidReferenceError) return { sentence: sentence(error.message), kind: 'user' };
-  if (error instanceof TransportError) return { sentence: sentence(`${error.message}; check the network and try again`), kind: 'external' };
+  if (error instanceof InvalidReferenceError) return {sentence: sentence(error.message), kind: 'user'};
+  if (error instanceof TransportError) return {sentence: sentence(`${error.message}; check the network and try again`), kind: 'external'};
   if (error instanceof ProcessError) {
-    return { sentence: sentence(error.notFound ? `${error.command} is not on PATH; install it on the runner, or fix the command` : `${error.message}; fix the path`), kind: 'user' };
+    return {sentence: sentence(error.notFound ? `${error.command} is not on PATH; install it on the runner, or fix the command` : `${error.message}; fix the path`), kind: 'user'};
   }
   const io = describeIoError(error);
   if (io) return io;
-  return { sentence: sentence(`Internal error: ${errorMessage(error)}`), kind: 'bug' };
+  return {sentence: sentence(`Internal error: ${errorMessage(error)}`), kind: 'bug'};
 }
 
 /**
@@ -42,7 +43,7 @@ function withLine(report: FailureReport): FailureReport {
   if (!report.file || !report.key || report.line !== undefined || !report.file.endsWith('.toml')) return report;
   try {
     const line = lineOf(parseToml(readFileSync(report.file, 'utf8'), report.file), report.key);
-    return line === undefined ? report : { ...report, line };
+    return line === undefined ? report : {...report, line};
   } catch {
     return report; // gone or unreadable by now: the sentence still names the file
   }
@@ -66,8 +67,8 @@ export function explainRegistryError(error: RegistryError): FailureReport {
   const d = error.details;
   const registry = d.registry;
   const login = `log in to ${registry} with docker/login-action or set registry-username and registry-password`;
-  const user = (text: string): FailureReport => ({ sentence: sentence(text), kind: 'user' });
-  const external = (text: string): FailureReport => ({ sentence: sentence(text), kind: 'external' });
+  const user = (text: string): FailureReport => ({sentence: sentence(text), kind: 'user'});
+  const external = (text: string): FailureReport => ({sentence: sentence(text), kind: 'external'});
   const anonymous = !d.auth || d.auth.kind === 'anonymous';
   switch (error.reason) {
     case 'unauthorized':
@@ -77,7 +78,7 @@ export function explainRegistryError(error: RegistryError): FailureReport {
       if (anonymous) return user(`The registry ${registry} requires credentials to ${d.action ?? 'pull'} ${d.repository ?? ''} (HTTP ${d.status}); ${login}`);
       const hub = registry === DOCKER_HUB ? ' (GitHub-hosted runners carry a pull-only Docker Hub credential when nobody logged in)' : '';
       return user(
-        `The registry ${registry} does not let ${who(d.auth)} ${d.action ?? 'push'} ${d.repository ?? ''} (insufficient_scope)${hub}; use credentials with ${d.action ?? 'push'} rights to ${d.repository ?? 'the repository'}: ${login}`,
+        `The registry ${registry} does not let ${who(d.auth)} ${d.action ?? 'push'} ${d.repository ?? ''} (insufficient_scope)${hub}; use credentials with ${d.action ?? 'push'} rights to ${d.repository ?? 'the repository'}: ${login}`
       );
     }
     case 'token-service':
@@ -99,14 +100,10 @@ export function explainRegistryError(error: RegistryError): FailureReport {
       if (/WRONG_VERSION|wrong version|EPROTO/i.test(d.transport ?? '')) {
         return user(`The registry ${registry} does not speak HTTPS (${d.transport}); list it in insecure-registries to use plain HTTP`);
       }
-      return user(
-        `The registry ${registry} presented a certificate that is not trusted (${d.transport}); add its CA certificate with NODE_EXTRA_CA_CERTS, or list ${registry} in insecure-registries if it speaks plain HTTP`,
-      );
+      return user(`The registry ${registry} presented a certificate that is not trusted (${d.transport}); add its CA certificate with NODE_EXTRA_CA_CERTS, or list ${registry} in insecure-registries if it speaks plain HTTP`);
     case 'insecure-realm': {
       const realm = d.realm ? new URL(d.realm) : undefined;
-      return user(
-        `The registry ${registry} sends credentials to ${d.realm}, which is not HTTPS; refusing to send them in clear (list ${realm?.host ?? 'that host'} in insecure-registries only for a test registry)`,
-      );
+      return user(`The registry ${registry} sends credentials to ${d.realm}, which is not HTTPS; refusing to send them in clear (list ${realm?.host ?? 'that host'} in insecure-registries only for a test registry)`);
     }
     case 'credentials':
       return user(`${error.message}`);
@@ -134,32 +131,17 @@ export function explainRegistryError(error: RegistryError): FailureReport {
   }
 }
 
-/** File-system failures: what happened to which file, and what to do. */
-const IO_ERRORS: Record<string, { what: string; kind: 'user' | 'external'; fix: string }> = {
-  ENOSPC: { what: 'no space left on the device', kind: 'external', fix: 'free space there, or choose an output on a larger disk' },
-  EDQUOT: { what: 'the disk quota is used up', kind: 'external', fix: 'free space there, or choose an output elsewhere' },
-  EACCES: { what: 'permission denied', kind: 'user', fix: "let the runner's user read it (and write, for the output)" },
-  EPERM: { what: 'operation not permitted', kind: 'user', fix: "let the runner's user read it (and write, for the output)" },
-  EROFS: { what: 'the file system is read-only', kind: 'user', fix: 'choose a writable output' },
-  EIO: { what: 'an input/output error', kind: 'external', fix: 'check the disk and run again' },
-  EMFILE: { what: 'too many open files', kind: 'external', fix: 'raise the limit of open files (ulimit -n) and run again' },
-  ENFILE: { what: 'too many open files in the system', kind: 'external', fix: 'run again when the machine is less busy' },
-  ENAMETOOLONG: { what: 'the name is too long', kind: 'user', fix: 'shorten the path' },
-  ELOOP: { what: 'too many levels of symbolic links', kind: 'user', fix: 'fix the links' },
-  ENOTDIR: { what: 'a part of the path is not a directory', kind: 'user', fix: 'fix the path' },
-  EISDIR: { what: 'it is a directory', kind: 'user', fix: 'fix the path' },
-  ENOENT: { what: 'it vanished while the action was using it', kind: 'external', fix: 'make sure nothing else changes it during the run' },
-  EBUSY: { what: 'it is busy', kind: 'external', fix: 'make sure nothing else uses it during the run' },
-};
+/** File-system failures by code: what happened to which file, whose it is to fix, and how. */
+const IO_ERRORS: Record<string, {what: string; kind: 'user' | 'external'; fix: string}> = ioErrors as Record<string, {what: string; kind: 'user' | 'external'; fix: string}>;
 
 const READS = new Set(['open', 'read', 'readdir', 'scandir', 'lstat', 'stat', 'readlink', 'access', 'realpath']);
 
 export function describeIoError(error: unknown): FailureReport | undefined {
-  const e = error as NodeJS.ErrnoException & { dest?: string };
+  const e = error as NodeJS.ErrnoException & {dest?: string};
   if (!e || typeof e !== 'object' || typeof e.code !== 'string') return undefined;
   const known = IO_ERRORS[e.code];
   if (!known || (!e.path && !e.syscall)) return undefined;
   const verb = e.syscall && READS.has(e.syscall) ? 'read' : 'write';
   const where = e.path ? `${verb} ${e.path}` : `${verb} a file (${e.syscall})`;
-  return { sentence: sentence(`Could not ${where}: ${known.what} (${e.code}); ${known.fix}`), kind: known.kind };
+  return {sentence: sentence(`Could not ${where}: ${known.what} (${e.code}); ${known.fix}`), kind: known.kind};
 }

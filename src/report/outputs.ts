@@ -1,17 +1,17 @@
 import * as core from '@actions/core';
-import type { BuildpackDescriptor } from '../buildpack/descriptor.js';
-import type { PackageResult } from '../package/package.js';
-import { formatPlatform } from '../platform/platform.js';
-import type { ReleasePlan } from '../plan/plan.js';
-import type { PublishReport } from '../publish/release.js';
-import { repositoryName } from '../registry/reference.js';
-import type { InstalledTool } from '../tools/install.js';
-import { toolsOutput } from '../tools/tools.js';
-import type { SmokeResult } from '../smoke/smoke.js';
+import type {BuildpackDescriptor} from '../buildpack/descriptor.js';
+import type {PackageResult} from '../output/layout.js';
+import {formatPlatform} from '../platform/platform.js';
+import type {ReleasePlan} from '../plan/plan.js';
+import type {PublishReport} from '../publish/registries.js';
+import {repositoryName} from '../registry/reference.js';
+import type {InstalledTool} from '../tools/install.js';
+import {toolsOutput} from '../tools/tools.js';
+import type {SmokeResult} from '../smoke/smoke-test.js';
 
 /** The `manifests` output entry; `package`/`merge` runs exchange exactly this. */
 export interface ManifestRecord {
-  platform: { os: string; architecture: string; variant?: string };
+  platform: {os: string; architecture: string; variant?: string};
   digest: string;
   size: number;
   mediaType: string;
@@ -19,23 +19,21 @@ export interface ManifestRecord {
 }
 
 export function manifestRecords(result: PackageResult): ManifestRecord[] {
-  return result.platforms.map((p) => ({
+  return result.platforms.map(p => ({
     platform: {
       os: p.image.platform.os,
       architecture: p.image.platform.architecture,
-      ...(p.image.platform.variant ? { variant: p.image.platform.variant } : {}),
+      ...(p.image.platform.variant ? {variant: p.image.platform.variant} : {})
     },
     digest: p.image.manifest.digest,
     size: p.image.manifest.size,
     mediaType: p.image.manifest.mediaType,
-    experimental: p.experimental,
+    experimental: p.experimental
   }));
 }
 
 export function cnbFiles(result: PackageResult): Record<string, string> {
-  return Object.fromEntries(
-    result.platforms.map((p) => [formatPlatform(p.image.platform), p.cnbFile]),
-  );
+  return Object.fromEntries(result.platforms.map(p => [formatPlatform(p.image.platform), p.cnbFile]));
 }
 
 export interface RunMetadata {
@@ -54,9 +52,9 @@ export interface RunMetadata {
   image?: string;
   /** The references pushed. */
   tags: string[];
-  push?: { existing: number; mounted: number; uploaded: number; bytesUploaded: number; requests: number; retries: number };
+  push?: {existing: number; mounted: number; uploaded: number; bytesUploaded: number; requests: number; retries: number};
   /** Installed tools: name -> version and executable path. */
-  tools: Record<string, { version: string; path: string }>;
+  tools: Record<string, {version: string; path: string}>;
   smoke: SmokeRecord[];
   /** Release assets written (asset-name). */
   assets?: string[];
@@ -70,14 +68,7 @@ export interface SmokeRecord {
 }
 
 /** Everything one run produced, as the outputs and the summary report it. */
-export function runMetadata(
-  descriptor: BuildpackDescriptor,
-  plan: ReleasePlan,
-  result: PackageResult,
-  published: PublishReport | undefined,
-  installed: InstalledTool[],
-  smoke: SmokeResult[],
-): RunMetadata {
+export function runMetadata(descriptor: BuildpackDescriptor, plan: ReleasePlan, result: PackageResult, published: PublishReport | undefined, installed: InstalledTool[], smoke: SmokeResult[]): RunMetadata {
   return {
     id: descriptor.id,
     version: plan.version,
@@ -86,25 +77,25 @@ export function runMetadata(
     size: result.index.size,
     layout: result.layout,
     manifests: manifestRecords(result),
-    imageSizes: Object.fromEntries(result.platforms.map((p) => [formatPlatform(p.image.platform), imageSize([p.image.config, ...p.image.layers])])),
+    imageSizes: Object.fromEntries(result.platforms.map(p => [formatPlatform(p.image.platform), imageSize([p.image.config, ...p.image.layers])])),
     'cnb-files': cnbFiles(result),
     annotations: plan.annotations,
     image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
     tags: published?.tags ?? [],
-    push: published ? { ...published.stats, requests: published.requests, retries: published.retries } : undefined,
+    push: published ? {...published.stats, requests: published.requests, retries: published.retries} : undefined,
     tools: toolsOutput(installed),
-    smoke: smoke.map(smokeRecord),
+    smoke: smoke.map(smokeRecord)
   };
 }
 
 /** An image's size as a registry serves it: the blobs its manifest lists (a layer listed twice counted once). */
-export function imageSize(blobs: { digest: string; size: number }[]): number {
-  const seen = new Map(blobs.map((b) => [b.digest, b.size]));
+export function imageSize(blobs: {digest: string; size: number}[]): number {
+  const seen = new Map(blobs.map(b => [b.digest, b.size]));
   return [...seen.values()].reduce((sum, size) => sum + size, 0);
 }
 
 export function smokeRecord(r: SmokeResult): SmokeRecord {
-  return { platform: formatPlatform(r.platform), status: r.status, experimental: r.experimental, summary: r.summary };
+  return {platform: formatPlatform(r.platform), status: r.status, experimental: r.experimental, summary: r.summary};
 }
 
 export function setOutputs(metadata: RunMetadata): void {

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import type { Logger } from '../registry/client.js';
+import type {Logger} from '../registry/client.js';
 import * as log from '../util/log.js';
 
 /**
@@ -9,7 +9,7 @@ import * as log from '../util/log.js';
  */
 export class RunProgress {
   stage = 'Read inputs';
-  module?: { id: string; version: string };
+  module?: {id: string; version: string};
   /** Blobs or manifests may have been sent (by digest: no tag names them yet). */
   contentSent = false;
   /** Tags written (each names the complete index), in order. */
@@ -26,11 +26,11 @@ export class RunProgress {
   /** The registry library's logger, telling this record when a tag has been written. */
   logger(): Logger {
     return {
-      debug: (m) => core.debug(m),
-      info: (m) => log.info(m),
-      tagWritten: (reference) => {
+      debug: m => core.debug(m),
+      info: m => log.info(m),
+      tagWritten: reference => {
         this.tagsWritten.push(reference);
-      },
+      }
     };
   }
 }

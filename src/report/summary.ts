@@ -1,14 +1,14 @@
 import * as core from '@actions/core';
-import { formatPlatform } from '../platform/platform.js';
-import { errorMessage } from '../util/errors.js';
-import type { FailureReport } from './failure.js';
-import type { RunMetadata, SmokeRecord } from './outputs.js';
-import type { RunProgress } from './progress.js';
+import {formatPlatform} from '../platform/platform.js';
+import {errorMessage} from '../util/errors.js';
+import type {FailureReport} from './failure.js';
+import type {RunMetadata, SmokeRecord} from './outputs.js';
+import type {RunProgress} from './progress.js';
 
 // Everything from outside (ids, tags, tool versions, error sentences) is escaped: the summary is
 // HTML as much as Markdown.
 function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`|\\[\]*_]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return text.replace(/[&<>"'`|\\[\]*_]/g, c => `&#${c.charCodeAt(0)};`);
 }
 
 function code(text: string): string {
@@ -60,13 +60,13 @@ export async function writeSummary(metadata: RunMetadata, enabled = true): Promi
     s.addRaw(`Image index ${code(metadata.digest)}, ${escapeHtml(metadata.mediaType)}, over ${metadata.manifests.length} platform${metadata.manifests.length === 1 ? '' : 's'}.`, true);
     s.addTable([
       [
-        { data: 'Platform', header: true },
-        { data: 'Manifest', header: true },
-        { data: 'Image size (compressed)', header: true },
-        { data: 'Experimental', header: true },
-        { data: 'Smoke test', header: true },
+        {data: 'Platform', header: true},
+        {data: 'Manifest', header: true},
+        {data: 'Image size (compressed)', header: true},
+        {data: 'Experimental', header: true},
+        {data: 'Smoke test', header: true}
       ],
-      ...metadata.manifests.map((m) => {
+      ...metadata.manifests.map(m => {
         const platform = formatPlatform(m.platform);
         const size = metadata.imageSizes[platform];
         return [
@@ -74,23 +74,29 @@ export async function writeSummary(metadata: RunMetadata, enabled = true): Promi
           code(shortDigest(m.digest)),
           size === undefined ? 'see the package job' : escapeHtml(formatBytes(size)),
           m.experimental ? 'yes' : 'no',
-          escapeHtml(smokeStatus(metadata.smoke.find((x) => x.platform === platform))),
+          escapeHtml(smokeStatus(metadata.smoke.find(x => x.platform === platform)))
         ];
-      }),
+      })
     ]);
-    const digests = [`index ${metadata.digest}`, ...metadata.manifests.map((m) => `${formatPlatform(m.platform)} ${m.digest}`)];
+    const digests = [`index ${metadata.digest}`, ...metadata.manifests.map(m => `${formatPlatform(m.platform)} ${m.digest}`)];
     s.addDetails('Full digests', `<pre><code>${digests.map(escapeHtml).join('\n')}</code></pre>`);
     if (metadata.tags.length) s.addRaw('Tags written, each naming this index:', true).addList(metadata.tags.map(code));
     if (metadata.push) {
       const p = metadata.push;
       s.addRaw(
         `Upload: ${p.uploaded} blob${p.uploaded === 1 ? '' : 's'} uploaded (${escapeHtml(formatBytes(p.bytesUploaded))}), ${p.mounted} mounted from another repository, ${p.existing} already present; ${p.requests} requests, ${p.retries} retried.`,
-        true,
+        true
       );
     }
     const tools = Object.entries(metadata.tools);
     if (tools.length) {
-      s.addTable([[{ data: 'Tool', header: true }, { data: 'Version', header: true }], ...tools.map(([name, t]) => [escapeHtml(name), code(t.version)])]);
+      s.addTable([
+        [
+          {data: 'Tool', header: true},
+          {data: 'Version', header: true}
+        ],
+        ...tools.map(([name, t]) => [escapeHtml(name), code(t.version)])
+      ]);
     } else {
       s.addRaw('Tools: none installed (the native packager needs none).', true);
     }
@@ -132,16 +138,14 @@ export async function writeFailureSummary(failure: FailureReport, progress: RunP
 export async function writeSmokeSummary(source: string, results: SmokeRecord[], enabled = true): Promise<void> {
   if (!enabled || !process.env.GITHUB_STEP_SUMMARY) return;
   try {
-    core.summary
-      .addHeading(`Smoke test of ${escapeHtml(source)}`, 3)
-      .addTable([
-        [
-          { data: 'Platform', header: true },
-          { data: 'Result', header: true },
-          { data: 'Summary', header: true },
-        ],
-        ...results.map((r) => [escapeHtml(r.platform), escapeHtml(smokeStatus(r)), escapeHtml(r.summary)]),
-      ]);
+    core.summary.addHeading(`Smoke test of ${escapeHtml(source)}`, 3).addTable([
+      [
+        {data: 'Platform', header: true},
+        {data: 'Result', header: true},
+        {data: 'Summary', header: true}
+      ],
+      ...results.map(r => [escapeHtml(r.platform), escapeHtml(smokeStatus(r)), escapeHtml(r.summary)])
+    ]);
     await core.summary.write();
   } catch (error) {
     core.warning(`Could not write the job summary: ${errorMessage(error)}`);

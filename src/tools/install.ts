@@ -1,18 +1,18 @@
 import * as core from '@actions/core';
 import * as tc from '@actions/tool-cache';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import {createHash} from 'node:crypto';
+import {createReadStream} from 'node:fs';
+import {chmod, copyFile, mkdir, mkdtemp, readFile, rm} from 'node:fs/promises';
+import {homedir, tmpdir} from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { trackTemporary } from '../util/cancel.js';
-import { InputError, errorMessage } from '../util/errors.js';
-import { hashFile } from '../util/hash.js';
-import { extractArchive } from '../util/archive.js';
-import { GITHUB, publishedSha256, releaseAsset, type ReleaseAsset, type Runner } from './assets.js';
-import { restoreFromActionsCache } from '../cache/actions-cache.js';
-import type { ToolRequest } from './request.js';
+import {randomUUID} from 'node:crypto';
+import {trackTemporary} from '../util/cancel.js';
+import {ExternalError, UserError, errorMessage} from '../util/errors.js';
+import {hashFile} from '../util/hash.js';
+import {extractArchive} from '../util/archive.js';
+import {GITHUB, publishedSha256, releaseAsset, type ReleaseAsset, type Runner} from './assets.js';
+import {restoreFromActionsCache} from '../cache/actions-cache.js';
+import type {ToolRequest} from './request.js';
 import * as log from '../util/log.js';
 
 export interface InstalledTool {
@@ -25,7 +25,7 @@ export interface InstalledTool {
   /** Where it came from this run. */
   source: 'tool-cache' | 'actions-cache' | 'download';
   /** Set when it should be saved to the Actions cache in the post step. */
-  cache?: { paths: string[]; key: string };
+  cache?: {paths: string[]; key: string};
 }
 
 export interface InstallOptions {
@@ -49,7 +49,7 @@ export function toolCacheName(tool: string, baseUrl: string | undefined): string
  * release asset, whose published sha256 is checked before anything is extracted or cached.
  */
 export async function installTool(request: ToolRequest, options: InstallOptions): Promise<InstalledTool> {
-  const { runner } = options;
+  const {runner} = options;
   const name = toolCacheName(request.name, options.baseUrl);
   const asset = releaseAsset(request.name, request.version, runner, options.baseUrl);
   const key = `${name}-${request.version}-${runner.platform}-${runner.arch}`;
@@ -72,7 +72,7 @@ export async function installTool(request: ToolRequest, options: InstallOptions)
     dir,
     path: executable,
     source,
-    ...(source === 'download' && options.useActionsCache ? { cache: { paths: cachePaths, key } } : {}),
+    ...(source === 'download' && options.useActionsCache ? {cache: {paths: cachePaths, key}} : {})
   };
   core.addPath(dir);
   if (request.name === 'buildx') await installDockerPlugin(executable);
@@ -99,10 +99,10 @@ async function download(request: ToolRequest, asset: ReleaseAsset, name: string,
     try {
       return await tc.cacheDir(extracted, name, request.version, runner.arch);
     } finally {
-      await rm(extracted, { recursive: true, force: true });
+      await rm(extracted, {recursive: true, force: true});
     }
   } finally {
-    await rm(file, { force: true });
+    await rm(file, {force: true});
   }
 }
 
@@ -113,11 +113,9 @@ async function fetchAsset(request: ToolRequest, url: string, what: string, runne
     return await tc.downloadTool(url, dest);
   } catch (error) {
     if (error instanceof tc.HTTPError && error.httpStatusCode === 404) {
-      throw new InputError(
-        `${request.name} ${request.version} has no ${what} for ${runner.platform}/${runner.arch} at ${url} (HTTP 404); check that this version exists for this platform, or pick another in "tools".`,
-      );
+      throw new UserError(`${request.name} ${request.version} has no ${what} for ${runner.platform}/${runner.arch} at ${url} (HTTP 404); check that this version exists for this platform, or pick another in "tools".`, {cause: error});
     }
-    throw new InputError(`Could not download ${url} (${errorMessage(error)}); check the network or tools-download-base-url.`);
+    throw new ExternalError(`Could not download ${url} (${errorMessage(error)}); check the network or tools-download-base-url.`, {cause: error});
   }
 }
 
@@ -132,16 +130,14 @@ async function verify(request: ToolRequest, asset: ReleaseAsset, file: string, r
   try {
     expected = publishedSha256(await readFile(listFile, 'utf8'), asset.asset);
   } finally {
-    await rm(listFile, { force: true });
+    await rm(listFile, {force: true});
   }
   if (!expected) {
-    throw new InputError(`${asset.checksum.url} lists no sha256 for ${asset.asset}; refusing to install ${request.name} ${request.version} unverified.`);
+    throw new UserError(`${asset.checksum.url} lists no sha256 for ${asset.asset}; refusing to install ${request.name} ${request.version} unverified.`);
   }
   const actual = (await hashFile(file)).digest.slice('sha256:'.length);
   if (actual !== expected) {
-    throw new InputError(
-      `${asset.asset} from ${asset.url} has sha256 ${actual}, but ${asset.checksum.url} publishes ${expected}; refusing to install it (nothing was cached), so check the mirror or the network.`,
-    );
+    throw new UserError(`${asset.asset} from ${asset.url} has sha256 ${actual}, but ${asset.checksum.url} publishes ${expected}; refusing to install it (nothing was cached), so check the mirror or the network.`);
   }
   log.info(`${asset.asset}: sha256 ${actual} matches ${asset.checksum.url}`);
 }
@@ -149,14 +145,14 @@ async function verify(request: ToolRequest, asset: ReleaseAsset, file: string, r
 async function extractTool(file: string, asset: string): Promise<string> {
   const dest = await mkdtemp(path.join(process.env.RUNNER_TEMP || tmpdir(), 'multiarch-buildpack-tool-'));
   trackTemporary(dest);
-  await extractArchive(createReadStream(file), dest, { archive: asset });
+  await extractArchive(createReadStream(file), dest, {archive: asset});
   return dest;
 }
 
 /** buildx is a docker CLI plugin: docker finds it in $DOCKER_CONFIG/cli-plugins. */
 async function installDockerPlugin(executable: string): Promise<void> {
   const plugins = path.join(process.env.DOCKER_CONFIG || path.join(homedir(), '.docker'), 'cli-plugins');
-  await mkdir(plugins, { recursive: true });
+  await mkdir(plugins, {recursive: true});
   const target = path.join(plugins, path.basename(executable));
   await copyFile(executable, target);
   await chmod(target, 0o755);

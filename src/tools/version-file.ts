@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import {readFileSync} from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../util/errors.js';
+import {UserError} from '../util/errors.js';
 
 /**
  * A tool's version read from a file in the repository, as `tools: pack@file:<path>` asks: the
@@ -19,7 +19,7 @@ export function versionFromFile(tool: string, file: string, workspace: string): 
     text = readFileSync(where, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`${asked}, but ${where} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}; give a path relative to the workspace (${workspace}).`, { cause: error });
+    throw new UserError(`${asked}, but ${where} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}; give a path relative to the workspace (${workspace}).`, {cause: error});
   }
   let version: string | undefined;
   if (/\.json$/i.test(where)) {
@@ -27,7 +27,7 @@ export function versionFromFile(tool: string, file: string, workspace: string): 
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new InputError(`${asked}, but ${where} is not JSON; write it as {"${tool}": "v1.2.3"}.`, { cause: error, file: where });
+      throw new UserError(`${asked}, but ${where} is not JSON; write it as {"${tool}": "v1.2.3"}.`, {cause: error, file: where});
     }
     const entry = value && typeof value === 'object' ? (value as Record<string, unknown>)[tool] : undefined;
     version = typeof entry === 'string' ? entry : undefined;
@@ -40,10 +40,10 @@ export function versionFromFile(tool: string, file: string, workspace: string): 
       }
     }
   } else {
-    const line = text.split(/\r?\n/).find((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    const line = text.split(/\r?\n/).find(l => l.trim() !== '' && !l.trim().startsWith('#'));
     version = line?.replace(/#.*/, '').trim();
   }
   version = version?.trim().replace(/^v(?=\d)/, '');
-  if (!version) throw new InputError(`${asked}, but ${where} names no ${tool} version; add one (for example ${tool} 1.2.3 in a .tool-versions, or the version alone in a plain file).`, { file: where });
+  if (!version) throw new UserError(`${asked}, but ${where} names no ${tool} version; add one (for example ${tool} 1.2.3 in a .tool-versions, or the version alone in a plain file).`, {file: where});
   return version;
 }

@@ -1,9 +1,9 @@
-import { mkdir } from 'node:fs/promises';
+import {mkdir} from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Unpack, type ReadEntry } from 'tar';
-import { InputError } from './errors.js';
+import type {Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {Unpack, type ReadEntry} from 'tar';
+import {UserError} from './errors.js';
 
 export interface ExtractOptions {
   /** How errors name the archive. */
@@ -21,13 +21,13 @@ export interface ExtractOptions {
  */
 export function entryPath(name: string, options: Pick<ExtractOptions, 'archive' | 'leadingSlashAllowed'>): string {
   const normalised = name.replaceAll('\\', '/');
-  const parts = normalised.split('/').filter((p) => p !== '' && p !== '.');
+  const parts = normalised.split('/').filter(p => p !== '' && p !== '.');
   const relative = parts.join('/');
   if (parts.includes('..')) {
-    throw new InputError(`${options.archive} holds the entry "${name}", which climbs out of the archive with ".."; refusing to extract it, so rebuild the archive.`);
+    throw new UserError(`${options.archive} holds the entry "${name}", which climbs out of the archive with ".."; refusing to extract it, so rebuild the archive.`);
   }
   if ((normalised.startsWith('/') || /^[A-Za-z]:\//.test(normalised)) && !options.leadingSlashAllowed?.(relative)) {
-    throw new InputError(`${options.archive} holds the absolute entry "${name}"; refusing to extract it, so rebuild the archive with relative names.`);
+    throw new UserError(`${options.archive} holds the absolute entry "${name}"; refusing to extract it, so rebuild the archive with relative names.`);
   }
   return relative;
 }
@@ -49,7 +49,7 @@ const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory',
  * FIFOs end the extraction with one sentence.
  */
 export async function extractArchive(source: Readable, dest: string, options: ExtractOptions): Promise<void> {
-  await mkdir(dest, { recursive: true });
+  await mkdir(dest, {recursive: true});
   let refusal: Error | undefined;
   const refuse = (error: Error): false => {
     refusal ??= error;
@@ -69,7 +69,7 @@ export async function extractArchive(source: Readable, dest: string, options: Ex
       } catch (error) {
         return refuse(error as Error);
       }
-    },
+    }
   });
   try {
     await pipeline(source, unpack);
@@ -82,7 +82,7 @@ export async function extractArchive(source: Readable, dest: string, options: Ex
 /** Checks one entry and gives node-tar its relative name (what pack's leading `/` becomes). */
 function check(entry: ReadEntry, name: string, options: ExtractOptions): boolean {
   if (!ALLOWED_TYPES.has(entry.type)) {
-    throw new InputError(`${options.archive} holds "${name}" of type ${entry.type}, which a buildpack archive never needs; refusing to extract it.`);
+    throw new UserError(`${options.archive} holds "${name}" of type ${entry.type}, which a buildpack archive never needs; refusing to extract it.`);
   }
   const relative = entryPath(name, options);
   if (relative === '') return false; // the root itself
@@ -92,13 +92,13 @@ function check(entry: ReadEntry, name: string, options: ExtractOptions): boolean
     const link = String(entry.linkpath ?? '');
     const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(relative), link.replaceAll('\\', '/')));
     if (path.posix.isAbsolute(link) || link.includes('\\') || resolved === '..' || resolved.startsWith('../')) {
-      throw new InputError(`${options.archive} holds the symlink "${name}" -> "${link}", which points outside the archive; refusing to extract it.`);
+      throw new UserError(`${options.archive} holds the symlink "${name}" -> "${link}", which points outside the archive; refusing to extract it.`);
     }
   }
   if (entry.type === 'Link') {
     const link = String(entry.linkpath ?? '');
-    const target = entryPath(link, { ...options, archive: `${options.archive} (the hard link "${name}")` });
-    if (!target) throw new InputError(`${options.archive} holds the hard link "${name}" to the archive's root; refusing to extract it.`);
+    const target = entryPath(link, {...options, archive: `${options.archive} (the hard link "${name}")`});
+    if (!target) throw new UserError(`${options.archive} holds the hard link "${name}" to the archive's root; refusing to extract it.`);
     entry.linkpath = target;
   }
   return true;
@@ -106,17 +106,17 @@ function check(entry: ReadEntry, name: string, options: ExtractOptions): boolean
 
 /** node-tar's and zlib's failures as one sentence. */
 function describe(error: unknown, archive: string, dest: string): Error {
-  const e = error as NodeJS.ErrnoException & { path?: string; symlink?: string; entry?: { path?: string } };
+  const e = error as NodeJS.ErrnoException & {path?: string; symlink?: string; entry?: {path?: string}};
   const inside = (p: string | undefined): string => (p ? path.relative(dest, path.resolve(dest, p)) || '.' : '?');
   if (e.code === 'TAR_SYMLINK_ERROR') {
     const name = e.entry?.path ?? inside(e.path);
-    return new InputError(`${archive} holds "${name}", which would be written through the symlink "${inside(e.symlink)}" it made earlier; refusing to extract it.`, { cause: error });
+    return new UserError(`${archive} holds "${name}", which would be written through the symlink "${inside(e.symlink)}" it made earlier; refusing to extract it.`, {cause: error});
   }
   if (e.code === 'TAR_ENTRY_ERROR' || e.code === 'TAR_ENTRY_INVALID' || e.code === 'TAR_BAD_ARCHIVE' || e.code === 'TAR_ABORT' || e.code === 'TAR_ENTRY_UNSUPPORTED' || e.code === 'TAR_ENTRY_INFO') {
-    return new InputError(`${archive} cannot be extracted safely (${e.message.replace(/^TAR_[A-Z_]+: /, '')}); refusing it, so rebuild the archive.`, { cause: error });
+    return new UserError(`${archive} cannot be extracted safely (${e.message.replace(/^TAR_[A-Z_]+: /, '')}); refusing it, so rebuild the archive.`, {cause: error});
   }
   if (e.code === 'Z_DATA_ERROR' || e.code === 'Z_BUF_ERROR' || e.errno === -3) {
-    return new InputError(`${archive} is not a valid gzip-compressed tar (${e.message}); the file is damaged, so fetch or build it again.`, { cause: error });
+    return new UserError(`${archive} is not a valid gzip-compressed tar (${e.message}); the file is damaged, so fetch or build it again.`, {cause: error});
   }
   return error as Error;
 }

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { rmSync } from 'node:fs';
+import {rmSync} from 'node:fs';
 
 /**
  * The run's cancellation: the runner sends SIGINT, then SIGTERM, when a job is cancelled. The
@@ -37,7 +37,7 @@ export function releaseTemporary(path: string): void {
 function removeTemporaries(): void {
   for (const path of temporaries) {
     try {
-      rmSync(path, { recursive: true, force: true });
+      rmSync(path, {recursive: true, force: true});
     } catch {
       // the exit goes on; nothing better can be done here
     }

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import {availableParallelism} from 'node:os';
 
 /** Maps over items with at most `limit` promises in flight; results keep the input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -16,7 +16,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
       }
     }
   }
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker());
+  const workers = Array.from({length: Math.max(1, Math.min(limit, items.length))}, () => worker());
   const settled = await Promise.allSettled(workers);
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (rejected) throw rejected.reason;

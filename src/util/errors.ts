@@ -27,7 +27,7 @@ abstract class Failure extends Error {
   readonly key?: string;
 
   constructor(message: string, options: FailureOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(message, options.cause === undefined ? undefined : {cause: options.cause});
     this.details = options.details;
     this.file = options.file;
     this.line = options.line;
@@ -36,9 +36,12 @@ abstract class Failure extends Error {
   }
 }
 
-/** A failure the user can fix. */
-export class InputError extends Failure {
-  override name = 'InputError';
+/**
+ * A failure the user can fix: an input, a file of theirs, credentials, a choice of version.
+ * Its message is the sentence the step ends with; `file`, `line` and `key` say where.
+ */
+export class UserError extends Failure {
+  override name = 'UserError';
 }
 
 /** A failure of the outside world: a registry, the network, the disk. */

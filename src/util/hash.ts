@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import {createHash} from 'node:crypto';
+import {createReadStream} from 'node:fs';
+import {Transform, type TransformCallback} from 'node:stream';
 
 export interface FileHash {
   /** `sha256:<hex>` */
@@ -23,7 +23,7 @@ export function hashFile(file: string): Promise<FileHash> {
         size += chunk.length;
         hash.update(chunk);
       })
-      .on('end', () => resolve({ digest: `sha256:${hash.digest('hex')}`, size, head: head ?? Buffer.alloc(0) }))
+      .on('end', () => resolve({digest: `sha256:${hash.digest('hex')}`, size, head: head ?? Buffer.alloc(0)}))
       .on('error', reject);
   });
 }

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { randomUUID } from 'node:crypto';
+import {randomUUID} from 'node:crypto';
 
 // The runner reads `::command::` at the start of a line (after white space) and the older
 // `##[command]` anywhere in it.

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cancellation } from './cancel.js';
-import { holdsSecret } from './secrets.js';
+import {spawn} from 'node:child_process';
+import {existsSync} from 'node:fs';
+import {cancellation} from './cancel.js';
+import {holdsSecret} from './secrets.js';
 
 export interface ProcessResult {
   exitCode: number;
@@ -39,7 +39,7 @@ export const runProcess: ProcessRunner = (command, args, options = {}) =>
     }
     // Windows has no process groups: there the child alone is stopped.
     const group = process.platform !== 'win32';
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? childEnv({}), stdio: ['ignore', 'pipe', 'pipe'], detached: group });
+    const child = spawn(command, args, {cwd: options.cwd, env: options.env ?? childEnv({}), stdio: ['ignore', 'pipe', 'pipe'], detached: group});
     let stdout = '';
     let stderr = '';
     let output = '';
@@ -66,7 +66,7 @@ export const runProcess: ProcessRunner = (command, args, options = {}) =>
       killer = setTimeout(() => signal('SIGKILL'), 3_000);
       killer.unref();
     };
-    cancellation.addEventListener('abort', stop, { once: true });
+    cancellation.addEventListener('abort', stop, {once: true});
     child.on('error', (error: NodeJS.ErrnoException) => {
       cancellation.removeEventListener('abort', stop);
       if (error.code !== 'ENOENT') {
@@ -84,7 +84,7 @@ export const runProcess: ProcessRunner = (command, args, options = {}) =>
         reject(new ProcessError(command, 'stopped: the run was cancelled'));
         return;
       }
-      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, output });
+      resolve({exitCode: code ?? (signal ? 128 : 1), stdout, stderr, output});
     });
   });
 
@@ -93,7 +93,7 @@ export class ProcessError extends Error {
   override name = 'ProcessError';
   readonly command: string;
   constructor(command: string, what: string, cause?: unknown) {
-    super(`${command}: ${what}`, cause === undefined ? undefined : { cause });
+    super(`${command}: ${what}`, cause === undefined ? undefined : {cause});
     this.command = command;
   }
   get notFound(): boolean {
@@ -103,8 +103,14 @@ export class ProcessError extends Error {
 
 /** The last non-empty line a tool printed on stderr (or stdout), for one-sentence errors. */
 export function lastLine(result: ProcessResult): string {
-  const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
-  const fromStderr = result.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = `${result.stderr}\n${result.stdout}`
+    .split('\n')
+    .map(l => l.trim())
+    .filter(Boolean);
+  const fromStderr = result.stderr
+    .split('\n')
+    .map(l => l.trim())
+    .filter(Boolean);
   return (fromStderr.at(-1) ?? lines.at(-1) ?? '').replace(/\.$/, '').slice(0, 500);
 }
 
@@ -112,7 +118,8 @@ export function lastLine(result: ProcessResult): string {
  * Variables a child never gets: the action's inputs (the password among them), the runner's
  * tokens for the action's own services, and the files of this step's outputs and state.
  */
-const WITHHELD = /^(INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_RUNTIME_URL|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RESULTS_URL|ACTIONS_CACHE_URL|ACTIONS_CACHE_SERVICE_V2|GITHUB_OUTPUT|GITHUB_STATE|GITHUB_STEP_SUMMARY|REGISTRY_PASSWORD)$/i;
+const WITHHELD =
+  /^(INPUT_.*|ACTIONS_RUNTIME_TOKEN|ACTIONS_RUNTIME_URL|ACTIONS_ID_TOKEN_REQUEST_TOKEN|ACTIONS_ID_TOKEN_REQUEST_URL|ACTIONS_RESULTS_URL|ACTIONS_CACHE_URL|ACTIONS_CACHE_SERVICE_V2|GITHUB_OUTPUT|GITHUB_STATE|GITHUB_STEP_SUMMARY|REGISTRY_PASSWORD)$/i;
 
 /**
  * The environment of a child: the step's environment without what it must not see (WITHHELD,
@@ -124,5 +131,5 @@ export function childEnv(extra: Record<string, string>, base: NodeJS.ProcessEnv 
     if (v === undefined || WITHHELD.test(k) || holdsSecret(v)) continue;
     env[k] = v;
   }
-  return { ...env, ...extra };
+  return {...env, ...extra};
 }

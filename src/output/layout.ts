@@ -1,0 +1,111 @@
+import path from 'node:path';
+import type {BuildpackDescriptor} from '../buildpack/descriptor.js';
+import {cnbFileName, writeCnb} from '../image/cnb.js';
+import type {PlatformImage} from '../image/image.js';
+import {annotationsAt} from '../inputs/annotations.js';
+import {releaseIndex} from '../image/release-index.js';
+import {VIEW_OF_ANNOTATION, writeLayoutFiles, type LayoutEntry} from '../oci/layout.js';
+import {BlobStore} from '../oci/store.js';
+import {MediaType, type Descriptor} from '../oci/types.js';
+import type {ReleasePlan} from '../plan/plan.js';
+import {formatPlatform, samePlatform} from '../platform/platform.js';
+import {commitStaging, createStaging, discardStaging} from './staging.js';
+import * as log from '../util/log.js';
+
+export {EXPERIMENTAL_ANNOTATION} from '../image/release-index.js';
+
+export interface PackagedPlatform {
+  image: PlatformImage;
+  experimental: boolean;
+  /** Where its .cnb file is once the output is committed. */
+  cnbFile: string;
+  /** Where it is until then. */
+  stagedCnbFile: string;
+}
+
+export interface PackageResult {
+  index: Descriptor;
+  platforms: PackagedPlatform[];
+  /** The OCI image layout, once committed. */
+  layout: string;
+  /** Where the blobs are until then: smoke tests and the publish read them from here. */
+  store: BlobStore;
+}
+
+export interface PackageRequest {
+  descriptor: BuildpackDescriptor;
+  plan: ReleasePlan;
+  output: string;
+  images: ImageSource;
+}
+
+/** Writes every platform's image into the store, in plan order (the native or the pack packager). */
+export type ImageSource = (store: BlobStore) => Promise<PlatformImage[]>;
+
+/** A packaged result still in its staging folder: the .cnb files to write, then a commit into `output`. */
+export interface StagedPackage extends PackageResult {
+  /** The staging folder: what is written there moves into `output` on commit. */
+  stagingDir: string;
+  /** Writes the .cnb files into the staging folder (copies of blobs on disk: callers overlap it with publishing). */
+  writeCnbFiles(): Promise<void>;
+  /** Moves everything into `output`, replacing what an earlier run wrote there. */
+  commit(): Promise<void>;
+  /** Removes the staging folder (and `output`, when this run created it). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Turns platform images into the output: the images, one image index over them, and an OCI
+ * layout naming the index by version, all written to a staging folder inside `output` and
+ * moved into place by `commit`, so a failure or a cancelled run leaves `output` as it was.
+ */
+export async function packageBuildpack(request: PackageRequest): Promise<StagedPackage> {
+  const {descriptor, plan} = request;
+  const staging = await createStaging(request.output);
+  try {
+    const store = new BlobStore(staging.dir);
+    const images = await request.images(store);
+    const platforms = images.map(image => ({
+      image,
+      experimental: plan.experimental.some(e => samePlatform(e, image.platform)),
+      name: cnbFileName(descriptor.id, plan.version, image)
+    }));
+    const index = releaseIndex(
+      plan,
+      platforms.map(p => ({manifest: p.image.manifest, platform: p.image.platform, experimental: p.experimental}))
+    );
+    const indexBlob = await store.writeJson(index.mediaType, index);
+    const entries: LayoutEntry[] = [{descriptor: indexBlob.descriptor, refName: plan.version, annotations: annotationsAt(plan.annotationSet, 'index-descriptor')}];
+    if (index.mediaType === MediaType.DockerManifestList) {
+      // skopeo and podman read only OCI manifests and indexes from a layout's index.json: beside
+      // the Docker manifest list that is published, name an OCI index over the same manifests.
+      const view = await store.writeJson(MediaType.ImageIndex, {...index, mediaType: MediaType.ImageIndex});
+      entries.push({descriptor: view.descriptor, refName: plan.version, annotations: {[VIEW_OF_ANNOTATION]: indexBlob.descriptor.digest}});
+    }
+    await writeLayoutFiles(staging.dir, entries);
+    return {
+      index: indexBlob.descriptor,
+      platforms: platforms.map(p => ({image: p.image, experimental: p.experimental, cnbFile: path.join(request.output, p.name), stagedCnbFile: path.join(staging.dir, p.name)})),
+      layout: request.output,
+      store,
+      stagingDir: staging.dir,
+      // Side by side; each written under a temporary name and renamed, so none is ever partial.
+      writeCnbFiles: async () => {
+        await Promise.all(platforms.map(p => writeCnb(path.join(staging.dir, p.name), p.image, store)));
+      },
+      commit: () => commitStaging(staging),
+      discard: () => discardStaging(staging)
+    };
+  } catch (error) {
+    await discardStaging(staging);
+    throw error;
+  }
+}
+
+/** Logs what was written where. */
+export function logPackage(result: PackageResult, version: string): void {
+  for (const p of result.platforms) {
+    log.info(`${formatPlatform(p.image.platform)}${p.experimental ? ' (experimental)' : ''}: ${p.image.manifest.digest} -> ${p.cnbFile}`);
+  }
+  log.info(`Image index ${result.index.digest} in the OCI layout ${result.layout} (oci:${result.layout}:${version})`);
+}
