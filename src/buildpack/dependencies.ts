@@ -14,6 +14,14 @@ export interface Dependency {
   sha256?: string;
   os?: string;
   arch?: string;
+  /** What the SBOM says of it: packit's and libpak's fields. */
+  name?: string;
+  purl?: string;
+  /** `cpes = [...]` (libpak, packit) or the older `cpe = "..."`. */
+  cpes?: string[];
+  /** SPDX ids or names: `licenses = ["MIT"]` (packit) or `[{type = "MIT", uri = "..."}]` (libpak). */
+  licenses?: string[];
+  source?: string;
 }
 
 export function readDependencies(metadata: Record<string, unknown>, file: string): Dependency[] {
@@ -34,7 +42,25 @@ export function readDependencies(metadata: Record<string, unknown>, file: string
       if (!/^[a-fA-F0-9]{64}$/.test(text('sha256') as string)) throw new UserError(`${file} gives dependency ${id} the sha256 "${text('sha256')}", which is not 64 hex digits; fix it.`, {file, key: `metadata.dependencies.${index}.sha256`});
       sha256 = (text('sha256') as string).toLowerCase();
     }
-    return {index, id, version: text('version'), uri: text('uri'), sha256, os: text('os'), arch: text('arch')};
+    const strings = (key: string): string[] => (Array.isArray(d[key]) ? (d[key] as unknown[]).filter((v): v is string => typeof v === 'string') : []);
+    const cpes = [...strings('cpes'), ...(text('cpe') ? [text('cpe') as string] : [])];
+    const licenses = (Array.isArray(d.licenses) ? (d.licenses as unknown[]) : [])
+      .map(l => (typeof l === 'string' ? l : l && typeof l === 'object' && typeof (l as {type?: unknown}).type === 'string' ? (l as {type: string}).type : undefined))
+      .filter((l): l is string => Boolean(l));
+    return {
+      index,
+      id,
+      version: text('version'),
+      uri: text('uri'),
+      sha256,
+      os: text('os'),
+      arch: text('arch'),
+      ...(text('name') ? {name: text('name')} : {}),
+      ...(text('purl') ? {purl: text('purl')} : {}),
+      ...(cpes.length ? {cpes} : {}),
+      ...(licenses.length ? {licenses} : {}),
+      ...(text('source') ? {source: text('source')} : {})
+    };
   });
 }
 

@@ -53,6 +53,8 @@ export interface Inputs {
   smokeCommand?: string;
   /** Write the job summary (the `summary` input, unless DOCKER_BUILD_SUMMARY=false). */
   summary: boolean;
+  /** A CycloneDX SBOM per platform image, written beside the layout and attached as a referrer. */
+  sbom: boolean;
 }
 
 /** Reads an input the way the runner passes it (trimmed unless asked otherwise); the CLI sets the same variables. */
@@ -124,7 +126,8 @@ export function getInputs(reader?: InputReader, env: NodeJS.ProcessEnv = process
     smokeTest: oneOf(read, 'smoke-test', ['none', 'emulated', 'native'], 'none'),
     smokeApp: read('smoke-app').trim() ? path.resolve(read('smoke-app').trim()) : undefined,
     smokeCommand: read('smoke-command').trim() || undefined,
-    summary: bool(read, 'summary', true) && !dockerSummaryOff(env)
+    summary: bool(read, 'summary', true) && !dockerSummaryOff(env),
+    sbom: bool(read, 'sbom', false)
   };
 }
 

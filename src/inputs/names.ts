@@ -29,7 +29,8 @@ export const INPUT_NAMES = [
   'smoke-test',
   'smoke-app',
   'smoke-command',
-  'summary'
+  'summary',
+  'sbom'
 ] as const;
 
 /** The variable the runner sets for an input (what @actions/core reads). */

@@ -18,7 +18,8 @@ import {planRelease, type ReleasePlan} from '../plan/plan.js';
 import {formatPlatform} from '../platform/platform.js';
 import {loginOf, openRegistries, type PublishReport, type Registries} from '../publish/registries.js';
 import type {Logger} from '../registry/client.js';
-import {formatReference} from '../registry/reference.js';
+import {formatReference, repositoryName} from '../registry/reference.js';
+import {sbomAttachments} from '../sbom/attach.js';
 import {publish} from '../registry/write.js';
 import {runMetadata, setOutputs} from '../report/outputs.js';
 import {RunProgress} from '../report/progress.js';
@@ -71,7 +72,8 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv, progres
             components: components?.images
           });
     const result = await progress.step('Package', async () => {
-      const packaged = await packageBuildpack({descriptor, plan, output: inputs.output, images});
+      const attachments = inputs.sbom ? sbomAttachments({descriptor, version: plan.version, repository: plan.tags[0] ? repositoryName(plan.tags[0]) : undefined, created: sourceDate(env)}) : undefined;
+      const packaged = await packageBuildpack({descriptor, plan, output: inputs.output, images, attachments});
       logPackage(packaged, plan.version);
       return packaged;
     });
@@ -151,7 +153,7 @@ async function publishPackaged(
   const store = result.store;
   const manifests = await Promise.all(result.platforms.map(async p => ({descriptor: p.image.manifest, bytes: await readFile(store.blobPath(p.image.manifest.digest)), blobs: [p.image.config, ...p.image.layers]})));
   const index = options.tag ? {descriptor: result.index, bytes: await readFile(store.blobPath(result.index.digest))} : undefined;
-  const published = await publish({store, manifests, index, mountSources}, plan.tags, registries, options.logger);
+  const published = await publish({store, manifests, index, mountSources, referrers: result.referrers}, plan.tags, registries, options.logger);
   if (!options.tag) log.info('mode: package: manifests pushed by digest, no tag written; run mode: merge with the manifests outputs.');
   const {stats} = published;
   const {requests, retries} = registries.stats();
@@ -214,4 +216,10 @@ async function packWithTools(inputs: Inputs, descriptor: BuildpackDescriptor, pl
     packageWithPack({dir: inputs.path, descriptor, version: plan.version, platforms: plan.platforms, work, jam: tool('jam'), pack: tool('pack'), offline: inputs.offline, run: runProcess})
   );
   return packImages(outputs, plan.format, work, platform => annotationsAt(plan.annotationSet, 'manifest', platform));
+}
+
+/** SOURCE_DATE_EPOCH as a date: the only time an SBOM records (checked already by the plan). */
+function sourceDate(env: NodeJS.ProcessEnv): Date | undefined {
+  const epoch = env.SOURCE_DATE_EPOCH?.trim();
+  return epoch ? new Date(Number(epoch) * 1000) : undefined;
 }

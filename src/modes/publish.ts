@@ -6,14 +6,14 @@ import {normaliseVersionInput} from '../buildpack/version.js';
 import type {Inputs} from '../inputs/inputs.js';
 import {BUILDPACKAGE_METADATA_LABEL} from '../image/labels.js';
 import {sha256Digest} from '../oci/digest.js';
-import {REF_NAME_ANNOTATION, VIEW_OF_ANNOTATION} from '../oci/layout.js';
+import {REF_NAME_ANNOTATION, SUBJECT_ANNOTATION, VIEW_OF_ANNOTATION} from '../oci/layout.js';
 import {BlobStore} from '../oci/store.js';
 import {MediaType, type Descriptor} from '../oci/types.js';
 import {parseTags} from '../plan/plan.js';
 import {parsePlatform, formatPlatform} from '../platform/platform.js';
 import {checkExpectedDigest} from '../publish/expected.js';
 import {loginOf, openRegistries} from '../publish/registries.js';
-import type {ManifestContent} from '../registry/write.js';
+import type {ManifestContent, ReferrerContent} from '../registry/write.js';
 import {publish} from '../registry/write.js';
 import {formatReference, repositoryName} from '../registry/reference.js';
 import type {ManifestRecord, RunMetadata} from '../report/outputs.js';
@@ -65,7 +65,7 @@ export async function runPublish(inputs: Inputs, env: NodeJS.ProcessEnv, progres
       progress.tagsPlanned = tags.length;
       const result = await progress.step('Publish', () => {
         progress.contentSent = true;
-        return publish({store: new BlobStore(dir), manifests: layout.manifests, index: layout.index}, tags, clients, progress.logger());
+        return publish({store: new BlobStore(dir), manifests: layout.manifests, referrers: layout.referrers, index: layout.index}, tags, clients, progress.logger());
       });
       pushed = result.tags;
       push = {...result.stats, ...clients.stats()};
@@ -116,6 +116,8 @@ interface Layout {
   index: {descriptor: Descriptor; bytes: Buffer};
   manifests: ManifestContent[];
   records: ManifestRecord[];
+  /** Artifacts about its platform manifests (SBOMs) the layout holds. */
+  referrers: ReferrerContent[];
   name?: string;
   id?: string;
   version?: string;
@@ -154,7 +156,8 @@ async function checkedBlob(dir: string, where: string, d: Descriptor, what: stri
 async function readLayout(dir: string, where: string, version: string | undefined): Promise<Layout> {
   await readJson(path.join(dir, 'oci-layout'), 'oci-layout file', where);
   const top = (await readJson(path.join(dir, 'index.json'), 'index.json', where)) as {manifests?: (Descriptor & {annotations?: Record<string, string>})[]};
-  const entries = (Array.isArray(top.manifests) ? top.manifests : []).filter(m => m && typeof m === 'object' && !m.annotations?.[VIEW_OF_ANNOTATION]);
+  const all = (Array.isArray(top.manifests) ? top.manifests : []).filter(m => m && typeof m === 'object');
+  const entries = all.filter(m => !m.annotations?.[VIEW_OF_ANNOTATION] && !m.annotations?.[SUBJECT_ANNOTATION]);
   const nameOf = (m: {annotations?: Record<string, string>}): string | undefined => m.annotations?.[REF_NAME_ANNOTATION];
   const named = version === undefined ? entries : entries.filter(m => nameOf(m) === version);
   const names = entries.map(m => nameOf(m) ?? m.digest).join(', ');
@@ -206,5 +209,23 @@ async function readLayout(dir: string, where: string, version: string | undefine
     }
   }
   if (sha256Digest(bytes) !== entry.digest) throw new Error('index bytes changed while reading');
-  return {index: {descriptor, bytes}, manifests, records, name: nameOf(entry), id, version: moduleVersion, annotations: index.annotations ?? {}};
+  const referrers = await readReferrers(dir, where, all, manifests);
+  return {index: {descriptor, bytes}, manifests, records, referrers, name: nameOf(entry), id, version: moduleVersion, annotations: index.annotations ?? {}};
+}
+
+/** The layout's artifacts about the index's platform manifests, every blob checked; others are not this index's. */
+async function readReferrers(dir: string, where: string, entries: (Descriptor & {annotations?: Record<string, string>})[], manifests: ManifestContent[]): Promise<ReferrerContent[]> {
+  const referrers: ReferrerContent[] = [];
+  for (const e of entries) {
+    const subject = manifests.find(m => m.descriptor.digest === e.annotations?.[SUBJECT_ANNOTATION])?.descriptor;
+    if (!subject || e.mediaType !== MediaType.ImageManifest) continue;
+    const bytes = await readFile(await checkedBlob(dir, where, e, 'artifact manifest'));
+    const artifact = JSON.parse(bytes.toString('utf8')) as {artifactType?: string; config?: Descriptor; layers?: Descriptor[]; subject?: Descriptor};
+    if (artifact.subject?.digest !== subject.digest || !artifact.config || !Array.isArray(artifact.layers)) {
+      throw new UserError(`${where} has an artifact ${e.digest} that is not about ${subject.digest}, as index.json says; the layout was altered, so nothing was published.`);
+    }
+    for (const blob of [artifact.config, ...artifact.layers]) await checkedBlob(dir, where, blob, 'artifact blob');
+    referrers.push({descriptor: {mediaType: e.mediaType, digest: e.digest, size: e.size, ...(artifact.artifactType ? {artifactType: artifact.artifactType} : {})}, bytes, blobs: [artifact.config, ...artifact.layers], subject});
+  }
+  return referrers;
 }

@@ -22,6 +22,9 @@ export interface LayoutEntry {
  */
 export const VIEW_OF_ANNOTATION = 'io.paketo.multiarch-buildpack-action.view-of';
 
+/** Marks an index.json entry that is an artifact about a platform manifest (named by its digest): an SBOM. */
+export const SUBJECT_ANNOTATION = 'io.paketo.multiarch-buildpack-action.subject';
+
 /** The top-level index.json of a layout. */
 export function layoutIndex(descriptor: Descriptor, refName?: string): Buffer {
   return layoutIndexOf([{descriptor, refName}]);
@@ -33,7 +36,13 @@ export function layoutIndexOf(entries: LayoutEntry[]): Buffer {
     mediaType: MediaType.ImageIndex,
     manifests: entries.map(e => {
       const annotations = {...(e.refName ? {[REF_NAME_ANNOTATION]: e.refName} : {}), ...e.annotations};
-      return {mediaType: e.descriptor.mediaType, digest: e.descriptor.digest, size: e.descriptor.size, ...(Object.keys(annotations).length ? {annotations} : {})};
+      return {
+        mediaType: e.descriptor.mediaType,
+        digest: e.descriptor.digest,
+        size: e.descriptor.size,
+        ...(e.descriptor.artifactType ? {artifactType: e.descriptor.artifactType} : {}),
+        ...(Object.keys(annotations).length ? {annotations} : {})
+      };
     })
   });
 }

@@ -8,7 +8,9 @@ export const MediaType = {
   DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   DockerConfig: 'application/vnd.docker.container.image.v1+json',
-  DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip'
+  DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  /** The image spec 1.1 empty descriptor's type: `{}`, the config of an artifact. */
+  Empty: 'application/vnd.oci.empty.v1+json'
 } as const;
 
 export type Format = 'oci' | 'docker';
@@ -33,6 +35,8 @@ export interface Descriptor {
   size: number;
   platform?: OciPlatform;
   annotations?: Record<string, string>;
+  /** Of an artifact manifest's descriptor (image spec 1.1): what it carries. */
+  artifactType?: string;
 }
 
 export interface ImageManifest {
@@ -40,6 +44,9 @@ export interface ImageManifest {
   mediaType: string;
   config: Descriptor;
   layers: Descriptor[];
+  /** An artifact (image spec 1.1): what it carries, and the manifest it is about. */
+  artifactType?: string;
+  subject?: Descriptor;
   annotations?: Record<string, string>;
 }
 

@@ -8,6 +8,7 @@ import type {Logger, RegistryClient} from './client.js';
 import {RegistryError} from './errors.js';
 import {getManifest, manifestExists, putManifest} from './manifests.js';
 import {formatReference, type Reference} from './reference.js';
+import {addToReferrersTag, hasReferrersApi} from './referrers.js';
 
 /** A manifest to push by digest, with the blobs (config and layers) it references. */
 export interface ManifestContent {
@@ -28,8 +29,18 @@ export interface PublishContent {
   /** Manifests each repository must hold before the index is tagged; a `missing` error otherwise. */
   existing?: Descriptor[];
   index?: {descriptor: Descriptor; bytes: Buffer};
+  /**
+   * Artifacts about manifests (SBOMs): pushed by digest with the content, then made findable
+   * through the referrers API or, where a registry has none, the referrers tag; before any tag.
+   */
+  referrers?: ReferrerContent[];
   /** Repositories that already hold some blobs (a composite's components), to mount from. */
   mountSources?: Map<string, {registry: string; repository: string}>;
+}
+
+/** An artifact manifest (its descriptor carries `artifactType`) about `subject`. */
+export interface ReferrerContent extends ManifestContent {
+  subject: Descriptor;
 }
 
 /** Where a blob came from in this run, for the statistics and the log. */
@@ -40,6 +51,8 @@ export interface PublishStats {
   mounted: number;
   uploaded: number;
   bytesUploaded: number;
+  /** Referrers-tag indexes written (registries without the referrers API). */
+  referrerTags?: number;
 }
 
 export interface PublishResult {
@@ -78,9 +91,11 @@ export type ClientFor = (registry: string) => RegistryClient;
  * 4. each tag read back and compared with the digest of the bytes sent.
  */
 export async function publish(content: PublishContent, references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<PublishResult> {
-  const manifests = content.manifests ?? [];
+  const referrers = content.referrers ?? [];
+  const manifests = [...(content.manifests ?? []), ...referrers];
   if (manifests.length && !content.store) throw new Error('publish: manifests to push but no store to read their blobs from');
   const stats = manifests.length ? await pushContent(content.store as BlobStore, manifests, content.mountSources, references, clientFor, logger) : {existing: 0, mounted: 0, uploaded: 0, bytesUploaded: 0};
+  if (referrers.length) stats.referrerTags = await attachReferrers(referrers, references, clientFor, logger);
   // The pushed manifests were made sure of just now: only the others are checked before tagging.
   if (content.existing?.length) await checkExisting(content.existing, references, clientFor);
   const tags = content.index ? await tagIndex(content.index, references, clientFor, logger) : [];
@@ -116,6 +131,21 @@ async function pushContent(store: BlobStore, manifests: ManifestContent[], mount
     logger?.info(`${repo.registry}/${repo.repository}: ${count('uploaded')} blobs uploaded, ${count('mounted')} mounted, ${count('existing')} already there; ${manifests.length} manifests by digest`);
   }
   return stats;
+}
+
+/** Each referrer findable from its subject in every repository: through the API, else the referrers tag. */
+async function attachReferrers(referrers: ReferrerContent[], references: Reference[], clientFor: ClientFor, logger?: Logger): Promise<number> {
+  let written = 0;
+  for (const repo of repositoriesOf(references)) {
+    const client = clientFor(repo.registry);
+    if (await hasReferrersApi(client, repo.repository, referrers[0].subject.digest)) {
+      logger?.info(`${repo.registry}/${repo.repository}: referrers API; ${referrers.length} referrers found through their subjects`);
+      continue;
+    }
+    for (const r of referrers) if (await addToReferrersTag(client, repo.repository, r.subject.digest, r.descriptor)) written++;
+    logger?.info(`${repo.registry}/${repo.repository}: no referrers API; ${referrers.length} referrers listed under their subjects' referrers tags`);
+  }
+  return written;
 }
 
 async function checkExisting(manifests: Descriptor[], references: Reference[], clientFor: ClientFor): Promise<void> {

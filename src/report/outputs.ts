@@ -47,6 +47,8 @@ export interface RunMetadata {
   /** Per platform (`linux/arm64`), the image's size as pulled: config plus layers, compressed. */
   imageSizes: Record<string, number>;
   'cnb-files': Record<string, string>;
+  /** With sbom: true, the SBOM file of each platform. */
+  'sbom-files'?: Record<string, string>;
   annotations: Record<string, string>;
   /** `<first tag's repository>@<digest>`, when there are tags. */
   image?: string;
@@ -79,6 +81,7 @@ export function runMetadata(descriptor: BuildpackDescriptor, plan: ReleasePlan, 
     manifests: manifestRecords(result),
     imageSizes: Object.fromEntries(result.platforms.map(p => [formatPlatform(p.image.platform), imageSize([p.image.config, ...p.image.layers])])),
     'cnb-files': cnbFiles(result),
+    ...(result.referrers.length ? {'sbom-files': Object.fromEntries(result.platforms.flatMap(p => Object.entries(p.attachmentFiles).map(([, file]) => [formatPlatform(p.image.platform), file])))} : {}),
     annotations: plan.annotations,
     image: plan.tags.length ? `${repositoryName(plan.tags[0])}@${result.index.digest}` : undefined,
     tags: published?.tags ?? [],
@@ -103,6 +106,7 @@ export function setOutputs(metadata: RunMetadata): void {
   core.setOutput('manifests', JSON.stringify(metadata.manifests));
   core.setOutput('layout', metadata.layout);
   core.setOutput('cnb-files', JSON.stringify(metadata['cnb-files']));
+  core.setOutput('sbom-files', JSON.stringify(metadata['sbom-files'] ?? {}));
   core.setOutput('image', metadata.image ?? '');
   core.setOutput('tags', metadata.tags.join('\n'));
   core.setOutput('tools', JSON.stringify(metadata.tools));

@@ -1,0 +1,118 @@
+/**
+ * The build information Go (1.18 and later) embeds in every binary, as `go version -m` prints
+ * it: the Go version, the main package and module, and every module linked in with its version
+ * and checksum. Read from the ELF section `.go.buildinfo` (found through the section headers,
+ * else by its magic at a 16-byte boundary), so no Go toolchain is needed.
+ */
+
+export interface GoModule {
+  path: string;
+  version: string;
+  /** `h1:...`; empty for a vendored or replaced module built without go.sum. */
+  sum?: string;
+  /** The module this one was replaced with (`=> ...`), as it was linked. */
+  replacedBy?: GoModule;
+}
+
+export interface GoBuildInfo {
+  /** `go1.22.3` */
+  goVersion: string;
+  /** The main package: `github.com/acme/bp/cmd/run`. */
+  path?: string;
+  main?: GoModule;
+  deps: GoModule[];
+  /** `-compiler=gc`, `GOARCH=arm64`, ... as key -> value. */
+  settings: Record<string, string>;
+}
+
+const MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
+const HEADER = 32;
+const FLAG_INLINE = 0x2;
+/** The 16 bytes Go wraps the module information in (runtime/debug's infoStart/infoEnd). */
+const SENTINEL = 16;
+
+/** The build information of an ELF binary, or undefined when it has none (not Go, or before 1.18). */
+export function readGoBuildInfo(elf: Buffer): GoBuildInfo | undefined {
+  const start = buildInfoSection(elf) ?? findMagic(elf);
+  if (start === undefined || start + HEADER > elf.length) return undefined;
+  if (!elf.subarray(start, start + MAGIC.length).equals(MAGIC)) return undefined;
+  const flags = elf[start + 15];
+  // Before Go 1.18 the strings were pointers into the data segment: not read here.
+  if ((flags & FLAG_INLINE) === 0) return undefined;
+  let offset = start + HEADER;
+  const next = (): string | undefined => {
+    const length = readUvarint(elf, offset);
+    if (!length || length.end + length.value > elf.length) return undefined;
+    offset = length.end + length.value;
+    return elf.subarray(length.end, offset).toString('utf8');
+  };
+  const goVersion = next();
+  const modinfo = next();
+  if (goVersion === undefined || modinfo === undefined) return undefined;
+  return {goVersion, ...parseModInfo(modinfo.length >= 2 * SENTINEL ? modinfo.slice(SENTINEL, -SENTINEL) : '')};
+}
+
+/** The lines of `runtime/debug.BuildInfo.String()`: path, mod, dep, =>, build. */
+export function parseModInfo(text: string): Omit<GoBuildInfo, 'goVersion'> {
+  const info: Omit<GoBuildInfo, 'goVersion'> = {deps: [], settings: {}};
+  let last: GoModule | undefined;
+  for (const line of text.split('\n')) {
+    const [kind, ...fields] = line.split('\t');
+    if (kind === 'path' && fields[0]) info.path = fields[0];
+    else if ((kind === 'mod' || kind === 'dep') && fields[0]) {
+      const module: GoModule = {path: fields[0], version: fields[1] ?? '', ...(fields[2] ? {sum: fields[2]} : {})};
+      if (kind === 'mod') info.main = module;
+      else info.deps.push(module);
+      last = module;
+    } else if (kind === '=>' && fields[0] && last) {
+      last.replacedBy = {path: fields[0], version: fields[1] ?? '', ...(fields[2] ? {sum: fields[2]} : {})};
+    } else if (kind === 'build' && fields[0]) {
+      const eq = fields[0].indexOf('=');
+      if (eq > 0) info.settings[fields[0].slice(0, eq)] = fields[0].slice(eq + 1);
+    }
+  }
+  return info;
+}
+
+/** The file offset of `.go.buildinfo` from the ELF section headers (32- or 64-bit, either byte order). */
+function buildInfoSection(elf: Buffer): number | undefined {
+  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  const is64 = elf[4] === 2;
+  const le = elf[5] !== 2;
+  const u16 = (o: number): number => (le ? elf.readUInt16LE(o) : elf.readUInt16BE(o));
+  const u32 = (o: number): number => (le ? elf.readUInt32LE(o) : elf.readUInt32BE(o));
+  const u64 = (o: number): number => Number(le ? elf.readBigUInt64LE(o) : elf.readBigUInt64BE(o));
+  const shoff = is64 ? u64(0x28) : u32(0x20);
+  const shentsize = u16(is64 ? 0x3a : 0x2e);
+  const shnum = u16(is64 ? 0x3c : 0x30);
+  const shstrndx = u16(is64 ? 0x3e : 0x32);
+  if (!shoff || shstrndx >= shnum || shoff + shnum * shentsize > elf.length) return undefined;
+  const section = (i: number): {name: number; offset: number; size: number} => {
+    const o = shoff + i * shentsize;
+    return is64 ? {name: u32(o), offset: u64(o + 0x18), size: u64(o + 0x20)} : {name: u32(o), offset: u32(o + 0x10), size: u32(o + 0x14)};
+  };
+  const names = section(shstrndx);
+  for (let i = 0; i < shnum; i++) {
+    const s = section(i);
+    const at = names.offset + s.name;
+    if (at + 13 > elf.length) continue;
+    if (elf.toString('latin1', at, at + 13) === '.go.buildinfo' && (elf[at + 13] ?? 0) === 0 && s.offset + s.size <= elf.length) return s.offset;
+  }
+  return undefined;
+}
+
+function findMagic(elf: Buffer): number | undefined {
+  for (let at = elf.indexOf(MAGIC); at >= 0; at = elf.indexOf(MAGIC, at + 1)) if (at % 16 === 0) return at;
+  return undefined;
+}
+
+function readUvarint(bytes: Buffer, offset: number): {value: number; end: number} | undefined {
+  let value = 0;
+  let shift = 0;
+  for (let i = offset; i < bytes.length && i < offset + 10; i++) {
+    value += (bytes[i] & 0x7f) * 2 ** shift;
+    if ((bytes[i] & 0x80) === 0) return {value, end: i + 1};
+    shift += 7;
+  }
+  return undefined;
+}
