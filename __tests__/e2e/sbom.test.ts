@@ -35,7 +35,7 @@ async function fixture(): Promise<string> {
     `\n[[metadata.dependencies]]\n  id = "node"\n  name = "Node Engine"\n  version = "${version}"\n  arch = "${arch}"\n  os = "linux"\n  uri = "https://nodejs.org/dist/v${version}/node-v${version}-linux-${arch === 'amd64' ? 'x64' : 'arm64'}.tar.xz"\n  checksum = "sha256:${sha256(arch + version)}"\n  purl = "pkg:generic/node@${version}?arch=${arch}"\n  cpes = ["cpe:2.3:a:nodejs:node.js:${version}:*:*:*:*:*:*:*", "cpe:2.3:a:nodejs:nodejs:${version}:*:*:*:*:*:*:*"]\n  licenses = ["MIT"]\n`;
   await file(
     'buildpack.toml',
-    `api = "0.10"\n\n[buildpack]\n  id = "acme/sbom"\n  name = "SBOM Fixture"\n  version = "1.0.0"\n  homepage = "https://example.com/acme/sbom"\n\n  [[buildpack.licenses]]\n    type = "Apache-2.0"\n\n[metadata]\n${dep('amd64', '22.1.0')}${dep('arm64', '22.2.0')}\n[[metadata.dependencies]]\n  id = "ca-certificates"\n  version = "2026.1"\n  uri = "https://example.com/ca.tgz"\n  checksum = "sha256:${sha256('ca')}"\n  licenses = ["MPL-2.0"]\n\n[[targets]]\n  os = "linux"\n  arch = "amd64"\n\n[[targets]]\n  os = "linux"\n  arch = "arm64"\n`
+    `api = "0.10"\n\n[buildpack]\n  id = "acme/sbom"\n  name = "SBOM Fixture"\n  version = "1.0.0"\n  homepage = "https://example.com/acme/sbom"\n\n  [[buildpack.licenses]]\n    type = "Apache-2.0"\n\n[metadata]\n${dep('amd64', '22.1.0')}${dep('arm64', '22.2.0')}\n[[metadata.dependencies]]\n  id = "ca-certificates"\n  version = "2026.1"\n  cpes = ["ca-certificates 2026.1"]\n  uri = "https://example.com/ca.tgz"\n  checksum = "sha256:${sha256('ca')}"\n  licenses = ["MPL-2.0"]\n\n[[targets]]\n  os = "linux"\n  arch = "amd64"\n\n[[targets]]\n  os = "linux"\n  arch = "arm64"\n`
   );
   return dir;
 }
@@ -81,6 +81,10 @@ describe('sbom: true', () => {
   it('writes one SBOM per platform beside the layout, named after the .cnb', () => {
     assert.deepEqual(Object.keys(files).sort(), ['linux/amd64', 'linux/arm64']);
     assert.match(path.basename(files['linux/arm64']), /^acme_sbom-1\.0\.0-linux-arm64\.sbom\.cdx\.json$/);
+    assert.match(first.summary, /SBOMs \(CycloneDX 1\.6\), attached to each platform manifest as an OCI referrer \(2 referrers tags written, the registry having no referrers API\)/);
+    // Said once, not once per platform; the SBOMs still validate (below).
+    assert.equal(first.stdout.split('\n').filter(l => l.startsWith('::warning::') && l.includes('dependency ca-certificates 2026.1 has a CPE that is not a CPE 2.2 or 2.3 name')).length, 1, first.stdout);
+    assert.match(first.summary, /<code>acme&#95;sbom-1\.0\.0-linux-amd64\.sbom\.cdx\.json<\/code>/);
   });
 
   it('passes the CycloneDX library strict JSON validation for 1.6', async () => {

@@ -27,7 +27,7 @@ import {addToReferrersTag, hasReferrersApi} from '../../src/registry/referrers.j
 import {publish} from '../../src/registry/write.js';
 import {sbomFileName} from '../../src/sbom/attach.js';
 import {readShippedModules} from '../../src/sbom/contents.js';
-import {parseModInfo, readGoBuildInfo, type GoBuildInfo} from '../../src/sbom/go-buildinfo.js';
+import {GoBuildInfoScanner, parseModInfo, readGoBuildInfo, type GoBuildInfo} from '../../src/sbom/go-buildinfo.js';
 import {buildSbom, CYCLONEDX_JSON, imagePurl, type SbomRequest} from '../../src/sbom/sbom.js';
 import {tempDir} from '../helpers/fixtures.js';
 import {startFront} from '../helpers/hostile.js';
@@ -91,6 +91,28 @@ describe('sbom/go-buildinfo', () => {
     const copy = Buffer.from(built.amd64);
     copy.writeUInt16LE(0, 0x3c); // e_shnum
     assert.deepEqual(readGoBuildInfo(copy), readGoBuildInfo(built.amd64));
+  });
+
+  it('reads the same from a stream in chunks of any size, a magic split across chunks or a decoy before it included', () => {
+    const whole = readGoBuildInfo(built.arm64);
+    // 7 bytes: every magic (14 bytes) spans three chunks.
+    for (const size of [1 << 16, 4099, 7]) {
+      const scanner = new GoBuildInfoScanner();
+      for (let at = 0; at < built.arm64.length; at += size) scanner.write(built.arm64.subarray(at, at + size));
+      assert.deepEqual(scanner.result(), whole, `chunks of ${size} bytes`);
+    }
+    // A string constant equal to the magic (as in a program using debug/buildinfo), aligned, before the real one.
+    const decoy = Buffer.alloc(64);
+    Buffer.from('\xff Go buildinf:', 'latin1').copy(decoy, 16);
+    decoy[16 + 15] = 0x02;
+    decoy.fill(0xff, 16 + 32);
+    const scanner = new GoBuildInfoScanner();
+    scanner.write(decoy);
+    scanner.write(built.arm64);
+    assert.deepEqual(scanner.result(), whole);
+    const none = new GoBuildInfoScanner();
+    none.write(decoy);
+    assert.equal(none.result(), undefined);
   });
 
   it('has nothing to say about an ELF that is not Go, or bytes that are not ELF', async () => {
@@ -212,6 +234,28 @@ describe('sbom/sbom', () => {
     assert.equal(toml?.purl, 'pkg:golang/github.com/BurntSushi/toml@v1.4.0');
     assert.deepEqual(toml?.hashes?.[0].content, '07'.repeat(32));
     assert.equal(binary?.components?.find(c => c.name === 'example.com/bp')?.purl, 'pkg:golang/example.com/bp');
+  });
+
+  it('keeps a malformed CPE or purl as a property, says so once, and still validates', async () => {
+    const warnings: string[] = [];
+    const [module] = request().modules;
+    const bad = {index: 2, id: 'jq', version: '1.7', cpes: ['jq 1.7', 'cpe:2.3:a:jqlang:jq:1.7:*:*:*:*:*:*:*'], purl: 'jq@1.7'};
+    const bytes = buildSbom(request({modules: [{...module, dependencies: [...module.dependencies, bad]}], warn: m => warnings.push(m)}));
+    assert.equal(await validator.validate(bytes.toString('utf8')), null);
+    assert.deepEqual(warnings, [
+      'acme/node-engine 1.2.3: dependency jq 1.7 has a CPE that is not a CPE 2.2 or 2.3 name, kept in the SBOM as a property only: "jq 1.7".',
+      'acme/node-engine 1.2.3: dependency jq 1.7 has a purl that does not parse as a package URL, kept in the SBOM as a property only: "jq@1.7".'
+    ]);
+    const jq = (JSON.parse(bytes.toString('utf8')) as Cdx).components[0].components.find(c => c.name === 'jq') as unknown as {cpe?: string; purl?: string; properties: {name: string; value: string}[]};
+    assert.equal(jq.cpe, 'cpe:2.3:a:jqlang:jq:1.7:*:*:*:*:*:*:*');
+    assert.equal(jq.purl, undefined);
+    assert.deepEqual(
+      jq.properties.filter(p => p.name.includes('invalid')),
+      [
+        {name: 'multiarch-buildpack-action:invalid-cpe', value: 'jq 1.7'},
+        {name: 'multiarch-buildpack-action:invalid-purl', value: 'jq@1.7'}
+      ]
+    );
   });
 
   it('names the image pkg:oci by its manifest digest and platform, with the repository where it is published', () => {

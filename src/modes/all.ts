@@ -72,7 +72,7 @@ export async function runRelease(inputs: Inputs, env: NodeJS.ProcessEnv, progres
             components: components?.images
           });
     const result = await progress.step('Package', async () => {
-      const attachments = inputs.sbom ? sbomAttachments({descriptor, version: plan.version, repository: plan.tags[0] ? repositoryName(plan.tags[0]) : undefined, created: sourceDate(env)}) : undefined;
+      const attachments = inputs.sbom ? sbomAttachments({descriptor, version: plan.version, repository: plan.tags[0] ? repositoryName(plan.tags[0]) : undefined, created: sourceDate(env), warn: message => core.warning(message)}) : undefined;
       const packaged = await packageBuildpack({descriptor, plan, output: inputs.output, images, attachments});
       logPackage(packaged, plan.version);
       return packaged;

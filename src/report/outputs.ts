@@ -54,7 +54,7 @@ export interface RunMetadata {
   image?: string;
   /** The references pushed. */
   tags: string[];
-  push?: {existing: number; mounted: number; uploaded: number; bytesUploaded: number; requests: number; retries: number};
+  push?: {existing: number; mounted: number; uploaded: number; bytesUploaded: number; requests: number; retries: number; referrerTags?: number};
   /** Installed tools: name -> version and executable path. */
   tools: Record<string, {version: string; path: string}>;
   smoke: SmokeRecord[];

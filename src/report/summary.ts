@@ -1,3 +1,4 @@
+import path from 'node:path';
 import * as core from '@actions/core';
 import {formatPlatform} from '../platform/platform.js';
 import {errorMessage} from '../util/errors.js';
@@ -87,6 +88,11 @@ export async function writeSummary(metadata: RunMetadata, enabled = true): Promi
         `Upload: ${p.uploaded} blob${p.uploaded === 1 ? '' : 's'} uploaded (${escapeHtml(formatBytes(p.bytesUploaded))}), ${p.mounted} mounted from another repository, ${p.existing} already present; ${p.requests} requests, ${p.retries} retried.`,
         true
       );
+    }
+    const sboms = Object.values(metadata['sbom-files'] ?? {});
+    if (sboms.length) {
+      const attached = metadata.push ? `, attached to each platform manifest as an OCI referrer${metadata.push.referrerTags ? ` (${metadata.push.referrerTags} referrers tags written, the registry having no referrers API)` : ''}` : '';
+      s.addRaw(`SBOMs (CycloneDX 1.6)${attached}:`, true).addList(sboms.map(f => code(path.basename(f))));
     }
     const tools = Object.entries(metadata.tools);
     if (tools.length) {

@@ -19,11 +19,18 @@ export interface SbomOptions {
   repository?: string;
   /** SOURCE_DATE_EPOCH, when set. */
   created?: Date;
+  /** Warnings about the SBOM's content, each said once however many platforms it concerns. */
+  warn?: (message: string) => void;
 }
 
 /** The SBOM of each platform image, read from what its layers ship, as attachments of the layout. */
 export function sbomAttachments(options: SbomOptions): (images: PlatformImage[], store: BlobStore) => Promise<Attachment[]> {
   const {descriptor, version} = options;
+  const said = new Set<string>();
+  const warn = (message: string): void => {
+    if (!said.has(message)) options.warn?.(message);
+    said.add(message);
+  };
   return async (images, store) =>
     Promise.all(
       images.map(async image => ({
@@ -41,7 +48,8 @@ export function sbomAttachments(options: SbomOptions): (images: PlatformImage[],
           manifest: image.manifest,
           repository: options.repository,
           modules: await readShippedModules(store, image.layers),
-          created: options.created
+          created: options.created,
+          warn
         })
       }))
     );

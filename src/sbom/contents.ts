@@ -7,7 +7,7 @@ import {readDependencies, type Dependency} from '../buildpack/dependencies.js';
 import {parseToml} from '../buildpack/toml.js';
 import type {BlobStore} from '../oci/store.js';
 import type {Descriptor} from '../oci/types.js';
-import {readGoBuildInfo, type GoBuildInfo} from './go-buildinfo.js';
+import {GoBuildInfoScanner, type GoBuildInfo} from './go-buildinfo.js';
 
 /** A buildpack (or image extension) as an image ships it: what its layer holds. */
 export interface ShippedModule {
@@ -31,8 +31,6 @@ export interface ShippedBinary {
 }
 
 const MODULE_PATH = /^\/?cnb\/(buildpacks|extensions)\/([^/]+)\/([^/]+)\/(.+)$/;
-/** ELF binaries are read whole for their build information; larger ones are hashed only. */
-const MAX_BINARY = 512 * 1024 * 1024;
 
 /**
  * What the image's layers ship, read from the layers themselves (so the SBOM says what is in the
@@ -58,22 +56,25 @@ export async function readShippedModules(store: BlobStore, layers: Descriptor[])
         const [, kind, escapedId, version, rest] = match;
         const module = moduleOf(kind, escapedId, version);
         const hash = createHash('sha256');
-        const head: Buffer[] = [];
-        let kept = 0;
-        let elf: boolean | undefined;
         const descriptor = rest === 'buildpack.toml' || rest === 'extension.toml';
+        const text: Buffer[] = [];
+        let go: GoBuildInfoScanner | undefined;
+        let first = true;
         entry.on('data', (chunk: Buffer) => {
           hash.update(chunk);
-          if (elf === undefined) elf = chunk.length >= 4 && chunk.readUInt32BE(0) === 0x7f454c46;
-          if ((elf || descriptor) && kept < MAX_BINARY) {
-            head.push(chunk);
-            kept += chunk.length;
+          if (first) {
+            first = false;
+            if (chunk.length >= 4 && chunk.readUInt32BE(0) === 0x7f454c46) go = new GoBuildInfoScanner();
           }
+          if (go) go.write(chunk);
+          else if (descriptor) text.push(chunk);
         });
         entry.on('end', () => {
-          const bytes = Buffer.concat(head);
-          if (descriptor) readDescriptorOf(module, bytes, entry.path);
-          else if (elf) module.binaries.push({path: entry.path.startsWith('/') ? entry.path : `/${entry.path}`, sha256: hash.digest('hex'), size: entry.size, ...goInfo(bytes)});
+          if (descriptor && !go) readDescriptorOf(module, Buffer.concat(text), entry.path);
+          else if (go) {
+            const info = go.result();
+            module.binaries.push({path: entry.path.startsWith('/') ? entry.path : `/${entry.path}`, sha256: hash.digest('hex'), size: entry.size, ...(info ? {go: info} : {})});
+          }
         });
       }
     });
@@ -83,11 +84,6 @@ export async function readShippedModules(store: BlobStore, layers: Descriptor[])
   }
   for (const m of modules.values()) m.binaries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return [...modules.values()].sort((a, b) => (a.escapedId < b.escapedId ? -1 : a.escapedId > b.escapedId ? 1 : a.version < b.version ? -1 : 1));
-}
-
-function goInfo(bytes: Buffer): {go?: GoBuildInfo} {
-  const go = readGoBuildInfo(bytes);
-  return go ? {go} : {};
 }
 
 /** The shipped descriptor's id, name and dependencies; one the action rendered parses, so a failure here is a bug. */

@@ -5,6 +5,7 @@ import * as Models from '@cyclonedx/cyclonedx-library/Models';
 import * as SPDX from '@cyclonedx/cyclonedx-library/SPDX';
 import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
 import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
+import * as Types from '@cyclonedx/cyclonedx-library/Types';
 import {PackageURL} from 'packageurl-js';
 import {createHash} from 'node:crypto';
 import type {Dependency} from '../buildpack/dependencies.js';
@@ -33,6 +34,8 @@ export interface SbomRequest {
   modules: ShippedModule[];
   /** SOURCE_DATE_EPOCH, when set: the only timestamp written. */
   created?: Date;
+  /** Told of what buildpack.toml says that the SBOM cannot carry as written (a malformed CPE or purl). */
+  warn?: (message: string) => void;
 }
 
 const PROPERTY = 'multiarch-buildpack-action';
@@ -67,7 +70,7 @@ export function buildSbom(request: SbomRequest): Buffer {
     component.properties.add(new Models.Property(`${PROPERTY}:module-kind`, module.kind));
     image.dependencies.add(component.bomRef);
     for (const d of module.dependencies) {
-      const dep = dependencyComponent(d, ref);
+      const dep = dependencyComponent(d, ref, module, request.warn);
       component.components.add(dep);
       component.dependencies.add(dep.bomRef);
     }
@@ -105,15 +108,31 @@ export function imagePurl(request: Pick<SbomRequest, 'id' | 'manifest' | 'platfo
   return new PackageURL('oci', undefined, name, request.manifest.digest, qualifiers, undefined).toString();
 }
 
-function dependencyComponent(d: Dependency, parent: string): Models.Component {
-  const cpes = d.cpes ?? [];
+function dependencyComponent(d: Dependency, parent: string, module: ShippedModule, warn?: (message: string) => void): Models.Component {
+  // What scanners match on must be well formed: a CPE the schema refuses, or a purl that does
+  // not parse, is kept as a property (and said), not passed off as one.
+  const where = `${module.id ?? module.escapedId} ${module.version}: dependency ${d.id}${d.version ? ` ${d.version}` : ''}`;
+  const invalid: Models.Property[] = [];
+  const cpes = (d.cpes ?? []).filter(cpe => {
+    if (Types.isCPE(cpe)) return true;
+    warn?.(`${where} has a CPE that is not a CPE 2.2 or 2.3 name, kept in the SBOM as a property only: ${JSON.stringify(cpe)}.`);
+    invalid.push(new Models.Property(`${PROPERTY}:invalid-cpe`, cpe));
+    return false;
+  });
+  let purl = d.purl;
+  if (purl !== undefined && !isPurl(purl)) {
+    warn?.(`${where} has a purl that does not parse as a package URL, kept in the SBOM as a property only: ${JSON.stringify(purl)}.`);
+    invalid.push(new Models.Property(`${PROPERTY}:invalid-purl`, purl));
+    purl = undefined;
+  }
   const component = new Models.Component(Enums.ComponentType.Library, d.name ?? d.id, {
     bomRef: `${parent}#dependency:${d.id}@${d.version ?? ''}:${d.arch ?? 'any'}:${d.index}`,
     version: d.version,
-    purl: d.purl,
+    purl,
     cpe: cpes[0],
     licenses: licenses(d.licenses ?? [])
   });
+  for (const p of invalid) component.properties.add(p);
   component.properties.add(new Models.Property(`${PROPERTY}:dependency-id`, d.id));
   for (const cpe of cpes.slice(1)) component.properties.add(new Models.Property(`${PROPERTY}:cpe`, cpe));
   if (d.os || d.arch) component.properties.add(new Models.Property(`${PROPERTY}:dependency-platform`, [d.os ?? '*', d.arch ?? '*'].join('/')));
@@ -121,6 +140,15 @@ function dependencyComponent(d: Dependency, parent: string): Models.Component {
   if (d.uri) component.externalReferences.add(new Models.ExternalReference(d.uri, Enums.ExternalReferenceType.Distribution));
   if (d.source) component.externalReferences.add(new Models.ExternalReference(d.source, Enums.ExternalReferenceType.SourceDistribution));
   return component;
+}
+
+function isPurl(text: string): boolean {
+  try {
+    PackageURL.fromString(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function goComponent(m: GoModule, bomRef: string): Models.Component {
