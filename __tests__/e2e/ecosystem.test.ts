@@ -215,6 +215,22 @@ describe('ecosystem: the CLI runs the bundle', () => {
     assert.match(help.stdout, /^usage: npm run cli/);
   });
 
+  it('says in one sentence that an older Node.js cannot run it', t => {
+    // Debian 12's node (18), or the Node 20 CI starts from: any node in PATH older than 24.
+    const older = (process.env.PATH ?? '')
+      .split(path.delimiter)
+      .map(dir => path.join(dir, 'node'))
+      .find(candidate => {
+        const version = spawnSync(candidate, ['-p', 'process.versions.node'], {encoding: 'utf8'});
+        return version.status === 0 && Number(version.stdout.split('.')[0]) < 24;
+      });
+    if (!older) return t.skip('no Node.js older than 24 in PATH');
+    const run = spawnSync(older, [DIST, '--cli', '--help'], {encoding: 'utf8', env: cleanEnv()});
+    assert.equal(run.status, 1);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /^error: multiarch-buildpack-action needs Node\.js 24 or later, and this is v\d+\.\d+\.\d+; run it with npm run cli .*\n$/);
+  });
+
   it('prints groups as headings and no workflow commands, debug only with --debug, and writes GITHUB_OUTPUT when set', async () => {
     const dir = await tempDir('cli-');
     const outputFile = path.join(dir, 'github_output');

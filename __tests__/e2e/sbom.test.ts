@@ -35,7 +35,7 @@ async function fixture(): Promise<string> {
     `\n[[metadata.dependencies]]\n  id = "node"\n  name = "Node Engine"\n  version = "${version}"\n  arch = "${arch}"\n  os = "linux"\n  uri = "https://nodejs.org/dist/v${version}/node-v${version}-linux-${arch === 'amd64' ? 'x64' : 'arm64'}.tar.xz"\n  checksum = "sha256:${sha256(arch + version)}"\n  purl = "pkg:generic/node@${version}?arch=${arch}"\n  cpes = ["cpe:2.3:a:nodejs:node.js:${version}:*:*:*:*:*:*:*", "cpe:2.3:a:nodejs:nodejs:${version}:*:*:*:*:*:*:*"]\n  licenses = ["MIT"]\n`;
   await file(
     'buildpack.toml',
-    `api = "0.10"\n\n[buildpack]\n  id = "acme/sbom"\n  name = "SBOM Fixture"\n  version = "1.0.0"\n  homepage = "https://example.com/acme/sbom"\n\n  [[buildpack.licenses]]\n    type = "Apache-2.0"\n\n[metadata]\n${dep('amd64', '22.1.0')}${dep('arm64', '22.2.0')}\n[[metadata.dependencies]]\n  id = "ca-certificates"\n  version = "2026.1"\n  cpes = ["ca-certificates 2026.1"]\n  uri = "https://example.com/ca.tgz"\n  checksum = "sha256:${sha256('ca')}"\n  licenses = ["MPL-2.0"]\n\n[[targets]]\n  os = "linux"\n  arch = "amd64"\n\n[[targets]]\n  os = "linux"\n  arch = "arm64"\n`
+    `api = "0.10"\n\n[buildpack]\n  id = "acme/sbom"\n  name = "SBOM Fixture"\n  version = "1.0.0"\n  homepage = "https://example.com/acme/sbom"\n\n  [[buildpack.licenses]]\n    type = "Apache-2.0"\n\n[metadata]\n${dep('amd64', '22.1.0')}${dep('arm64', '22.2.0')}\n[[metadata.dependencies]]\n  id = "ca-certificates"\n  version = "2026.1"\n  cpes = ["ca-certificates 2026.1"]\n  uri = "https://example.com/ca.tgz"\n  checksum = "sha256:${sha256('ca')}"\n  licenses = ["MPL-2.0"]\n${['amd64', 'arm64'].map(a => `\n[[metadata.dependencies]]\n  id = "jre"\n  name = "BellSoft Liberica JRE"\n  version = "21.0.5"\n  purls = ["pkg:generic/bellsoft-jre@21.0.5?arch=${a}", "pkg:maven/io.example/jre-${a}@21.0.5"]\n  cpes = ["cpe:2.3:a:oracle:jre:21.0.5:*:*:*:*:*:*:*"]\n  sha256 = "${sha256('jre' + a)}"\n  uri = "https://example.com/jre-21.0.5-linux-${a}.tar.gz"\n  stacks = ["*"]\n\n  [[metadata.dependencies.licenses]]\n    type = "GPL-2.0 WITH Classpath-exception-2.0"\n    uri = "https://openjdk.org/legal/gplv2+ce.html"\n`).join('')}\n[[targets]]\n  os = "linux"\n  arch = "amd64"\n\n[[targets]]\n  os = "linux"\n  arch = "arm64"\n`
   );
   return dir;
 }
@@ -48,7 +48,8 @@ interface CdxComponent {
   cpe?: string;
   hashes?: {alg: string; content: string}[];
   components?: CdxComponent[];
-  licenses?: {license?: {id?: string; name?: string}}[];
+  licenses?: {license?: {id?: string; name?: string}; expression?: string}[];
+  properties?: {name: string; value: string}[];
 }
 interface Cdx {
   specVersion: string;
@@ -122,6 +123,15 @@ describe('sbom: true', () => {
         all.some(c => c.name === 'ca-certificates'),
         'an arch-less dependency ships everywhere'
       );
+      // libpak's layout: no arch, the architecture in the purl.
+      const jre = all.filter(c => c.name === 'BellSoft Liberica JRE');
+      assert.deepEqual(
+        jre.map(c => c.purl),
+        [`pkg:generic/bellsoft-jre@21.0.5?arch=${arch}`]
+      );
+      assert.deepEqual(jre[0].hashes, [{alg: 'SHA-256', content: sha256('jre' + arch)}]);
+      assert.deepEqual(jre[0].licenses, [{expression: 'GPL-2.0 WITH Classpath-exception-2.0'}]);
+      assert.ok(jre[0].properties?.some(p => p.name === 'multiarch-buildpack-action:purl' && p.value === `pkg:maven/io.example/jre-${arch}@21.0.5`));
     }
   });
 

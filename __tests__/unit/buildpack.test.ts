@@ -250,6 +250,34 @@ describe('dependencies per platform', () => {
     );
     assert.throws(() => parseDescriptor('[buildpack]\nid = "a"\n[[metadata.dependencies]]\nid = "x"\nchecksum = "md5:1"\n', 'f'), /dependency x the checksum "md5:1", which is not sha256/);
   });
+  it("reads a libpak dependency's architecture from its purl when it gives no arch, as libpak does", () => {
+    const libpak = parseDescriptor(
+      `[buildpack]\nid = "a"\n${[
+        'id = "jdk"\npurl = "pkg:generic/bellsoft-jdk@21.0.5?arch=amd64"',
+        'id = "jdk"\npurls = ["pkg:generic/bellsoft-jdk@21.0.5?os=linux&arch=arm64#sub", "pkg:maven/x/y@1"]',
+        'id = "jdk"\narch = "ppc64le"\npurl = "pkg:generic/bellsoft-jdk@21.0.5?arch=arm64"',
+        'id = "jdk"\npurl = "pkg:generic/bellsoft-jdk@21.0.5?arch=s390%78"',
+        'id = "agent"\npurl = "pkg:generic/agent@1.0.0"'
+      ]
+        .map(d => `[[metadata.dependencies]]\n${d}\n`)
+        .join('')}`,
+      'f'
+    );
+    assert.deepEqual(
+      libpak.dependencies.map(x => [x.arch, x.purl, x.morePurls]),
+      [
+        ['amd64', 'pkg:generic/bellsoft-jdk@21.0.5?arch=amd64', undefined],
+        ['arm64', 'pkg:generic/bellsoft-jdk@21.0.5?os=linux&arch=arm64#sub', ['pkg:maven/x/y@1']],
+        ['ppc64le', 'pkg:generic/bellsoft-jdk@21.0.5?arch=arm64', undefined],
+        ['s390x', 'pkg:generic/bellsoft-jdk@21.0.5?arch=s390%78', undefined],
+        [undefined, 'pkg:generic/agent@1.0.0', undefined]
+      ]
+    );
+    assert.deepEqual(
+      dependenciesFor(libpak.dependencies, arm64).map(x => x.index),
+      [1, 4]
+    );
+  });
   it('keeps only the kept blocks, with their sub-tables, and rewrites uris in place', () => {
     const out = filterDependencies(text, 3, new Set([1, 2]), new Map([[1, 'file:///dependencies/x/node-arm64.tgz']]), 'f');
     assert.doesNotMatch(out, /node-amd64|licenses/);

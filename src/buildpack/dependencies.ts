@@ -13,10 +13,14 @@ export interface Dependency {
   /** Lowercase hex, from `checksum = "sha256:..."` or the older `sha256 = "..."`. */
   sha256?: string;
   os?: string;
+  /** `arch`, else (as libpak reads it) the `arch` qualifier of its first purl; undefined: any. */
   arch?: string;
   /** What the SBOM says of it: packit's and libpak's fields. */
   name?: string;
+  /** `purl`, or the first of libpak's `purls`. */
   purl?: string;
+  /** The other `purls`, past the first. */
+  morePurls?: string[];
   /** `cpes = [...]` (libpak, packit) or the older `cpe = "..."`. */
   cpes?: string[];
   /** SPDX ids or names: `licenses = ["MIT"]` (packit) or `[{type = "MIT", uri = "..."}]` (libpak). */
@@ -44,6 +48,8 @@ export function readDependencies(metadata: Record<string, unknown>, file: string
     }
     const strings = (key: string): string[] => (Array.isArray(d[key]) ? (d[key] as unknown[]).filter((v): v is string => typeof v === 'string') : []);
     const cpes = [...strings('cpes'), ...(text('cpe') ? [text('cpe') as string] : [])];
+    // libpak: `purls` when there are any, else `purl`.
+    const purls = strings('purls').length ? strings('purls') : text('purl') ? [text('purl') as string] : [];
     const licenses = (Array.isArray(d.licenses) ? (d.licenses as unknown[]) : [])
       .map(l => (typeof l === 'string' ? l : l && typeof l === 'object' && typeof (l as {type?: unknown}).type === 'string' ? (l as {type: string}).type : undefined))
       .filter((l): l is string => Boolean(l));
@@ -54,14 +60,36 @@ export function readDependencies(metadata: Record<string, unknown>, file: string
       uri: text('uri'),
       sha256,
       os: text('os'),
-      arch: text('arch'),
+      arch: text('arch') ?? archQualifier(purls[0]),
       ...(text('name') ? {name: text('name')} : {}),
-      ...(text('purl') ? {purl: text('purl')} : {}),
+      ...(purls.length ? {purl: purls[0]} : {}),
+      ...(purls.length > 1 ? {morePurls: purls.slice(1)} : {}),
       ...(cpes.length ? {cpes} : {}),
       ...(licenses.length ? {licenses} : {}),
       ...(text('source') ? {source: text('source')} : {})
     };
   });
+}
+
+/**
+ * The `arch` qualifier of a purl (`pkg:generic/bellsoft-jdk@21.0.5?arch=arm64`), which libpak
+ * reads as the dependency's architecture when it has no `arch` (Paketo's Java buildpacks give
+ * none). Read as leniently as libpak's url.Parse reads it: a purl need not be well formed here.
+ */
+function archQualifier(purl: string | undefined): string | undefined {
+  const query = purl?.split('#')[0].split('?')[1];
+  if (!query) return undefined;
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq) === 'arch') {
+      try {
+        return decodeURIComponent(pair.slice(eq + 1)) || undefined;
+      } catch {
+        return pair.slice(eq + 1) || undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** `node 20.1.0 (arm64)`: how errors and warnings name a dependency. */

@@ -133,6 +133,7 @@ function dependencyComponent(d: Dependency, parent: string, module: ShippedModul
     licenses: licenses(d.licenses ?? [])
   });
   for (const p of invalid) component.properties.add(p);
+  for (const more of d.morePurls ?? []) component.properties.add(new Models.Property(`${PROPERTY}:purl`, more));
   component.properties.add(new Models.Property(`${PROPERTY}:dependency-id`, d.id));
   for (const cpe of cpes.slice(1)) component.properties.add(new Models.Property(`${PROPERTY}:cpe`, cpe));
   if (d.os || d.arch) component.properties.add(new Models.Property(`${PROPERTY}:dependency-platform`, [d.os ?? '*', d.arch ?? '*'].join('/')));
