@@ -149,11 +149,11 @@ async function wireWatch(registry: TestRegistry): Promise<{host: string; firstBl
   };
 }
 
-async function ours(bp: string, work: string, tags?: string, registryHost?: string): Promise<Measure & {uploaded: number; startedAt: number}> {
+async function ours(bp: string, work: string, tags?: string, registryHost?: string, extra: Record<string, string> = {}): Promise<Measure & {uploaded: number; startedAt: number}> {
   const runnerTemp = await mkdtemp(path.join(work, 'runner-'));
   const outputFile = path.join(runnerTemp, 'output');
   await writeFile(outputFile, '');
-  const inputs: Record<string, string> = {path: bp, output: path.join(runnerTemp, 'out'), ...(tags ? {tags, 'insecure-registries': registryHost ?? ''} : {})};
+  const inputs: Record<string, string> = {path: bp, output: path.join(runnerTemp, 'out'), ...(tags ? {tags, 'insecure-registries': registryHost ?? ''} : {}), ...extra};
   const env = {...actionEnv(inputs, runnerTemp), GITHUB_OUTPUT: outputFile};
   const startedAt = Date.now();
   const result = await timed(process.execPath, [path.join(ROOT, 'dist', 'index.js')], env);
@@ -245,6 +245,7 @@ async function large(work: string, registry: TestRegistry): Promise<{rows: strin
     const floors: Measure[] = [];
     const deflates: Measure[] = [];
     const packages: Measure[] = [];
+    const sboms: Measure[] = [];
     const pushes: (Measure & {uploaded: number})[] = [];
     const ttfb: Measure[] = [];
     const peers: Measure[] = [];
@@ -253,6 +254,7 @@ async function large(work: string, registry: TestRegistry): Promise<{rows: strin
       floors.push(await floor(dirs));
       deflates.push(await deflateFloor(dirs, work));
       packages.push(await ours(bp, work));
+      sboms.push(await ours(bp, work, undefined, undefined, {sbom: 'true'}));
       watch.reset();
       const push = await ours(bp, work, `${watch.host}/ours/big-${i}:1.0.0`, watch.host);
       pushes.push(push);
@@ -261,12 +263,13 @@ async function large(work: string, registry: TestRegistry): Promise<{rows: strin
       rerun = await ours(bp, work, `${watch.host}/ours/big-${i}:1.0.0`, watch.host);
       peers.push(await buildah(bp, work, registry, i));
       console.log(
-        `large run ${i + 1}/${REPEAT}: deflate floor ${deflates[i].seconds.toFixed(2)} s, GNU floor ${floors[i].seconds.toFixed(2)} s, package ${packages[i].seconds.toFixed(2)} s, package+push ${pushes[i].seconds.toFixed(2)} s (first blob byte at ${ttfb[i].seconds.toFixed(2)} s), buildah ${peers[i].seconds.toFixed(2)} s`
+        `large run ${i + 1}/${REPEAT}: deflate floor ${deflates[i].seconds.toFixed(2)} s, GNU floor ${floors[i].seconds.toFixed(2)} s, package ${packages[i].seconds.toFixed(2)} s (with sbom ${sboms[i].seconds.toFixed(2)} s), package+push ${pushes[i].seconds.toFixed(2)} s (first blob byte at ${ttfb[i].seconds.toFixed(2)} s), buildah ${peers[i].seconds.toFixed(2)} s`
       );
     }
     const d = median(deflates);
     const f = median(floors);
     const p = median(packages);
+    const sb = median(sboms);
     const pp = median(pushes);
     const t = median(ttfb);
     const peer = median(peers);
@@ -276,12 +279,13 @@ async function large(work: string, registry: TestRegistry): Promise<{rows: strin
       row(`deflate floor: Node zlib -6 of both tar streams in parallel (${SIZE_MIB} MiB each)`, d, '1.00x deflate', false),
       row('GNU floor: tar, gzip -6, sha256sum piped, both in parallel', f, `${(f.seconds / d.seconds).toFixed(2)}x deflate`, false),
       row('action: package only', p, `${(p.seconds / d.seconds).toFixed(2)}x deflate`, true),
+      row('action: package only, sbom: true (every layer read back for its SBOM)', sb, `${(sb.seconds / d.seconds).toFixed(2)}x deflate`, true),
       row('action: package + push', pp, `${(pp.seconds / peer.seconds).toFixed(2)}x buildah`, true, pushes[0].uploaded),
       row('action: time to the first blob byte on the wire', t, '', false),
       row('action: re-run, nothing changed', median([rerun as Measure]), '', true, rerun?.uploaded),
       row('peer: buildah from/copy/commit + manifest push --all', peer, '1.00x buildah', false)
     ];
-    const peak = Math.max(p.rssMiB ?? 0, pp.rssMiB ?? 0, rerun?.rssMiB ?? 0);
+    const peak = Math.max(p.rssMiB ?? 0, sb.rssMiB ?? 0, pp.rssMiB ?? 0, rerun?.rssMiB ?? 0);
     return {
       rows,
       targets: [
