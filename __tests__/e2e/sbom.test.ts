@@ -178,6 +178,29 @@ describe('sbom: true', () => {
     );
   });
 
+  it('split across package jobs, each attaches its own platform SBOM; merge tags the same index', async () => {
+    const tags = `${registry.host}/acme/split:1.0.0`;
+    const manifests: string[] = [];
+    for (const arch of ['amd64', 'arm64']) {
+      const job = await runAction({path: bp, sbom: 'true', mode: 'package', architectures: arch, output: path.join(await tempDir(`sbom-${arch}-`), 'out'), tags, 'insecure-registries': registry.host});
+      assert.equal(job.code, 0, job.stdout + job.stderr);
+      assert.deepEqual(Object.keys(JSON.parse(job.outputs['sbom-files']) as object), [`linux/${arch}`]);
+      // The same image and content as the single job's; only the repository in its purl differs.
+      const own = JSON.parse(await readFile((JSON.parse(job.outputs['sbom-files']) as Record<string, string>)[`linux/${arch}`], 'utf8')) as Cdx;
+      const single = await sbomOf(`linux/${arch}`);
+      assert.equal(PackageURL.fromString(own.metadata.component.purl as string).version, PackageURL.fromString(single.metadata.component.purl as string).version);
+      assert.equal(PackageURL.fromString(own.metadata.component.purl as string).qualifiers?.repository_url, `${registry.host}/acme/split`);
+      assert.deepEqual(own.components, single.components);
+      manifests.push(job.outputs.manifests);
+    }
+    const digests = (JSON.parse(first.outputs.manifests) as {digest: string}[]).map(m => m.digest.replace(':', '-'));
+    assert.deepEqual((await registry.tags('acme/split')).sort(), [...digests].sort(), 'only referrers tags before the merge');
+    const merge = await runAction({path: bp, mode: 'merge', manifests: manifests.join('\n'), tags, 'insecure-registries': registry.host});
+    assert.equal(merge.code, 0, merge.stdout + merge.stderr);
+    assert.equal(merge.outputs.digest, first.outputs.digest);
+    assert.deepEqual((await registry.tags('acme/split')).sort(), ['1.0.0', ...digests].sort());
+  });
+
   it('mode publish of the layout attaches the SBOMs in another repository too', async () => {
     const layout = first.outputs.layout;
     const published = await runAction({mode: 'publish', layout, tags: `${registry.host}/acme/copy:1.0.0`, 'insecure-registries': registry.host});

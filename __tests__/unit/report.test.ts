@@ -8,6 +8,7 @@ import {RunProgress} from '../../src/report/progress.js';
 import {imageSize} from '../../src/report/outputs.js';
 import {formatBytes, publishedBeforeFailure, shortDigest} from '../../src/report/summary.js';
 import {UserError} from '../../src/util/errors.js';
+import {runProcess} from '../../src/util/process.js';
 import {describeFailure, type FailureReport} from '../../src/report/failure.js';
 import {mkdtemp, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
@@ -93,5 +94,18 @@ describe('TOML errors carry their line', () => {
     assert.equal(homepage.line, 6);
     const syntax = await reportOf('api = "0.10"\nname = = 1\n');
     assert.deepEqual([syntax.line, syntax.column], [2, 8]);
+  });
+});
+
+describe('programs that cannot run', () => {
+  it('says what to do for a missing program, one that is not executable, and a missing folder', async () => {
+    assert.equal(describeFailure(await runProcess('no-such-tool-4d1a', []).catch((e: unknown) => e)).sentence, 'no-such-tool-4d1a is not on PATH; install it on the runner, or fix the command.');
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'noexec-')), 'build.sh');
+    await writeFile(file, 'echo hi\n', {mode: 0o644});
+    const noexec = describeFailure(await runProcess(file, []).catch((e: unknown) => e));
+    assert.equal(noexec.sentence, `${file}: cannot be started (EACCES); make it an executable program for this runner (chmod +x), or fix the path.`);
+    assert.equal(noexec.kind, 'user');
+    const gone = describeFailure(await runProcess('sh', [], {cwd: path.join(tmpdir(), 'gone-9b2f')}).catch((e: unknown) => e));
+    assert.match(gone.sentence, /^sh: cannot start in .*gone-9b2f, which does not exist; fix the path\.$/);
   });
 });

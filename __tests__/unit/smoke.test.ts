@@ -161,6 +161,12 @@ describe('runBuildpack (smoke/runner.ts)', () => {
     assert.equal(failedBuild.build?.output, 'half\nno compiler\n');
   });
 
+  it('says which signal stopped a crashing phase', async () => {
+    const segv = await runBuildpack(await moduleWith({detect: '#!/bin/sh\nkill -SEGV $$\n', build: '#!/bin/sh\n'}), await app(), amd64, '0.10');
+    assert.equal(segv.summary, 'bin/detect failed (exit 139, stopped by SIGSEGV) for the app (Buildpack API 0.10)');
+    assert.deepEqual([segv.detect.exitCode, segv.detect.signal], [139, 'SIGSEGV']);
+  });
+
   it('an image extension: missing bin/detect and bin/generate pass as the lifecycle treats them; generate gets the output directory', async () => {
     const empty = await moduleWith({});
     const skipped = await runBuildpack(empty, await app(), amd64, '0.10', 'extension');

@@ -409,9 +409,31 @@ describe('runProcess', () => {
     assert.equal(result.output, `one\ntwo\nthree\n${cwd}\n`);
   });
 
-  it('reports a program stopped by a signal with a failing exit code', async () => {
-    const result = await runProcess('sh', ['-c', 'kill -TERM $$']);
-    assert.ok(result.exitCode >= 128, `exit code ${result.exitCode}`);
+  it('reports a program stopped by a signal as a shell does: 128 + its number, and which signal', async () => {
+    const term = await runProcess('sh', ['-c', 'kill -TERM $$']);
+    assert.deepEqual([term.exitCode, term.signal], [143, 'SIGTERM']);
+    const kill = await runProcess('sh', ['-c', 'kill -KILL $$']);
+    assert.deepEqual([kill.exitCode, kill.signal], [137, 'SIGKILL']);
+    const exited = await runProcess('sh', ['-c', 'exit 143']);
+    assert.deepEqual([exited.exitCode, exited.signal], [143, undefined]);
+  });
+
+  it('keeps a UTF-8 character whole when it arrives split across two reads', async () => {
+    const script = 'process.stdout.write(Buffer.from([0xc3])); setTimeout(() => process.stdout.write(Buffer.from([0xa9, 0x0a])), 100);';
+    const result = await runProcess(process.execPath, ['-e', script]);
+    assert.equal(result.stdout, '\u00e9\n');
+  });
+
+  it('fails with a ProcessError, not a bare spawn error, for a file that cannot be executed', async () => {
+    const file = path.join(await tempDir('proc-noexec-'), 'tool');
+    await writeFile(file, '#!/bin/sh\necho hi\n', {mode: 0o644});
+    await assert.rejects(runProcess(file, []), (error: unknown) => {
+      assert.ok(error instanceof ProcessError);
+      assert.equal(error.message, `${file}: cannot be started (EACCES)`);
+      assert.equal(error.notFound, false);
+      assert.equal((error.cause as NodeJS.ErrnoException).code, 'EACCES');
+      return true;
+    });
   });
 
   it('starts the program in a process group of its own', {skip: process.platform !== 'linux'}, async () => {
@@ -447,7 +469,7 @@ describe('runProcess', () => {
 describe('ProcessError and lastLine', () => {
   it('ProcessError names the command, keeps a cause only when given one, and tells "not found" apart', () => {
     const cause = new Error('spawn ENOENT');
-    const error = new ProcessError('skopeo', 'not found', cause);
+    const error = new ProcessError('skopeo', 'not found', cause, {notFound: true});
     assert.ok(error instanceof Error);
     assert.equal(error.name, 'ProcessError');
     assert.equal(error.message, 'skopeo: not found');

@@ -12,7 +12,7 @@ import type {Format} from '../oci/types.js';
 import {formatPlatform, platformSlug, type Platform} from '../platform/platform.js';
 import {extractArchive} from '../util/archive.js';
 import {UserError} from '../util/errors.js';
-import {lastLine, type ProcessResult, type ProcessRunner} from '../util/process.js';
+import {lastLine, stoppedBy, type ProcessResult, type ProcessRunner} from '../util/process.js';
 import * as log from '../util/log.js';
 
 export interface PackPackagerRequest {
@@ -86,7 +86,7 @@ async function packagedFiles(root: string, platform: Platform): Promise<TreeEntr
 
 function check(what: string, result: ProcessResult): void {
   if (result.exitCode !== 0) {
-    throw new UserError(`${what} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix the buildpack or the tool and run again.`, {details: `${result.stdout}${result.stderr}`});
+    throw new UserError(`${what} failed (exit code ${result.exitCode}${stoppedBy(result)}): ${lastLine(result) || 'no output'}; fix the buildpack or the tool and run again.`, {details: `${result.stdout}${result.stderr}`});
   }
   const output = `${result.stdout}${result.stderr}`.trim();
   if (output) log.info(output);

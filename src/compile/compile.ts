@@ -5,7 +5,7 @@ import {platformRoot} from '../buildpack/tree.js';
 import {formatPlatform, goEnvironment, type Platform} from '../platform/platform.js';
 import {mapLimit, coreCount} from '../util/concurrency.js';
 import {UserError} from '../util/errors.js';
-import {ProcessError, childEnv, lastLine, type ProcessResult, type ProcessRunner} from '../util/process.js';
+import {ProcessError, childEnv, lastLine, stoppedBy, type ProcessResult, type ProcessRunner} from '../util/process.js';
 import {goBuild} from './go.js';
 import type {BuildStrategy} from './strategy.js';
 import type {ModuleKind} from '../buildpack/descriptor.js';
@@ -32,7 +32,7 @@ export async function buildPlatforms(strategy: BuildStrategy, dir: string, platf
     const failed = results.find(r => r.exitCode !== 0);
     if (failed) {
       const what = strategy.kind === 'go' ? 'go build' : 'build-command';
-      throw new UserError(`${what} failed for ${formatPlatform(platform)} (exit code ${failed.exitCode}): ${lastLine(failed) || 'no output'}; fix the build and run again.`, {details: log});
+      throw new UserError(`${what} failed for ${formatPlatform(platform)} (exit code ${failed.exitCode}${stoppedBy(failed)}): ${lastLine(failed) || 'no output'}; fix the build and run again.`, {details: log});
     }
     return {platform, built: scanTree(outRoot, [], false), log};
   });

@@ -1,6 +1,6 @@
 import type {BuildpackDescriptor} from '../buildpack/descriptor.js';
 import {UserError} from '../util/errors.js';
-import {childEnv, lastLine, type ProcessRunner} from '../util/process.js';
+import {childEnv, lastLine, stoppedBy, type ProcessRunner} from '../util/process.js';
 import * as log from '../util/log.js';
 
 /**
@@ -14,7 +14,7 @@ export async function runPrePackage(descriptor: BuildpackDescriptor, dir: string
   const result = await run('bash', ['-e', '-o', 'pipefail', '-c', command], {cwd: dir, env: childEnv({})});
   const output = `${result.stdout}${result.stderr}`.trimEnd();
   if (result.exitCode !== 0) {
-    throw new UserError(`metadata.pre-package "${command}" in ${descriptor.file} failed (exit code ${result.exitCode}): ${lastLine(result) || 'no output'}; fix it and run again.`, {details: output});
+    throw new UserError(`metadata.pre-package "${command}" in ${descriptor.file} failed (exit code ${result.exitCode}${stoppedBy(result)}): ${lastLine(result) || 'no output'}; fix it and run again.`, {details: output});
   }
   if (output) log.info(output);
 }

@@ -28,7 +28,10 @@ export function describeFailure(error: unknown): FailureReport {
   if (error instanceof InvalidReferenceError) return {sentence: sentence(error.message), kind: 'user'};
   if (error instanceof TransportError) return {sentence: sentence(`${error.message}; check the network and try again`), kind: 'external'};
   if (error instanceof ProcessError) {
-    return {sentence: sentence(error.notFound ? `${error.command} is not on PATH; install it on the runner, or fix the command` : `${error.message}; fix the path`), kind: 'user'};
+    if (error.notFound) return {sentence: sentence(`${error.command} is not on PATH; install it on the runner, or fix the command`), kind: 'user'};
+    const code = (error.cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'EACCES' || code === 'ENOEXEC') return {sentence: sentence(`${error.message}; make it an executable program for this runner (chmod +x), or fix the path`), kind: 'user'};
+    return {sentence: sentence(`${error.message}; fix the path`), kind: 'user'};
   }
   const io = describeIoError(error);
   if (io) return io;

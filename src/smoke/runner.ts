@@ -6,7 +6,7 @@ import {readElfIdentity} from '../platform/elf.js';
 import {formatPlatform, samePlatform, type Platform} from '../platform/platform.js';
 import type {ModuleKind} from '../buildpack/descriptor.js';
 import {UserError} from '../util/errors.js';
-import {runProcess} from '../util/process.js';
+import {runProcess, stoppedBy} from '../util/process.js';
 
 // qemu-user's names for each architecture.
 const QEMU: Record<string, string> = {
@@ -27,6 +27,8 @@ export function runnerPlatform(): Platform {
 
 export interface PhaseResult {
   exitCode: number;
+  /** The signal that stopped it, if one did (a crash, also under qemu-user, which dies of the guest's signal). */
+  signal?: NodeJS.Signals;
   output: string;
 }
 
@@ -77,7 +79,7 @@ export async function runBuildpack(moduleDir: string, app: string, platform: Pla
   // Buildpack API < 0.8 passes the directories as arguments; newer ones read CNB_*; both given.
   const detect = extension && !(await present('detect')) ? skipped : await runPhase(path.join(moduleDir, 'bin', 'detect'), [dirs.platform, buildPlan], app, env, platform);
   if (detect.exitCode !== 0) {
-    const why = detect.exitCode === 100 ? 'detection did not pass (exit 100)' : `bin/detect failed (exit ${detect.exitCode})`;
+    const why = detect.exitCode === 100 ? 'detection did not pass (exit 100)' : `bin/detect failed (exit ${detect.exitCode}${stoppedBy(detect)})`;
     return {detect, passed: false, summary: `${why} for the app (Buildpack API ${api})`};
   }
   const second = extension ? 'generate' : 'build';
@@ -87,14 +89,14 @@ export async function runBuildpack(moduleDir: string, app: string, platform: Pla
     build,
     phase: second,
     passed: build.exitCode === 0,
-    summary: build.exitCode === 0 ? `detect and ${second} passed (Buildpack API ${api})` : `bin/${second} failed (exit ${build.exitCode})`
+    summary: build.exitCode === 0 ? `detect and ${second} passed (Buildpack API ${api})` : `bin/${second} failed (exit ${build.exitCode}${stoppedBy(build)})`
   };
 }
 
 async function runPhase(program: string, args: string[], cwd: string, env: Record<string, string>, platform: Platform): Promise<PhaseResult> {
   const [command, argv] = await invocation(program, args, platform);
   const result = await runProcess(command, argv, {cwd, env});
-  return {exitCode: result.exitCode, output: result.output ?? `${result.stdout}${result.stderr}`};
+  return {exitCode: result.exitCode, ...(result.signal ? {signal: result.signal} : {}), output: result.output ?? `${result.stdout}${result.stderr}`};
 }
 
 /** How to start a buildpack executable for a platform: directly, or through qemu-user. */

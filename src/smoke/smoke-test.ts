@@ -7,7 +7,7 @@ import type {BlobStore} from '../oci/store.js';
 import {formatPlatform, samePlatform, type Platform} from '../platform/platform.js';
 import {extractArchive} from '../util/archive.js';
 import {UserError} from '../util/errors.js';
-import {childEnv, lastLine, runProcess} from '../util/process.js';
+import {childEnv, lastLine, runProcess, stoppedBy} from '../util/process.js';
 import {runBuildpack, runnerPlatform} from './runner.js';
 import * as log from '../util/log.js';
 
@@ -86,8 +86,8 @@ async function runBuiltIn(subject: SmokeSubject, store: BlobStore, options: Smok
     const buildpackDir = path.join(root, 'cnb', `${kind}s`, escapedId(options.id), options.version);
     log.info(`Running ${formatPlatform(subject.platform)} ${native ? 'natively' : 'under qemu-user'} against ${options.app}`);
     const run = await runBuildpack(buildpackDir, options.app, subject.platform, options.api, kind);
-    log.info(`bin/detect (exit ${run.detect.exitCode}):\n${run.detect.output.trimEnd()}`);
-    if (run.build) log.info(`bin/${run.phase ?? 'build'} (exit ${run.build.exitCode}):\n${run.build.output.trimEnd()}`);
+    log.info(`bin/detect (exit ${run.detect.exitCode}${stoppedBy(run.detect)}):\n${run.detect.output.trimEnd()}`);
+    if (run.build) log.info(`bin/${run.phase ?? 'build'} (exit ${run.build.exitCode}${stoppedBy(run.build)}):\n${run.build.output.trimEnd()}`);
     log.info(run.summary);
     return run;
   } finally {
@@ -106,5 +106,5 @@ async function runCommand(subject: SmokeSubject, options: SmokeOptions): Promise
   const result = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', options.command as string], {cwd: options.app, env});
   const output = `${result.stdout}${result.stderr}`.trimEnd();
   if (output) log.info(output);
-  return result.exitCode === 0 ? {passed: true, summary: 'smoke-command passed'} : {passed: false, summary: `smoke-command exited ${result.exitCode}: ${lastLine(result) || 'no output'}`};
+  return result.exitCode === 0 ? {passed: true, summary: 'smoke-command passed'} : {passed: false, summary: `smoke-command exited ${result.exitCode}${stoppedBy(result)}: ${lastLine(result) || 'no output'}`};
 }

@@ -1,5 +1,6 @@
 import {spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
+import {constants} from 'node:os';
 import {cancellation} from './cancel.js';
 import {holdsSecret} from './secrets.js';
 
@@ -9,6 +10,8 @@ export interface ProcessResult {
   stderr: string;
   /** Both streams in the order they arrived, as a terminal would show them. */
   output?: string;
+  /** The signal that stopped it (`exitCode` is then 128 + its number, as a shell reports it). */
+  signal?: NodeJS.Signals;
 }
 
 export interface ProcessOptions {
@@ -43,13 +46,16 @@ export const runProcess: ProcessRunner = (command, args, options = {}) =>
     let stdout = '';
     let stderr = '';
     let output = '';
-    child.stdout.on('data', (d: Buffer) => {
-      if (stdout.length < MAX_OUTPUT) stdout += d.toString();
-      if (output.length < MAX_OUTPUT) output += d.toString();
+    // Decoded as UTF-8 per stream, so a character split across two reads stays one character.
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      if (stdout.length < MAX_OUTPUT) stdout += d;
+      if (output.length < MAX_OUTPUT) output += d;
     });
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < MAX_OUTPUT) stderr += d.toString();
-      if (output.length < MAX_OUTPUT) output += d.toString();
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < MAX_OUTPUT) stderr += d;
+      if (output.length < MAX_OUTPUT) output += d;
     });
     let killer: NodeJS.Timeout | undefined;
     const stop = (): void => {
@@ -70,12 +76,13 @@ export const runProcess: ProcessRunner = (command, args, options = {}) =>
     child.on('error', (error: NodeJS.ErrnoException) => {
       cancellation.removeEventListener('abort', stop);
       if (error.code !== 'ENOENT') {
-        reject(error);
+        // Not executable (EACCES), not a program (ENOEXEC), too long an argument list (E2BIG), ...
+        reject(new ProcessError(command, `cannot be started (${error.code ?? error.message})`, error));
         return;
       }
       // spawn says ENOENT both for a missing program and for a missing working directory.
       if (options.cwd && !existsSync(options.cwd)) reject(new ProcessError(command, `cannot start in ${options.cwd}, which does not exist`, error));
-      else reject(new ProcessError(command, 'not found', error));
+      else reject(new ProcessError(command, 'not found', error, {notFound: true}));
     });
     child.on('close', (code, signal) => {
       cancellation.removeEventListener('abort', stop);
@@ -84,7 +91,8 @@ export const runProcess: ProcessRunner = (command, args, options = {}) =>
         reject(new ProcessError(command, 'stopped: the run was cancelled'));
         return;
       }
-      resolve({exitCode: code ?? (signal ? 128 : 1), stdout, stderr, output});
+      if (code === null && signal) resolve({exitCode: 128 + (constants.signals[signal] ?? 0), signal, stdout, stderr, output});
+      else resolve({exitCode: code ?? 1, stdout, stderr, output});
     });
   });
 
@@ -92,13 +100,18 @@ export const runProcess: ProcessRunner = (command, args, options = {}) =>
 export class ProcessError extends Error {
   override name = 'ProcessError';
   readonly command: string;
-  constructor(command: string, what: string, cause?: unknown) {
+  /** The program is not there (not on PATH, or no such file). */
+  readonly notFound: boolean;
+  constructor(command: string, what: string, cause?: unknown, options: {notFound?: boolean} = {}) {
     super(`${command}: ${what}`, cause === undefined ? undefined : {cause});
     this.command = command;
+    this.notFound = options.notFound ?? false;
   }
-  get notFound(): boolean {
-    return this.message.endsWith(': not found');
-  }
+}
+
+/** `, stopped by SIGSEGV` when a signal ended the program (a crash under qemu, the OOM killer), else nothing: for "(exit code 139, stopped by SIGSEGV)". */
+export function stoppedBy(result: Pick<ProcessResult, 'signal'>): string {
+  return result.signal ? `, stopped by ${result.signal}` : '';
 }
 
 /** The last non-empty line a tool printed on stderr (or stdout), for one-sentence errors. */
