@@ -25,6 +25,7 @@ import {getManifest, putManifest} from '../../src/registry/manifests.js';
 import {parseReference} from '../../src/registry/reference.js';
 import {addToReferrersTag, hasReferrersApi} from '../../src/registry/referrers.js';
 import {publish} from '../../src/registry/write.js';
+import {describeFailure} from '../../src/report/failure.js';
 import {sbomFileName} from '../../src/sbom/attach.js';
 import {readShippedModules} from '../../src/sbom/contents.js';
 import {GoBuildInfoScanner, parseModInfo, readGoBuildInfo, type GoBuildInfo} from '../../src/sbom/go-buildinfo.js';
@@ -390,6 +391,29 @@ describe('registry/referrers', () => {
     await publish({store, manifests: [subject, sbom]}, [parseReference(`${registry.host}/${repository}:unused`, 'test')], () => client);
     await putManifest(client, repository, referrersTag(subject.descriptor.digest), MediaType.ImageManifest, subject.bytes);
     await assert.rejects(addToReferrersTag(client, repository, subject.descriptor.digest, sbom.descriptor), (e: unknown) => e instanceof RegistryError && e.reason === 'malformed');
+  });
+
+  it('a registry that refuses OCI artifacts fails the publish before any tag, with a sentence that says so', async () => {
+    // As registries before OCI 1.1 answer a manifest with an unknown config type.
+    const front = await startFront(`http://${registry.host}`, req =>
+      req.method === 'PUT' && req.body.includes('"artifactType"') ? {status: 400, headers: {'content-type': 'application/json'}, body: JSON.stringify({errors: [{code: 'MANIFEST_INVALID', message: 'manifest invalid'}]})} : undefined
+    );
+    try {
+      const client = clientOf(front.host);
+      const repository = 'attach/old';
+      const {store, subject, sbom} = await content('d');
+      const index = await store.writeJson(MediaType.ImageIndex, {schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: [subject.descriptor]});
+      const error = await publish({store, manifests: [subject], referrers: [sbom], index}, [parseReference(`${front.host}/${repository}:1.0.0`, 'test')], () => client).catch((e: unknown) => e);
+      assert.ok(error instanceof RegistryError, String(error));
+      assert.equal(error.details.artifactType, CYCLONEDX_JSON);
+      assert.equal(error.status, 400);
+      const report = describeFailure(error);
+      assert.equal(report.kind, 'user');
+      assert.match(report.sentence, /it is an OCI 1\.1 artifact \(application\/vnd\.cyclonedx\+json, the SBOM sbom: true attaches\), which this registry does not store: set sbom: false for it/);
+      assert.equal(await getManifest(client, repository, '1.0.0', [MediaType.ImageIndex]), undefined, 'no tag written');
+    } finally {
+      await front.stop();
+    }
   });
 
   it('publish writes no referrers tag where the registry answers the referrers API', async () => {

@@ -70,6 +70,8 @@ export interface RegistryErrorDetails {
   realm?: string;
   /** The content concerned (a missing manifest, a tag's expected digest). */
   digest?: string;
+  /** A refused manifest was an OCI 1.1 artifact of this type (an SBOM), which older registries do not store. */
+  artifactType?: string;
 }
 
 export class RegistryError extends Error {

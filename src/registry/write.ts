@@ -124,7 +124,12 @@ async function pushContent(store: BlobStore, manifests: ManifestContent[], mount
     }
     for (const manifest of manifests) {
       if (!(await manifestExists(client, repo.repository, manifest.descriptor))) {
-        await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes);
+        await putManifest(client, repo.repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes).catch((error: unknown) => {
+          // Said as what it was: registries that predate OCI 1.1 refuse artifacts they would not know how to show.
+          const artifactType = manifest.descriptor.artifactType;
+          if (error instanceof RegistryError && artifactType) throw new RegistryError(error.reason, error.message, {...error.details, artifactType}, {cause: error});
+          throw error;
+        });
       }
     }
     const count = (o: BlobOutcome): number => outcomes.filter(x => x === o).length;

@@ -129,6 +129,9 @@ export function explainRegistryError(error: RegistryError): FailureReport {
     case 'cancelled':
       return external('The run was cancelled');
     case 'status':
+      if (d.artifactType && d.status !== undefined && d.status >= 400 && d.status < 500) {
+        return user(`${error.message}; it is an OCI 1.1 artifact (${d.artifactType}, the SBOM sbom: true attaches), which this registry does not store: set sbom: false for it, or publish to a registry that stores OCI artifacts`);
+      }
       if (d.status === 404 && /does not exist$/.test(error.message)) return user(`${error.message}; check the reference, or publish it first`);
       return external(`${error.message}; check the registry's logs or try again`);
   }
