@@ -158,7 +158,8 @@ describe('packager: pack, with stand-in jam and pack', () => {
     for (const quirk of ['amd64', 'missing', 'empty']) {
       layouts[quirk] = path.join(work, quirk);
       runs[quirk] = await runAction(
-        {path: buildpack, version: '0.1.0', packager: 'pack', 'tools-download-base-url': server.url, output: layouts[quirk]},
+        // sbom on for one of them: the SBOM reads pack's layers (leading-slash names) as the action's own.
+        {path: buildpack, version: '0.1.0', packager: 'pack', 'tools-download-base-url': server.url, output: layouts[quirk], ...(quirk === 'amd64' ? {sbom: 'true'} : {})},
         {env: {STANDIN_PACK_ARCH: quirk, STANDIN_JAM_LOG: path.join(work, `${quirk}-jam.log`), STANDIN_PACK_LOG: path.join(work, `${quirk}-pack.log`)}}
       );
       assert.equal(runs[quirk].code, 0, runs[quirk].stdout + runs[quirk].stderr);
@@ -219,6 +220,29 @@ describe('packager: pack, with stand-in jam and pack', () => {
       assert.deepEqual([meta(viaPack).id, meta(viaPack).version], [meta(viaNative).id, meta(viaNative).version]);
       const root = await unpackPlatform(layouts.amd64, '0.1.0', arch);
       assert.match(execOk('file', ['-b', path.join(root, 'cnb/buildpacks/examples_hello/0.1.0/bin/run')]), arch === 'arm64' ? /ARM aarch64/ : /x86-64/);
+    }
+  });
+
+  it('writes SBOMs of what pack packaged: each platform its own binary, with the Go build information of that architecture', async () => {
+    const files = JSON.parse(runs.amd64.outputs['sbom-files']) as Record<string, string>;
+    assert.deepEqual(Object.keys(files), ['linux/amd64', 'linux/arm64']);
+    for (const arch of ['amd64', 'arm64']) {
+      type Component = {type: string; name: string; properties?: {name: string; value: string}[]; components?: Component[]};
+      const sbom = JSON.parse(await readFile(files[`linux/${arch}`], 'utf8')) as {components: Component[]};
+      assert.deepEqual(
+        sbom.components.map(c => c.name),
+        ['examples/hello']
+      );
+      const run = sbom.components[0].components?.find(c => c.type === 'file' && c.name === '/cnb/buildpacks/examples_hello/0.1.0/bin/run');
+      assert.ok(run, `${arch}: bin/run listed`);
+      assert.ok(run.properties?.some(p => p.name === 'multiarch-buildpack-action:go-version' && /^go1\./.test(p.value)));
+      assert.deepEqual(
+        run.properties?.filter(p => /:go-build:GO(ARCH|OS)$/.test(p.name)).map(p => [p.name.split(':').pop(), p.value]),
+        [
+          ['GOARCH', arch],
+          ['GOOS', 'linux']
+        ]
+      );
     }
   });
 

@@ -39,6 +39,11 @@ export interface SbomRequest {
 }
 
 const PROPERTY = 'multiarch-buildpack-action';
+/**
+ * The build settings said of each Go binary: what it was built for and from which commit. Not
+ * `-ldflags` and the like, whose `-X` values are the program's business.
+ */
+const GO_SETTINGS = ['GOOS', 'GOARCH', 'GOAMD64', 'GOARM', 'GOARM64', 'CGO_ENABLED', 'vcs', 'vcs.revision', 'vcs.time', 'vcs.modified'];
 
 /**
  * The CycloneDX 1.6 SBOM of one platform image, through the CycloneDX library: the image as the
@@ -81,6 +86,10 @@ export function buildSbom(request: SbomRequest): Buffer {
       if (binary.go) {
         file.properties.add(new Models.Property(`${PROPERTY}:go-version`, binary.go.goVersion));
         if (binary.go.path) file.properties.add(new Models.Property(`${PROPERTY}:go-package`, binary.go.path));
+        for (const key of GO_SETTINGS) {
+          const value = binary.go.settings[key];
+          if (value !== undefined) file.properties.add(new Models.Property(`${PROPERTY}:go-build:${key}`, value));
+        }
         for (const [i, m] of [...(binary.go.main ? [binary.go.main] : []), ...binary.go.deps].entries()) {
           const go = goComponent(m, `${file.bomRef.value}#go:${m.path}`);
           if (i === 0 && binary.go.main) go.properties.add(new Models.Property(`${PROPERTY}:go-main-module`, 'true'));
