@@ -114,6 +114,22 @@ describe('the reusable workflow, as callers call it', async () => {
     }
   });
 
+  it("gives the action only inputs action.yml declares; sbom reaches the package job, whose files become the artifact 'sboms'", async () => {
+    const declared = Object.keys((parseYaml(await readFile(path.join(ROOT, 'action.yml'), 'utf8')) as {inputs: Record<string, unknown>}).inputs);
+    for (const [name, job] of Object.entries(workflow.jobs)) {
+      for (const step of job.steps.filter(s => s.uses === './.multiarch-buildpack-action')) {
+        for (const key of Object.keys(step.with ?? {})) assert.ok(declared.includes(key), `${name} passes ${key}, which action.yml does not declare`);
+      }
+    }
+    const steps = workflow.jobs.package.steps;
+    const action = steps.find(s => s.uses === './.multiarch-buildpack-action') as Step;
+    assert.equal(action.with?.sbom, '${{ inputs.sbom }}');
+    const upload = steps.find(s => s.uses?.startsWith('actions/upload-artifact@')) as Step;
+    assert.ok(steps.indexOf(upload) > steps.indexOf(action), 'after the action');
+    assert.equal(upload.if, 'inputs.sbom');
+    assert.deepEqual(upload.with, {name: 'sboms', path: `\${{ steps.${action.id}.outputs.layout }}/*.sbom.cdx.json`, 'if-no-files-found': 'error'});
+  });
+
   it("runs the action at the workflow's own commit, never at a floating tag", () => {
     assert.doesNotMatch(text, /uses: paketo\/multiarch-buildpack-action@/);
     for (const [name, job] of Object.entries(workflow.jobs)) {
