@@ -74,22 +74,12 @@ export function readDependencies(metadata: Record<string, unknown>, file: string
 /**
  * The `arch` qualifier of a purl (`pkg:generic/bellsoft-jdk@21.0.5?arch=arm64`), which libpak
  * reads as the dependency's architecture when it has no `arch` (Paketo's Java buildpacks give
- * none). Read as leniently as libpak's url.Parse reads it: a purl need not be well formed here.
+ * none). Read as a URL's query, as libpak reads it with Go's url.Parse: a purl need not be well
+ * formed to carry one; one that is no URL at all carries none.
  */
 function archQualifier(purl: string | undefined): string | undefined {
-  const query = purl?.split('#')[0].split('?')[1];
-  if (!query) return undefined;
-  for (const pair of query.split('&')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0 && pair.slice(0, eq) === 'arch') {
-      try {
-        return decodeURIComponent(pair.slice(eq + 1)) || undefined;
-      } catch {
-        return pair.slice(eq + 1) || undefined;
-      }
-    }
-  }
-  return undefined;
+  if (!purl || !URL.canParse(purl)) return undefined;
+  return new URL(purl).searchParams.get('arch') || undefined;
 }
 
 /** `node 20.1.0 (arm64)`: how errors and warnings name a dependency. */

@@ -1,8 +1,9 @@
 /**
  * The build information Go (1.18 and later) embeds in every binary, as `go version -m` prints
  * it: the Go version, the main package and module, and every module linked in with its version
- * and checksum. Read from the ELF section `.go.buildinfo` (found through the section headers,
- * else by its magic at a 16-byte boundary), so no Go toolchain is needed.
+ * and checksum. Read where the linker puts it (`.go.buildinfo`, which starts with a magic at a
+ * 16-byte boundary) by looking for that magic, as the bytes stream past: no Go toolchain, no
+ * section headers, no whole binary in memory.
  */
 
 export interface GoModule {
@@ -31,20 +32,24 @@ const FLAG_INLINE = 0x2;
 /** The 16 bytes Go wraps the module information in (runtime/debug's infoStart/infoEnd). */
 const SENTINEL = 16;
 
-/** The build information of an ELF binary, or undefined when it has none (not Go, or before 1.18). */
-export function readGoBuildInfo(elf: Buffer): GoBuildInfo | undefined {
-  const start = buildInfoSection(elf) ?? findMagic(elf);
-  if (start === undefined || start + HEADER > elf.length) return undefined;
-  if (!elf.subarray(start, start + MAGIC.length).equals(MAGIC)) return undefined;
-  const flags = elf[start + 15];
+/** The build information of a whole binary, or undefined when it has none (not Go, or before 1.18). */
+export function readGoBuildInfo(binary: Buffer): GoBuildInfo | undefined {
+  const scanner = new GoBuildInfoScanner();
+  scanner.write(binary);
+  return scanner.result();
+}
+
+/** The build information that starts at `bytes[0]` (the magic), if it parses. */
+function parseAt(bytes: Buffer): GoBuildInfo | undefined {
+  if (bytes.length < HEADER || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
   // Before Go 1.18 the strings were pointers into the data segment: not read here.
-  if ((flags & FLAG_INLINE) === 0) return undefined;
-  let offset = start + HEADER;
+  if ((bytes[15] & FLAG_INLINE) === 0) return undefined;
+  let offset = HEADER;
   const next = (): string | undefined => {
-    const length = readUvarint(elf, offset);
-    if (!length || length.end + length.value > elf.length) return undefined;
+    const length = readUvarint(bytes, offset);
+    if (!length || length.end + length.value > bytes.length) return undefined;
     offset = length.end + length.value;
-    return elf.subarray(length.end, offset).toString('utf8');
+    return bytes.subarray(length.end, offset).toString('utf8');
   };
   const goVersion = next();
   const modinfo = next();
@@ -74,33 +79,6 @@ export function parseModInfo(text: string): Omit<GoBuildInfo, 'goVersion'> {
   return info;
 }
 
-/** The file offset of `.go.buildinfo` from the ELF section headers (32- or 64-bit, either byte order). */
-function buildInfoSection(elf: Buffer): number | undefined {
-  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46) return undefined;
-  const is64 = elf[4] === 2;
-  const le = elf[5] !== 2;
-  const u16 = (o: number): number => (le ? elf.readUInt16LE(o) : elf.readUInt16BE(o));
-  const u32 = (o: number): number => (le ? elf.readUInt32LE(o) : elf.readUInt32BE(o));
-  const u64 = (o: number): number => Number(le ? elf.readBigUInt64LE(o) : elf.readBigUInt64BE(o));
-  const shoff = is64 ? u64(0x28) : u32(0x20);
-  const shentsize = u16(is64 ? 0x3a : 0x2e);
-  const shnum = u16(is64 ? 0x3c : 0x30);
-  const shstrndx = u16(is64 ? 0x3e : 0x32);
-  if (!shoff || shstrndx >= shnum || shoff + shnum * shentsize > elf.length) return undefined;
-  const section = (i: number): {name: number; offset: number; size: number} => {
-    const o = shoff + i * shentsize;
-    return is64 ? {name: u32(o), offset: u64(o + 0x18), size: u64(o + 0x20)} : {name: u32(o), offset: u32(o + 0x10), size: u32(o + 0x14)};
-  };
-  const names = section(shstrndx);
-  for (let i = 0; i < shnum; i++) {
-    const s = section(i);
-    const at = names.offset + s.name;
-    if (at + 13 > elf.length) continue;
-    if (elf.toString('latin1', at, at + 13) === '.go.buildinfo' && (elf[at + 13] ?? 0) === 0 && s.offset + s.size <= elf.length) return s.offset;
-  }
-  return undefined;
-}
-
 /** How much of a binary is kept after each candidate magic: the two strings, module lists included. */
 const WINDOW = 1024 * 1024;
 /** Magic strings at a 16-byte boundary looked at; the first that parses wins. */
@@ -109,8 +87,8 @@ const MAX_CANDIDATES = 8;
 /**
  * The build information of a binary read as a stream (a layer's tar entry), holding only a
  * window after each place the magic appears at a 16-byte boundary, never the whole binary: a
- * runtime of hundreds of MiB costs a few KiB. Without section headers to go by, a magic that is
- * only a string constant (a program using debug/buildinfo) is told apart by not parsing.
+ * runtime of hundreds of MiB costs a few KiB. A magic that is only a string constant (a program
+ * using debug/buildinfo) is told apart by not parsing.
  */
 export class GoBuildInfoScanner {
   /** File offset of the next chunk. */
@@ -140,7 +118,7 @@ export class GoBuildInfoScanner {
 
   result(): GoBuildInfo | undefined {
     for (const w of this.windows) {
-      const info = readGoBuildInfo(Buffer.concat(w.chunks));
+      const info = parseAt(Buffer.concat(w.chunks));
       if (info) return info;
     }
     return undefined;
@@ -160,11 +138,6 @@ export class GoBuildInfoScanner {
     w.chunks.push(part);
     w.size += part.length;
   }
-}
-
-function findMagic(elf: Buffer): number | undefined {
-  for (let at = elf.indexOf(MAGIC); at >= 0; at = elf.indexOf(MAGIC, at + 1)) if (at % 16 === 0) return at;
-  return undefined;
 }
 
 function readUvarint(bytes: Buffer, offset: number): {value: number; end: number} | undefined {
