@@ -25,6 +25,7 @@ import {BlobStore} from '../../src/oci/store.js';
 import {MediaType, type Descriptor, type Format, type ImageConfig, type ImageIndex, type ImageManifest} from '../../src/oci/types.js';
 import {writeReleaseAssets} from '../../src/output/assets.js';
 import {packageBuildpack, type StagedPackage} from '../../src/output/layout.js';
+import {readLayout} from '../../src/output/read-layout.js';
 import {OUTPUT_MARKER, checkOutput, commitStaging, createStaging, discardStaging} from '../../src/output/staging.js';
 import type {ReleasePlan} from '../../src/plan/plan.js';
 import {parsePlatform, type Platform} from '../../src/platform/platform.js';
@@ -619,5 +620,44 @@ describe('writeReleaseAssets', () => {
     assert.equal(await exists(path.join(result.stagingDir, 'tiny.cnb')), false);
     await result.discard();
     assert.equal(await exists(output), false);
+  });
+});
+
+describe('readLayout', () => {
+  it('reads back a committed layout: the index bytes, each manifest with its blobs, the platforms, the version as named', async () => {
+    const {output, result} = await packageTiny('oci', [amd64, arm64], [arm64]);
+    await result.commit();
+    const layout = await readLayout(output, 'the layout', undefined);
+    assert.equal(layout.index.descriptor.digest, result.index.digest);
+    assert.deepEqual(layout.index.bytes, await readFile(path.join(output, 'blobs', 'sha256', result.index.digest.slice(7))));
+    assert.deepEqual(
+      layout.manifests.map(m => m.descriptor.digest),
+      result.platforms.map(p => p.image.manifest.digest)
+    );
+    assert.deepEqual(
+      layout.manifests.map(m => m.blobs),
+      result.platforms.map(p => [p.image.config, ...p.image.layers])
+    );
+    assert.deepEqual(
+      layout.records.map(r => [r.platform.architecture, r.experimental]),
+      [
+        ['amd64', false],
+        ['arm64', true]
+      ]
+    );
+    assert.equal(layout.name, VERSION);
+    assert.deepEqual(layout.referrers, []);
+    await assert.rejects(readLayout(output, 'the layout', '9.9.9'), /the layout names no index "9\.9\.9" \(it has 1\.2\.3\); set version to one of them\./);
+  });
+
+  it('refuses a config whose bytes are not the ones its manifest names, before anything is sent', async () => {
+    const {output, result} = await packageTiny('oci', [amd64], []);
+    await result.commit();
+    const config = result.platforms[0].image.config;
+    await writeFile(path.join(output, 'blobs', 'sha256', config.digest.slice(7)), '{"altered":true}');
+    await assert.rejects(
+      readLayout(output, 'the layout', undefined),
+      (e: unknown) => e instanceof UserError && e.message.startsWith(`the layout holds a config ${config.digest} whose bytes are sha256:`) && e.message.endsWith('the layout was altered, so nothing was published.')
+    );
   });
 });
